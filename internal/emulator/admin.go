@@ -1,0 +1,101 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// adminPrefix holds the emulator's own routes, outside the vendor prefixes:
+//
+//	GET    /_emulator/requests        the request log
+//	GET    /_emulator/instances       every instance
+//	POST   /_emulator/faults          inject a fault: {"kind","operation","count","rate","delay","retryAfter","skew"}
+//	DELETE /_emulator/faults          remove every fault
+//	POST   /_emulator/flows           add a flow (a seed flow object)
+//	POST   /_emulator/reset-requests  clear the request log
+const adminPrefix = "/_emulator/"
+
+// faultJSON is a Fault with durations written as strings ("2s").
+type faultJSON struct {
+	Operation  string    `json:"operation"`
+	Kind       FaultKind `json:"kind"`
+	Count      int       `json:"count"`
+	Rate       float64   `json:"rate"`
+	Delay      Duration  `json:"delay"`
+	RetryAfter Duration  `json:"retryAfter"`
+	Skew       Duration  `json:"skew"`
+}
+
+func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	route := r.Method + " " + r.URL.Path
+	switch route {
+	case "GET /_emulator/requests":
+		type requestJSON struct {
+			Request
+			Body string `json:"body"`
+		}
+		reqs := e.Requests()
+		out := make([]requestJSON, len(reqs))
+		for i, req := range reqs {
+			out[i] = requestJSON{Request: req, Body: string(req.Body)}
+		}
+		adminJSON(w, http.StatusOK, out)
+	case "GET /_emulator/instances":
+		adminJSON(w, http.StatusOK, e.Instances())
+	case "POST /_emulator/faults":
+		var f faultJSON
+		if !decodeStrict(w, r, &f) {
+			return
+		}
+		if _, err := ParseFault("kind=" + string(f.Kind)); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		e.InjectFault(Fault{Operation: f.Operation, Kind: f.Kind, Count: f.Count, Rate: f.Rate,
+			Delay: time.Duration(f.Delay), RetryAfter: time.Duration(f.RetryAfter), Skew: time.Duration(f.Skew)})
+		adminJSON(w, http.StatusCreated, f)
+	case "DELETE /_emulator/faults":
+		e.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case "POST /_emulator/flows":
+		var spec FlowSpec
+		if !decodeStrict(w, r, &spec) {
+			return
+		}
+		if err := e.AddFlow(spec); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		adminJSON(w, http.StatusCreated, map[string]int64{"id": spec.ID})
+	case "POST /_emulator/reset-requests":
+		e.ResetRequests()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		adminError(w, http.StatusNotFound, "no admin route "+route)
+	}
+}
+
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		adminError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		adminError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, status, b)
+}
+
+func adminError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	writeJSON(w, status, b)
+}

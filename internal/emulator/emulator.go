@@ -1,0 +1,261 @@
+// Package emulator is an in-memory emulator of the EnOS API gateway and the
+// Dataflow Batch Service (v2.0 and the v2.1 "Batch Processing Service"), as
+// specified in the project's API specification. It serves the provider's
+// tests, the demo, and users who want to point Terraform at a local service.
+package emulator
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure an Emulator.
+type Options struct {
+	Seed     *Seed                            // nil: DefaultSeed()
+	Clock    Clock                            // nil: real time
+	TokenTTL time.Duration                    // 0: 7200s
+	Latency  time.Duration                    // added before every answer
+	Logf     func(format string, args ...any) // one line per request served; nil: silent
+}
+
+// Emulator is the emulated service; it is an http.Handler. Safe for
+// concurrent use.
+type Emulator struct {
+	clock    Clock
+	tokenTTL time.Duration
+	latency  time.Duration
+	logf     func(format string, args ...any)
+	bootID   string
+
+	mu            sync.Mutex
+	zone          *time.Location
+	orgs          map[string]bool
+	users         map[string]*User
+	apps          map[string]*App
+	tokens        map[string]*token    // every token issued, by value
+	appTokens     map[string]*token    // the token get currently hands out, by access key
+	usedEncrypt   map[string]time.Time // encryption -> its timestamp, for replay refusal
+	flows         map[int64]*flow
+	taskIDs       map[int64]bool
+	instances     map[string]*instance
+	instanceOrder []*instance
+	taskInstances map[string]taskRef
+	seq           int64
+	requests      []Request
+	faults        []*activeFault
+	requestSeq    atomic.Int64
+}
+
+// flow is a flow's definition and its run queue.
+type flow struct {
+	spec    FlowSpec
+	active  int
+	created time.Time
+	updated time.Time
+	current *instance   // holds the flow's single run slot
+	pending []*instance // not yet started, not cancelled
+	freeAt  time.Time   // when the last run released the slot
+}
+
+// New builds an emulator from opts.
+func New(opts Options) (*Emulator, error) {
+	seed := opts.Seed
+	if seed == nil {
+		seed = DefaultSeed()
+	}
+	if err := seed.validate(); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	zone, err := parseZone(seed.zoneName())
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulator{
+		clock:         opts.Clock,
+		tokenTTL:      opts.TokenTTL,
+		latency:       opts.Latency,
+		logf:          opts.Logf,
+		bootID:        randomHex(4),
+		zone:          zone,
+		orgs:          map[string]bool{},
+		users:         map[string]*User{},
+		apps:          map[string]*App{},
+		tokens:        map[string]*token{},
+		appTokens:     map[string]*token{},
+		usedEncrypt:   map[string]time.Time{},
+		flows:         map[int64]*flow{},
+		taskIDs:       map[int64]bool{},
+		instances:     map[string]*instance{},
+		taskInstances: map[string]taskRef{},
+	}
+	if e.clock == nil {
+		e.clock = realClock{}
+	}
+	if e.tokenTTL <= 0 {
+		e.tokenTTL = 7200 * time.Second
+	}
+	for _, o := range seed.Orgs {
+		e.orgs[o.ID] = true
+	}
+	for _, u := range seed.Users {
+		e.users[u.ID] = &u
+	}
+	for _, a := range seed.Apps {
+		e.apps[a.AccessKey] = &a
+	}
+	for _, f := range seed.Flows {
+		e.addFlowLocked(f)
+	}
+	return e, nil
+}
+
+// AddFlow adds a flow; its OU must exist and its ID and task IDs be unused.
+func (e *Emulator) AddFlow(spec FlowSpec) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	flows := map[int64]bool{}
+	for id := range e.flows {
+		flows[id] = true
+	}
+	if err := validateFlow("flow", &spec, e.orgs, flows, maps.Clone(e.taskIDs)); err != nil {
+		return err
+	}
+	e.addFlowLocked(spec)
+	return nil
+}
+
+// addFlowLocked stores a validated flow, assigning IDs to tasks without one.
+func (e *Emulator) addFlowLocked(spec FlowSpec) {
+	spec.Owners = slices.Clone(spec.Owners)
+	spec.Visitors = slices.Clone(spec.Visitors)
+	spec.Parameters = slices.Clone(spec.Parameters)
+	spec.Tasks = slices.Clone(spec.Tasks)
+	if spec.Cycle == "" {
+		spec.Cycle = "D"
+	}
+	if spec.Cron == "" {
+		spec.Cron = "0 0 0 * * ? *"
+	}
+	for i := range spec.Tasks {
+		t := &spec.Tasks[i]
+		if t.Outcome == "" {
+			t.Outcome = OutcomeSuccess
+		}
+		if t.ID == 0 {
+			t.ID = e.nextTaskID(spec.ID)
+		}
+		e.taskIDs[t.ID] = true
+	}
+	now := e.clock.Now()
+	e.flows[spec.ID] = &flow{spec: spec, active: 1, created: now, updated: now}
+}
+
+// nextTaskID picks an unused task ID derived from the flow ID.
+func (e *Emulator) nextTaskID(flowID int64) int64 {
+	id := flowID * 100
+	for e.taskIDs[id] || id == 0 {
+		id++
+	}
+	return id
+}
+
+// SetTask changes how a task of a flow behaves in runs triggered afterwards:
+// it lasts d and then ends with outcome o.
+func (e *Emulator) SetTask(flowID int64, taskName string, d time.Duration, o Outcome) error {
+	if !o.valid() || d < 0 {
+		return fmt.Errorf("SetTask: outcome %q or duration %s not valid", o, d)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.flows[flowID]
+	if !ok {
+		return fmt.Errorf("SetTask: flow %d not found", flowID)
+	}
+	for i := range f.spec.Tasks {
+		if t := &f.spec.Tasks[i]; t.Name == taskName {
+			t.Duration, t.Outcome = Duration(d), o
+			return nil
+		}
+	}
+	return fmt.Errorf("SetTask: flow %d has no task %q", flowID, taskName)
+}
+
+// SetUserLocked locks or unlocks a user account.
+func (e *Emulator) SetUserLocked(userID string, locked bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, ok := e.users[userID]
+	if !ok {
+		return fmt.Errorf("SetUserLocked: user %q not found", userID)
+	}
+	u.Locked = locked
+	return nil
+}
+
+// SetFlowLocked locks or unlocks a flow.
+func (e *Emulator) SetFlowLocked(flowID int64, locked bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.flows[flowID]
+	if !ok {
+		return fmt.Errorf("SetFlowLocked: flow %d not found", flowID)
+	}
+	f.spec.Locked = locked
+	return nil
+}
+
+// Instance is a snapshot of one flow instance for test assertions.
+type Instance struct {
+	ID          string            `json:"id"`
+	FlowID      int64             `json:"flowId"`
+	TriggerTime time.Time         `json:"triggerTime"`
+	Parameters  map[string]string `json:"parameters"`
+	Status      int               `json:"status"`
+}
+
+// Instances returns every instance ever started (and not forgotten), oldest first.
+func (e *Emulator) Instances() []Instance {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.clock.Now()
+	e.advance(now)
+	out := make([]Instance, 0, len(e.instanceOrder))
+	for _, in := range e.instanceOrder {
+		params := make(map[string]string, len(in.params))
+		for _, p := range in.params {
+			params[p.Key] = p.Value
+		}
+		out = append(out, Instance{ID: in.id, FlowID: in.flow.spec.ID, TriggerTime: in.triggerTime,
+			Parameters: params, Status: in.view(now).status})
+	}
+	return out
+}
+
+// ForgetInstance removes an instance as if its run history had been purged.
+// A forgotten run no longer holds its flow's run slot.
+func (e *Emulator) ForgetInstance(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	in, ok := e.instances[id]
+	if !ok {
+		return false
+	}
+	now := e.clock.Now()
+	e.advance(now)
+	delete(e.instances, id)
+	e.instanceOrder = slices.DeleteFunc(e.instanceOrder, func(x *instance) bool { return x == in })
+	for _, t := range in.tasks {
+		delete(e.taskInstances, t.instID)
+	}
+	f := in.flow
+	f.pending = slices.DeleteFunc(f.pending, func(x *instance) bool { return x == in })
+	if f.current == in {
+		f.current, f.freeAt = nil, now
+		e.advanceFlow(f, now)
+	}
+	return true
+}

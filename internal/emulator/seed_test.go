@@ -1,0 +1,135 @@
+package emulator
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleSeedLoads(t *testing.T) {
+	s, err := LoadSeed("testdata/seed.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Seed: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := e.flows[2001]
+	if f == nil || time.Duration(f.spec.Tasks[1].Duration) != 90*time.Second || f.spec.Tasks[1].ID == 0 ||
+		f.spec.Tasks[1].Outcome != OutcomeFail || !e.users["u15426865866572"].Locked {
+		t.Errorf("loaded flow 2001 = %+v", f)
+	}
+}
+
+func TestDefaultSeedIsValid(t *testing.T) {
+	if err := DefaultSeed().validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadSeedErrors(t *testing.T) {
+	tests := []struct {
+		name, content string
+		want          []string // substrings of the error
+	}{
+		{"syntax", "{\n  \"orgs\": [,]\n}", []string{"line 2", "expected valid JSON"}},
+		{"empty", "", []string{"expected a JSON object"}},
+		{"unknown field", `{"orgs":[],"colour":"red"}`, []string{`unknown field "colour"`}},
+		{"wrong type", `{"flows":[{"id":"one"}]}`, []string{"flows.id", "expected an integer", "string"}},
+		{"bad duration", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o","owners":["a"],"tasks":[{"name":"t","duration":"soon"}]}]}`,
+			[]string{"flows.tasks.duration", `expected a duration string such as "3s"`, `"soon"`}},
+		{"bad outcome", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o","owners":["a"],"tasks":[{"name":"t","duration":"1s","outcome":"boom"}]}]}`,
+			[]string{"flows[0].tasks[0].outcome", `one of "success"`, `"boom"`}},
+		{"unknown org", `{"users":[{"id":"u","orgId":"nope","name":"x"}]}`, []string{"users[0].orgId", "the id of an org"}},
+		{"missing app secret", `{"orgs":[{"id":"o"}],"apps":[{"accessKey":"k","orgId":"o"}]}`, []string{"apps[0].secretKey", "non-empty"}},
+		{"duplicate flow", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o","owners":["a"]},{"id":1,"name":"g","orgId":"o","owners":["a"]}]}`,
+			[]string{"flows[1].id", "not used by another flow"}},
+		{"no owner", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o"}]}`, []string{"flows[0].owners", "at least one"}},
+		{"bad zone", `{"timeZone":"CET"}`, []string{"timeZone", "GMT+8"}},
+		{"trailing data", `{} {}`, []string{"single JSON object"}},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".json")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadSeed(path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range append(tt.want, path) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := LoadSeed(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestAdminRoutes(t *testing.T) {
+	env := startEnv(t, Options{})
+	alice := env.alice()
+	adminDo := func(method, path, body string) int {
+		req, err := http.NewRequest(method, env.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _, err := rawDo(env.http, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	if code := adminDo(http.MethodPost, "/_emulator/flows",
+		`{"id":3001,"name":"added","orgId":"o15000000000001","owners":["alice"],"tasks":[{"name":"t","duration":"1s"}]}`); code != 201 {
+		t.Fatalf("add flow: HTTP %d", code)
+	}
+	if code := adminDo(http.MethodPost, "/_emulator/flows", `{"id":3001,"name":"again","orgId":"o15000000000001","owners":["alice"]}`); code != 400 {
+		t.Errorf("duplicate flow: HTTP %d", code)
+	}
+	if code := adminDo(http.MethodPost, "/_emulator/faults", `{"operation":"flows/updateAndTrigger","kind":"internal","count":1}`); code != 201 {
+		t.Fatalf("inject: HTTP %d", code)
+	}
+	if code := adminDo(http.MethodPost, "/_emulator/faults", `{"kind":"nope"}`); code != 400 {
+		t.Errorf("bad kind: HTTP %d", code)
+	}
+	wantCode(t, alice.trigger(3001, env.clock.Now(), "[]"), 62109, "Server internal exception")
+	wantCode(t, alice.trigger(3001, env.clock.Now(), "[]"), 0, "")
+	if code := adminDo(http.MethodPost, "/_emulator/faults", `{"kind":"http-502"}`); code != 201 {
+		t.Fatal(code)
+	}
+	if code := adminDo(http.MethodDelete, "/_emulator/faults", ""); code != 204 {
+		t.Fatal(code)
+	}
+	wantCode(t, alice.get("flows", "getMyFlow", nil), 0, "")
+
+	var body []byte
+	for _, path := range []string{"/_emulator/instances", "/_emulator/requests"} {
+		req, _ := http.NewRequest(http.MethodGet, env.srv.URL+path, nil)
+		_, b, err := rawDo(env.http, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = append(body, b...)
+	}
+	for _, want := range []string{`"id":"3001-20240305102000"`, `"operation":"flows/updateAndTrigger"`, `"body":"{\"flowId\":3001`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("admin output lacks %s", want)
+		}
+	}
+	if code := adminDo(http.MethodPost, "/_emulator/reset-requests", ""); code != 204 || len(env.srv.Requests()) != 0 {
+		t.Errorf("reset: HTTP %d, %d left", code, len(env.srv.Requests()))
+	}
+	if code := adminDo(http.MethodGet, "/_emulator/nothing", ""); code != 404 {
+		t.Errorf("unknown route: HTTP %d", code)
+	}
+}

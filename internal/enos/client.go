@@ -1,0 +1,168 @@
+package enos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Client calls the EnOS API gateway and the Dataflow Batch Service. It is
+// safe for concurrent use; tokens, the server zone, the rate limit and the
+// trigger-minute reservations are shared by all calls of one Client.
+type Client struct {
+	cfg       Config
+	baseURL   string // scheme://host[:port]
+	prefix    string // service path prefix of the API version
+	firstPage int    // pageNo of the first page
+	http      *http.Client
+	limiter   *rate.Limiter // nil: unlimited
+	now       func() time.Time
+	timeout   time.Duration // per attempt
+	userAgent string
+	backoff   backoff
+
+	tokens tokenCache
+	zone   zoneCache
+	runs   runRegistry
+}
+
+// New validates cfg and returns a Client. It sends nothing.
+func New(cfg Config) (*Client, error) {
+	endpoint, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		if hc, err = newHTTPClient(cfg.CACertPEM); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(cfg.CACertPEM) > 0 {
+			return nil, errors.New("invalid EnOS client configuration: a CA bundle cannot be combined with a custom HTTP client")
+		}
+		if err := checkTLSVerification(hc); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{
+		cfg:       cfg,
+		baseURL:   endpoint.String(),
+		prefix:    "/dataflow-batch-service/v2.0",
+		http:      hc,
+		now:       cfg.Now,
+		timeout:   cfg.RequestTimeout,
+		userAgent: cfg.UserAgent,
+		backoff:   defaultBackoff(),
+	}
+	if cfg.APIVersion == APIVersion21 {
+		c.prefix, c.firstPage = "/batch-processing-service/v2.1", 1
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.timeout == 0 {
+		c.timeout = defaultRequestTimeout
+	}
+	if c.userAgent == "" {
+		c.userAgent = defaultUserAgent
+	}
+	if cfg.RequestsPerSecond > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), int(math.Max(1, math.Floor(cfg.RequestsPerSecond))))
+	}
+	if cfg.ServerTimeZone != "" {
+		loc, _ := parseZone(cfg.ServerTimeZone) // validated above
+		c.zone.set(loc)
+	}
+	return c, nil
+}
+
+// apiCall describes one service operation.
+type apiCall struct {
+	resource, action string
+	method           string
+	query            url.Values // besides action, userId and orgId; empty values are not sent
+	body             any        // the JSON body of a POST
+	policy           retryPolicy
+	anonymous        bool // time calls take no userId and orgId
+}
+
+func (a apiCall) operation() string { return a.resource + "/" + a.action }
+
+// do performs a signed service call and returns the envelope's data.
+func (c *Client) do(ctx context.Context, call apiCall) (json.RawMessage, error) {
+	op := call.operation()
+	query := url.Values{"action": {call.action}}
+	if !call.anonymous {
+		query.Set("userId", c.cfg.UserID)
+		query.Set("orgId", c.cfg.OrgID)
+	}
+	for name, values := range call.query {
+		if len(values) > 0 && values[0] != "" {
+			query.Set(name, values[0])
+		}
+	}
+	x := exchange{
+		op:     op,
+		method: call.method,
+		url:    c.baseURL + c.prefix + "/" + call.resource + "?" + encodeQuery(query),
+		policy: call.policy,
+		query:  query,
+		signed: true,
+	}
+	if call.method == http.MethodPost {
+		body, err := json.Marshal(call.body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: encoding the request: %w", op, err)
+		}
+		x.body = func() []byte { return body }
+	}
+	return c.exchange(ctx, x)
+}
+
+// decodeData unmarshals an envelope's data; null or absent data leaves out
+// untouched.
+func decodeData(op string, data json.RawMessage, out any) error {
+	if len(data) == 0 || string(data) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &APIError{Operation: op, HTTPStatus: http.StatusOK, Message: "malformed response data: " + err.Error()}
+	}
+	return nil
+}
+
+// encodeQuery encodes in sorted name order with spaces as %20, never '+'
+// (spec §2.2), so the gateway decodes exactly the values that were signed.
+func encodeQuery(query url.Values) string {
+	names := make([]string, 0, len(query))
+	for name := range query {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(queryEscape(name))
+		b.WriteByte('=')
+		b.WriteString(queryEscape(query.Get(name)))
+	}
+	return b.String()
+}
+
+// queryEscape relies on url.QueryEscape turning a literal '+' into %2B, so
+// every remaining '+' stands for a space.
+func queryEscape(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}

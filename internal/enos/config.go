@@ -1,0 +1,145 @@
+package enos
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// API versions the client speaks.
+const (
+	APIVersion20 = "v2.0"
+	APIVersion21 = "v2.1"
+)
+
+const (
+	defaultRequestTimeout = 30 * time.Second
+	defaultUserAgent      = "enos-dataflow-go-client"
+)
+
+// Config configures a Client. AccessKey, SecretKey, OrgID and UserID are
+// required; everything else has a default.
+type Config struct {
+	Endpoint          string // scheme://host[:port]; http only for loopback hosts
+	APIVersion        string // "v2.0" (default) or "v2.1"
+	AccessKey         string
+	SecretKey         string
+	OrgID             string
+	UserID            string
+	RequestTimeout    time.Duration // per attempt; 0 = 30s
+	MaxRetries        int           // retries for calls safe to repeat; 0 = none
+	RequestsPerSecond float64       // client-side rate limit; 0 = unlimited
+	UserAgent         string
+	CACertPEM         []byte           // extra CA bundle (added to the system pool)
+	HTTPClient        *http.Client     // optional; tests
+	Now               func() time.Time // optional clock; default time.Now
+	Logger            Logger           // optional; never receives secrets
+	// ServerTimeZone, e.g. "GMT+8", is the zone of the service's zone-less
+	// time strings. When empty it is fetched once via getTimeZone when first
+	// needed.
+	ServerTimeZone string
+}
+
+// Logger receives one debug record per HTTP attempt. Fields never hold the
+// secret key, tokens, signatures or the token request's encryption.
+type Logger interface {
+	Debug(ctx context.Context, msg string, fields map[string]any)
+}
+
+// validate checks cfg and returns the parsed endpoint.
+func (cfg Config) validate() (*url.URL, error) {
+	var problems []error
+	required := []struct{ name, value string }{
+		{"endpoint", cfg.Endpoint}, {"access key", cfg.AccessKey}, {"secret key", cfg.SecretKey},
+		{"org id", cfg.OrgID}, {"user id", cfg.UserID},
+	}
+	for _, r := range required {
+		if strings.TrimSpace(r.value) == "" {
+			problems = append(problems, fmt.Errorf("%s is required", r.name))
+		}
+	}
+	if cfg.APIVersion != "" && cfg.APIVersion != APIVersion20 && cfg.APIVersion != APIVersion21 {
+		problems = append(problems, fmt.Errorf("api version %q is not supported: use %q or %q", cfg.APIVersion, APIVersion20, APIVersion21))
+	}
+	if cfg.RequestTimeout < 0 {
+		problems = append(problems, errors.New("request timeout must not be negative"))
+	}
+	if cfg.MaxRetries < 0 {
+		problems = append(problems, errors.New("max retries must not be negative"))
+	}
+	if cfg.RequestsPerSecond < 0 {
+		problems = append(problems, errors.New("requests per second must not be negative"))
+	}
+	if cfg.ServerTimeZone != "" {
+		if _, err := parseZone(cfg.ServerTimeZone); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	var endpoint *url.URL
+	if cfg.Endpoint != "" {
+		u, err := parseEndpoint(cfg.Endpoint)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		endpoint = u
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, fmt.Errorf("invalid EnOS client configuration: %w", err)
+	}
+	return endpoint, nil
+}
+
+// parseEndpoint validates raw (see ValidateEndpoint) and returns its
+// scheme and host.
+func parseEndpoint(raw string) (*url.URL, error) {
+	if err := ValidateEndpoint(raw); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(raw) // parsed by ValidateEndpoint
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// newHTTPClient builds the default client: system roots plus the extra CA
+// bundle, verification always on, and no redirects (a redirect would carry
+// signed headers elsewhere).
+func newHTTPClient(caPEM []byte) (*http.Client, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if len(caPEM) > 0 && !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("invalid EnOS client configuration: the CA bundle holds no PEM certificate")
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}
+	return &http.Client{
+		Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}, nil
+}
+
+// checkTLSVerification refuses a caller-supplied client that skips
+// certificate verification.
+func checkTLSVerification(hc *http.Client) error {
+	if t, ok := hc.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
+		return errors.New("invalid EnOS client configuration: TLS certificate verification cannot be disabled")
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package enos
+
+import (
+	"context"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// An instance as the spec's samples show it: parameters and graph as
+// strings, zone-less times with a fraction, an unset end time.
+const sampleInstance = `{"status":0,"msg":" Success","data":{
+ "instanceId":"2430-20190718075000","flowId":"2430","flowName":"daily","owner":";alice;",
+ "parameters":"[{\"key\":\"bizdate\",\"value\":\"20190717\"}]","status":2,"statusDesc":"RUNNING",
+ "triggerTime":"2019-07-18 07:50:00","startTime":"2019-07-18 07:50:36.0","endTime":null,"timestamp":"",
+ "calDt":"2019-07-17",
+ "graph":"{\"tasks\":[{\"taskId\":104890,\"taskName\":\"load\",\"nodeId\":\"t_104890\",\"taskInstId\":\"104890-20190718075000\",\"status\":\"RUNNING\"},{\"taskId\":\"104891\",\"taskName\":\"check\",\"nodeId\":\"t_104891\",\"taskInstId\":\"104891-20190718075000\",\"status\":\"NONE\"}]}"}}`
+
+func TestDecodeInstanceFromStrings(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flowInstances/get", rawReply(200, "application/json", sampleInstance))
+	c, _ := newTestClient(t, fs, nil)
+	ctx := context.Background()
+	inst, err := c.GetFlowInstance(ctx, "2430-20190718075000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &FlowInstance{
+		InstanceID: "2430-20190718075000", FlowID: 2430, FlowName: "daily", Owner: ";alice;",
+		Parameters: []Parameter{{Key: "bizdate", Value: "20190717"}}, Status: StatusRunning, StatusDesc: "RUNNING",
+		TriggerTime: time.Date(2019, 7, 18, 7, 50, 0, 0, gmt8), StartTime: time.Date(2019, 7, 18, 7, 50, 36, 0, gmt8),
+		CalDt: "2019-07-17",
+		Tasks: []TaskInstance{
+			{TaskID: "104890", TaskName: "load", NodeID: "t_104890", TaskInstID: "104890-20190718075000", Status: "RUNNING"},
+			{TaskID: "104891", TaskName: "check", NodeID: "t_104891", TaskInstID: "104891-20190718075000", Status: "NONE"},
+		},
+	}
+	if !inst.TriggerTime.Equal(want.TriggerTime) || inst.TriggerTime.Location().String() != "GMT+8" {
+		t.Errorf("trigger time %v, want %v in the server zone", inst.TriggerTime, want.TriggerTime)
+	}
+	inst.TriggerTime, inst.StartTime = inst.TriggerTime.In(gmt8), inst.StartTime.In(gmt8)
+	if !reflect.DeepEqual(inst, want) {
+		t.Errorf("decoded\n %+v\nwant\n %+v", inst, want)
+	}
+	// The zone is fetched once per Client.
+	if _, err := c.GetFlowInstance(ctx, "2430-20190718075000"); err != nil {
+		t.Fatal(err)
+	}
+	if n := fs.count("time/getTimeZone"); n != 1 {
+		t.Errorf("getTimeZone calls = %d, want 1", n)
+	}
+}
+
+func TestDecodeInstanceFromRawJSONAndConfiguredZone(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flowInstances/get", rawReply(200, "application/json", `{"status":0,"data":{
+ "instanceId":"7-1","flowId":7,"parameters":[{"key":"a","value":"1"}],"status":1,
+ "triggerTime":"2024-03-01 00:00:00","endTime":"","graph":{"tasks":[{"taskId":1,"taskName":"t"}]}}}`))
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT-05:30" })
+	inst, err := c.GetFlowInstance(context.Background(), "7-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := inst.TriggerTime.UTC(), time.Date(2024, 3, 1, 5, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("trigger time %v, want %v", got, want)
+	}
+	if !inst.EndTime.IsZero() || !inst.StartTime.IsZero() || !inst.CreatedAt.IsZero() {
+		t.Errorf("unset times are not zero: %+v", inst)
+	}
+	if len(inst.Parameters) != 1 || inst.Parameters[0].Value != "1" || len(inst.Tasks) != 1 || inst.Tasks[0].TaskID != "1" {
+		t.Errorf("raw JSON parameters/graph: %+v", inst)
+	}
+	if n := fs.count("time/getTimeZone"); n != 0 {
+		t.Errorf("getTimeZone called %d times despite a configured zone", n)
+	}
+}
+
+func TestDecodeFlow(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flows/get", rawReply(200, "application/json", `{"status":0,"data":{
+ "flowId":3377,"flowName":"f","desc":"d","active":1,"type":1,"freq":"0 0 0 * * ? *","cycle":"D","startTime":"2019-07-01",
+ "parameters":"[]","owner":";alice;bob;","visitor":"","doAs":"big","createTime":"2019-07-18 07:50:36.0","updateTime":null,
+ "graph":"{\"tasks\":[{\"taskId\":\"11\",\"taskName\":\"load\",\"nodeId\":\"t_11\",\"x\":1.5,\"y\":2}],\"relations\":[]}",
+ "locked":false,"isUserLocked":false,"hasEditPri":true,"hasReadPri":true}}`))
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	flow, err := c.GetFlow(context.Background(), 3377)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flow.FlowID != 3377 || !reflect.DeepEqual(flow.Owners, []string{"alice", "bob"}) || flow.Visitors != nil ||
+		len(flow.Parameters) != 0 || !flow.UpdateTime.IsZero() || !flow.CreateTime.Equal(time.Date(2019, 7, 18, 7, 50, 36, 0, gmt8)) ||
+		!reflect.DeepEqual(flow.Tasks, []FlowTask{{TaskID: "11", TaskName: "load", NodeID: "t_11"}}) || !flow.HasEditPri || flow.StartTime != "2019-07-01" {
+		t.Errorf("flow = %+v", flow)
+	}
+	if q := fs.callsOf("flows/get")[0].Query.Get("flowId"); q != "3377" {
+		t.Errorf("flowId query = %q", q)
+	}
+}
+
+func TestBadTimeIsAClearError(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flowInstances/get", rawReply(200, "application/json", `{"status":0,"data":{"instanceId":"1-1","flowId":1,"triggerTime":"yesterday"}}`))
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	_, err := c.GetFlowInstance(context.Background(), "1-1")
+	if want := `flowInstances/get: malformed response: instance 1-1: decoding triggerTime: "yesterday" is not a time like yyyy-MM-dd HH:mm:ss`; err == nil || err.Error() != want {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseZone(t *testing.T) {
+	tests := map[string]int{"GMT+8": 8 * 3600, "GMT-5": -5 * 3600, "UTC+0530": 5*3600 + 1800, "GMT+05:30": 5*3600 + 1800, "GMT": 0, "UTC": 0, "+8": 8 * 3600}
+	for in, want := range tests {
+		loc, err := parseZone(in)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if _, off := time.Date(2024, 1, 1, 0, 0, 0, 0, loc).Zone(); off != want {
+			t.Errorf("%s: offset %d, want %d", in, off, want)
+		}
+	}
+	for _, bad := range []string{"", "GMT+99", "Mars/Base", "local", "8"} {
+		if _, err := parseZone(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestGetTimeZoneAndCurrentTime(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("time/getCurrentTime", rawReply(200, "application/json", `{"status":0,"data":1700000000000}`))
+	c, _ := newTestClient(t, fs, nil)
+	ctx := context.Background()
+	loc, err := c.GetTimeZone(ctx)
+	if err != nil || loc.String() != "GMT+8" {
+		t.Fatalf("zone %v, err %v", loc, err)
+	}
+	now, err := c.GetCurrentTime(ctx)
+	if err != nil || now.UnixMilli() != 1700000000000 {
+		t.Fatalf("now %v, err %v", now, err)
+	}
+	for _, call := range fs.callsOf("time/getCurrentTime") {
+		if call.Query.Has("userId") || call.Query.Has("orgId") {
+			t.Errorf("time call carries userId/orgId: %s", call.RawQuery)
+		}
+	}
+}
+
+func TestTaskInstanceLogAndCancel(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("taskInstances/getLog", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		fs.ok(w, map[string]string{"log": "line for " + call.Query.Get("taskInstId") + " max " + call.Query.Get("maxLength")})
+	})
+	fs.handle("flowInstances/cancel", rawReply(200, "application/json", `{"status":0,"msg":"Success","data":""}`))
+	c, _ := newTestClient(t, fs, nil)
+	ctx := context.Background()
+	log, err := c.GetTaskInstanceLog(ctx, "7-1", 4096)
+	if err != nil || log != "line for 7-1 max 4096" {
+		t.Errorf("log %q, err %v", log, err)
+	}
+	if err := c.CancelFlowInstance(ctx, "1001-1"); err != nil {
+		t.Fatal(err)
+	}
+	if body := string(fs.callsOf("flowInstances/cancel")[0].Body); body != `{"flowInstId":"1001-1"}` {
+		t.Errorf("cancel body %s", body)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	if StatusCancel.Name() != "CANCEL" || Status(42).Name() != "UNKNOWN(42)" {
+		t.Error("names")
+	}
+	for s := StatusFail; s <= StatusSkip; s++ {
+		got, ok := ParseStatusName(s.Name())
+		if !ok || got != s {
+			t.Errorf("ParseStatusName(%s) = %v", s.Name(), got)
+		}
+	}
+	terminal := map[Status]bool{StatusFail: true, StatusSuccess: true, StatusInternalError: true, StatusTimeout: true, StatusCancel: true, StatusSkip: true}
+	for s := StatusFail; s <= StatusSkip+1; s++ {
+		if s.Terminal() != terminal[s] {
+			t.Errorf("%s.Terminal() = %v", s, s.Terminal())
+		}
+	}
+	if !StatusSuccess.Succeeded() || StatusCancel.Succeeded() {
+		t.Error("Succeeded")
+	}
+}

@@ -1,0 +1,9 @@
+// Package enos is a plain Go client of the EnOS API gateway and its
+// Dataflow Batch Service (API v2.0, and the v2.1 "Batch Processing
+// Service" variant), as specified in the project's API specification.
+//
+// It gets and caches access tokens, signs every call (package apim),
+// decodes the service's envelopes and quirky encodings, retries what is
+// safe to repeat, and starts runs so that one request never starts two
+// (Client.StartRun). It has no Terraform dependencies.
+package enos

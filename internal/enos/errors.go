@@ -1,0 +1,199 @@
+package enos
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result codes the client acts on (spec §5).
+const (
+	codeOK                = 0
+	codeRepeatedToken     = 1001 // a token request repeated another's encryption
+	codeGatewayInternal   = 1005
+	codeTokenExpired      = 1203
+	codeUserOrgMismatch   = 62101
+	codeInvalidParameter  = 62102
+	codeNoPrivilege       = 62103
+	codeBusinessRule      = 62104
+	codeUserLocked        = 62105
+	codeInternalException = 62109
+)
+
+// APIError is a failed call: a non-2xx HTTP answer, a non-zero result code,
+// or a body that is not a response envelope.
+type APIError struct {
+	Operation  string // e.g. "flows/updateAndTrigger"
+	HTTPStatus int
+	Code       int // result code; 0 when the answer carried none
+	Message    string
+	SubMessage string
+	RequestID  string
+}
+
+// Error renders "<operation>: code <n>: <msg>[; <submsg>] (requestId <id>)";
+// an answer without a result code shows its HTTP status instead.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Operation)
+	b.WriteString(": ")
+	switch {
+	case e.Code != codeOK:
+		b.WriteString("code " + strconv.Itoa(e.Code) + ": ")
+	case !is2xx(e.HTTPStatus):
+		b.WriteString("HTTP " + strconv.Itoa(e.HTTPStatus) + ": ")
+	}
+	b.WriteString(e.Message)
+	if e.SubMessage != "" {
+		b.WriteString("; " + e.SubMessage)
+	}
+	if e.Code != codeOK && !is2xx(e.HTTPStatus) {
+		b.WriteString(" (HTTP " + strconv.Itoa(e.HTTPStatus) + ")")
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (requestId " + e.RequestID + ")")
+	}
+	return b.String()
+}
+
+func is2xx(status int) bool { return status >= 200 && status < 300 }
+
+func (e *APIError) messageContains(fragment string) bool {
+	return strings.Contains(strings.ToLower(e.Message+" "+e.SubMessage), fragment)
+}
+
+func asAPIError(err error) (*APIError, bool) {
+	var e *APIError
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsNotFound reports an unknown flow, instance or task instance (62102
+// "... not found", or HTTP 404).
+func IsNotFound(err error) bool {
+	e, ok := asAPIError(err)
+	if !ok {
+		return false
+	}
+	if e.Code == codeOK {
+		return e.HTTPStatus == 404
+	}
+	return e.Code == codeInvalidParameter && (e.messageContains("not found") || e.messageContains("no log"))
+}
+
+// IsNoTask reports a trigger of a flow without tasks (62104).
+func IsNoTask(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeBusinessRule && e.messageContains("no task")
+}
+
+// IsNoPrivilege reports that the caller lacks the right, e.g. is not the
+// flow's owner (62103, other than a locked flow).
+func IsNoPrivilege(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeNoPrivilege && !e.messageContains("lock")
+}
+
+// IsLocked reports a locked user (62105) or a locked flow (62103 "...locked").
+func IsLocked(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && (e.Code == codeUserLocked || (e.Code == codeNoPrivilege && e.messageContains("lock")))
+}
+
+// IsUserOrgMismatch reports a user id that does not exist in the org (62101).
+func IsUserOrgMismatch(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeUserOrgMismatch
+}
+
+// IsTransient reports a failure that may pass when repeated later:
+// throttling, gateway errors, internal exceptions and lost connections.
+func IsTransient(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		return true
+	}
+	e, ok := asAPIError(err)
+	if !ok {
+		return false
+	}
+	switch e.HTTPStatus {
+	case 429, 502, 503, 504:
+		return true
+	}
+	return e.Code == codeInternalException || e.Code == codeGatewayInternal
+}
+
+// IsDuplicateTrigger reports that the flow already has a run for the
+// trigger minute (spec §4.6), as the service's error or as a
+// *DuplicateTriggerError from StartRun.
+func IsDuplicateTrigger(err error) bool {
+	var dup *DuplicateTriggerError
+	if errors.As(err, &dup) {
+		return true
+	}
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeInvalidParameter && (e.messageContains("repeatedly") || e.messageContains("cannot create workflow instance"))
+}
+
+func isTokenExpired(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeTokenExpired
+}
+
+func isRepeatedToken(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeRepeatedToken
+}
+
+func isIllegalSorter(err error) bool {
+	e, ok := asAPIError(err)
+	return ok && e.Code == codeInvalidParameter && e.messageContains("illegal sorted by field")
+}
+
+// ErrOutcomeUnknown marks a trigger that may or may not have started a run:
+// the request was sent but no definite answer came back.
+var ErrOutcomeUnknown = errors.New("the outcome of the trigger is unknown")
+
+// outcomeUnknownError wraps the failure of a trigger whose outcome is unknown.
+type outcomeUnknownError struct{ err error }
+
+func (e *outcomeUnknownError) Error() string {
+	return e.err.Error() + " (the trigger may or may not have started a run)"
+}
+func (e *outcomeUnknownError) Unwrap() error        { return e.err }
+func (e *outcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+// transportError is a request that got no HTTP answer.
+type transportError struct {
+	op      string
+	err     error
+	written bool // the whole request reached the connection
+}
+
+func (e *transportError) Error() string {
+	if e.written {
+		return e.op + ": no answer after the request was sent: " + e.err.Error()
+	}
+	return e.op + ": request not sent: " + e.err.Error()
+}
+func (e *transportError) Unwrap() error { return e.err }
+
+// DuplicateTriggerError is returned by StartRun for a trigger time the user
+// chose when the flow already has a run in that minute. Nothing was started.
+type DuplicateTriggerError struct {
+	FlowID             int64
+	Minute             time.Time // start of the colliding minute
+	ExistingInstanceID string    // empty when the existing run was not found
+}
+
+func (e *DuplicateTriggerError) Error() string {
+	existing := ""
+	if e.ExistingInstanceID != "" {
+		existing = " (instance " + e.ExistingInstanceID + ")"
+	}
+	return fmt.Sprintf("flow %d already has a run triggered in the minute %s%s; the service allows one run per flow and minute, so set a trigger time in another minute to start a new run",
+		e.FlowID, e.Minute.Format("2006-01-02 15:04 MST"), existing)
+}

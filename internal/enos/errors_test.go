@@ -1,0 +1,135 @@
+package enos
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func rawReply(status int, contentType, body string) fakeHandler {
+	return func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func TestErrorClasses(t *testing.T) {
+	const html502 = `<html><head><title>502 Bad Gateway</title><style>body{}</style></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>`
+	tests := []struct {
+		name       string
+		apiVersion string
+		reply      fakeHandler
+		wantText   string
+		wantHTTP   int
+		wantCode   int
+		transient  bool
+	}{
+		{"HTML 502 page", APIVersion20, rawReply(502, "text/html", html502),
+			"flows/getMyFlow: HTTP 502: unexpected response (invalid character '<' looking for beginning of value): 502 Bad Gateway 502 Bad Gateway nginx", 502, 0, true},
+		{"truncated JSON", APIVersion20, rawReply(200, "application/json", `{"status":0,"msg":"Success","data":[{"flowId":"33`),
+			"flows/getMyFlow: malformed response (unexpected end of JSON input): {\"status\":0,\"msg\":\"Success\",\"data\":[{\"flowId\":\"33", 200, 0, false},
+		{"empty 200 body", APIVersion20, rawReply(200, "application/json", ``),
+			"flows/getMyFlow: malformed response: empty body", 200, 0, false},
+		{"2xx without status or code", APIVersion20, rawReply(200, "application/json", `{"msg":"Success","data":[],"requestId":"r-1"}`),
+			"flows/getMyFlow: malformed response: the envelope has neither status nor code (requestId r-1)", 200, 0, false},
+		{"v2.0 service error with submsg", APIVersion20, rawReply(200, "application/json", `{"status":62103,"msg":"User has no privilege.","submsg":"not an owner","requestId":"r-2","data":""}`),
+			"flows/getMyFlow: code 62103: User has no privilege.; not an owner (requestId r-2)", 200, 62103, false},
+		{"v2.1 code envelope error", APIVersion21, rawReply(200, "application/json", `{"code":62109,"msg":"Internal server exception","requestId":"r-3"}`),
+			"flows/getMyFlow: code 62109: Internal server exception (requestId r-3)", 200, 62109, true},
+		{"non-2xx JSON envelope", APIVersion20, rawReply(401, "application/json", `{"status":1203,"msg":"The access token has expired"}`),
+			"flows/getMyFlow: code 1203: The access token has expired (HTTP 401)", 401, 1203, false},
+		{"non-2xx with code 0", APIVersion20, rawReply(500, "application/json", `{"status":0,"msg":"Success","requestId":"r-4"}`),
+			"flows/getMyFlow: HTTP 500: Success (requestId r-4)", 500, 0, false},
+		{"non-2xx JSON without code", APIVersion20, rawReply(404, "application/json", `{"error":"no route"}`),
+			`flows/getMyFlow: HTTP 404: unexpected response: {"error":"no route"}`, 404, 0, false},
+		{"data of the wrong shape", APIVersion20, rawReply(200, "application/json", `{"status":0,"data":{"not":"a list"}}`),
+			"flows/getMyFlow: malformed response data: json: cannot unmarshal object into Go value of type []struct", 200, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFakeService(t, tt.apiVersion)
+			fs.handle("flows/getMyFlow", tt.reply)
+			c, _ := newTestClient(t, fs, nil)
+			_, err := c.GetMyFlows(context.Background(), "")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.HasPrefix(err.Error(), tt.wantText) {
+				t.Errorf("error text\n got %q\nwant %q", err, tt.wantText)
+			}
+			var e *APIError
+			if !errors.As(err, &e) {
+				t.Fatalf("%T is not an *APIError", err)
+			}
+			if e.HTTPStatus != tt.wantHTTP || e.Code != tt.wantCode {
+				t.Errorf("HTTP %d code %d, want %d and %d", e.HTTPStatus, e.Code, tt.wantHTTP, tt.wantCode)
+			}
+			if IsTransient(err) != tt.transient {
+				t.Errorf("IsTransient = %v", !tt.transient)
+			}
+		})
+	}
+}
+
+func TestV21SuccessUsesCodeEnvelopeAndPath(t *testing.T) {
+	fs := newFakeService(t, APIVersion21)
+	fs.handle("flows/getMyFlow", rawReply(200, "application/json", `{"code":0,"msg":"OK","data":[{"flowId":3318,"flowName":"x"}]}`))
+	c, _ := newTestClient(t, fs, nil)
+	flows, err := c.GetMyFlows(context.Background(), "")
+	if err != nil || len(flows) != 1 || flows[0].FlowID != 3318 {
+		t.Fatalf("flows %+v, err %v", flows, err)
+	}
+	if p := fs.callsOf("flows/getMyFlow")[0].Path; p != "/batch-processing-service/v2.1/flows" {
+		t.Errorf("path = %s", p)
+	}
+}
+
+func TestStatusWinsOverCode(t *testing.T) {
+	data, _, err := decodeEnvelope("op", 200, []byte(`{"status":0,"code":62109,"data":1}`))
+	if err != nil || string(data) != "1" {
+		t.Errorf("data %s err %v: status must be read first", data, err)
+	}
+	if _, _, err := decodeEnvelope("op", 200, []byte(`{"status":"62102","msg":"bad"}`)); !strings.Contains(err.Error(), "code 62102") {
+		t.Errorf("a numeric-string status was not read: %v", err)
+	}
+}
+
+func TestClassificationHelpers(t *testing.T) {
+	apiErr := func(code int, msg string) error {
+		return &APIError{Operation: "op", HTTPStatus: 200, Code: code, Message: msg}
+	}
+	tests := []struct {
+		name string
+		err  error
+		is   func(error) bool
+		want bool
+	}{
+		{"flow not found", apiErr(62102, "Flow not found: 9"), IsNotFound, true},
+		{"instance not found", apiErr(62102, "Instance not found"), IsNotFound, true},
+		{"invalid body is not not-found", apiErr(62102, "Invalid request body."), IsNotFound, false},
+		{"HTTP 404", &APIError{HTTPStatus: 404}, IsNotFound, true},
+		{"no task", apiErr(62104, "This workflow has no task. You cannot trigger it."), IsNoTask, true},
+		{"relied on is not no-task", apiErr(62104, "This workflow is relied on by other workflows."), IsNoTask, false},
+		{"no privilege", apiErr(62103, "User has no privilege."), IsNoPrivilege, true},
+		{"locked flow is not no-privilege", apiErr(62103, "Workflow is locked"), IsNoPrivilege, false},
+		{"locked flow", apiErr(62103, "Workflow is locked"), IsLocked, true},
+		{"locked user", apiErr(62105, "Your account has been locked"), IsLocked, true},
+		{"user org mismatch", apiErr(62101, "userId does not exist, or it does not match to orgId."), IsUserOrgMismatch, true},
+		{"62109 transient", apiErr(62109, "Server internal exception"), IsTransient, true},
+		{"429 transient", &APIError{HTTPStatus: 429}, IsTransient, true},
+		{"lost connection transient", &transportError{op: "op", err: errors.New("EOF"), written: true}, IsTransient, true},
+		{"62102 not transient", apiErr(62102, "x"), IsTransient, false},
+		{"duplicate", apiErr(62102, "Cannot create workflow instance. Please check if the workflow or task exist, and do not trigger the same workflow repeatedly in 1 minute."), IsDuplicateTrigger, true},
+		{"duplicate type", &DuplicateTriggerError{FlowID: 1}, IsDuplicateTrigger, true},
+		{"wrapped", errors.Join(errors.New("ctx"), apiErr(62101, "")), IsUserOrgMismatch, true},
+		{"plain error", errors.New("Instance not found"), IsNotFound, false},
+	}
+	for _, tt := range tests {
+		if got := tt.is(tt.err); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,437 @@
+package enos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
+)
+
+const (
+	testAccessKey = "test-access-key"
+	testSecretKey = "test-secret-key-do-not-leak"
+	testOrgID     = "o15000000000001"
+	testUserID    = "u15426865866571"
+)
+
+var gmt8 = time.FixedZone("GMT+8", 8*3600)
+
+// fakeCall is one signed service request the fake received.
+type fakeCall struct {
+	Operation string
+	Method    string
+	Path      string
+	RawQuery  string
+	Query     url.Values
+	Body      []byte
+	Token     string
+	UserAgent string
+}
+
+// fakeHandler answers one service call; it may write anything, or drop
+// the connection.
+type fakeHandler func(w http.ResponseWriter, r *http.Request, call fakeCall)
+
+// fakeService is a small in-test stand-in for the gateway and the service:
+// it issues tokens, verifies every signature, records calls, and serves
+// triggers, instance get/search and the time zone from in-memory state.
+type fakeService struct {
+	t         *testing.T
+	server    *httptest.Server
+	prefix    string
+	resultKey string // "status" (v2.0) or "code" (v2.1)
+	firstPage int
+	accessKey string
+	secretKey string
+	tokenName func(n int) string // the n-th token issued (1-based)
+
+	mu            sync.Mutex
+	tokenRequests int
+	tokenBodies   []map[string]json.RawMessage
+	onToken       func(w http.ResponseWriter, n int) bool // sees the n-th token request (1-based) first; true: it answered
+	validTokens   map[string]bool
+	signatures    []string
+	calls         []fakeCall
+	handlers      map[string]fakeHandler
+	instances     []fakeInstance
+	snakeSorters  bool // reject camelCase sorters like an older server
+}
+
+type fakeInstance struct {
+	ID          string
+	FlowID      int64
+	TriggerTime time.Time
+	Parameters  []Parameter
+}
+
+func newFakeService(t *testing.T, apiVersion string) *fakeService {
+	t.Helper()
+	fs := &fakeService{
+		t: t, prefix: "/dataflow-batch-service/v2.0", resultKey: "status",
+		validTokens: map[string]bool{}, handlers: map[string]fakeHandler{},
+		accessKey: testAccessKey, secretKey: testSecretKey,
+		tokenName: func(n int) string { return fmt.Sprintf("access-token-%d-secretish", n) },
+	}
+	if apiVersion == APIVersion21 {
+		fs.prefix, fs.resultKey, fs.firstPage = "/batch-processing-service/v2.1", "code", 1
+	}
+	fs.handlers["flows/updateAndTrigger"] = fs.serveTrigger
+	fs.handlers["flowInstances/get"] = fs.serveInstanceGet
+	fs.handlers["flowInstances/search"] = fs.serveInstanceSearch
+	fs.handlers["time/getTimeZone"] = func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.ok(w, map[string]string{"timezone": "GMT+8"})
+	}
+	fs.server = httptest.NewServer(http.HandlerFunc(fs.serveHTTP))
+	t.Cleanup(fs.server.Close)
+	return fs
+}
+
+func (fs *fakeService) handle(op string, h fakeHandler) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.handlers[op] = h
+}
+
+// revokeTokens makes every issued token expired (answered with 1203).
+func (fs *fakeService) revokeTokens() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.validTokens = map[string]bool{}
+}
+
+func (fs *fakeService) count(op string) int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n := 0
+	for _, c := range fs.calls {
+		if c.Operation == op {
+			n++
+		}
+	}
+	return n
+}
+
+func (fs *fakeService) callsOf(op string) []fakeCall {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var out []fakeCall
+	for _, c := range fs.calls {
+		if c.Operation == op {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (fs *fakeService) tokenCount() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.tokenRequests
+}
+
+func (fs *fakeService) instanceCount() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.instances)
+}
+
+func (fs *fakeService) addInstance(inst fakeInstance) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.instances = append(fs.instances, inst)
+}
+
+// secretsSeen lists every secret-derived value on the wire: tokens,
+// signatures and token encryptions, plus the secret key itself.
+func (fs *fakeService) secretsSeen() []string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := []string{fs.secretKey}
+	for tok := range fs.validTokens {
+		out = append(out, tok)
+	}
+	for _, c := range fs.calls {
+		out = append(out, c.Token)
+	}
+	out = append(out, fs.signatures...)
+	for _, b := range fs.tokenBodies {
+		var enc string
+		_ = json.Unmarshal(b["encryption"], &enc)
+		out = append(out, enc)
+	}
+	return out
+}
+
+func (fs *fakeService) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	if r.URL.Path == apim.TokenPath {
+		fs.serveToken(w, r, body)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, fs.prefix+"/")
+	if !ok {
+		fs.t.Errorf("request to unexpected path %s", r.URL.Path)
+		http.NotFound(w, r)
+		return
+	}
+	query := r.URL.Query()
+	call := fakeCall{
+		Operation: rest + "/" + query.Get("action"), Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Query: query, Body: body, Token: r.Header.Get(apim.HeaderAccessToken), UserAgent: r.UserAgent(),
+	}
+	fs.mu.Lock()
+	fs.calls = append(fs.calls, call)
+	fs.signatures = append(fs.signatures, r.Header.Get(apim.HeaderSignature))
+	tokenValid := fs.validTokens[call.Token]
+	handler := fs.handlers[call.Operation]
+	fs.mu.Unlock()
+
+	want := apim.Signature(call.Token, query, body, r.Header.Get(apim.HeaderTimestamp), fs.secretKey)
+	if r.Header.Get(apim.HeaderSignature) != want {
+		fs.t.Errorf("%s: bad signature", call.Operation)
+		fs.replyCode(w, 1003, "The encryption is not valid", nil)
+		return
+	}
+	if !tokenValid {
+		fs.replyCode(w, 1203, "The access token has expired", nil)
+		return
+	}
+	if handler == nil {
+		fs.replyCode(w, 62102, "unsupported action: "+query.Get("action"), nil)
+		return
+	}
+	handler(w, r, call)
+}
+
+func (fs *fakeService) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil {
+		fs.t.Errorf("token body is not JSON: %s", body)
+		return
+	}
+	var appKey, encryption string
+	var timestamp int64
+	errKey := json.Unmarshal(req["appKey"], &appKey)
+	errEnc := json.Unmarshal(req["encryption"], &encryption)
+	errTS := json.Unmarshal(req["timestamp"], &timestamp) // a JSON number, not a string
+	if errKey != nil || errEnc != nil || errTS != nil || r.Header.Get(apim.HeaderSignature) != "" || r.URL.RawQuery != "" {
+		fs.t.Errorf("malformed token request %s", body)
+	}
+	if appKey != fs.accessKey || encryption != apim.Encryption(fs.accessKey, timestamp, fs.secretKey) {
+		fs.t.Errorf("bad token encryption")
+	}
+	fs.mu.Lock()
+	repeated := false
+	for _, earlier := range fs.tokenBodies {
+		repeated = repeated || string(earlier["encryption"]) == string(req["encryption"])
+	}
+	fs.tokenRequests++
+	n := fs.tokenRequests
+	fs.tokenBodies = append(fs.tokenBodies, req)
+	hook := fs.onToken
+	fs.mu.Unlock()
+	if repeated {
+		writeJSON(w, map[string]any{"status": 1001, "msg": "Repeated requests with duplicated encryption"})
+		return
+	}
+	if hook != nil && hook(w, n) {
+		return
+	}
+	token := fs.tokenName(n)
+	fs.mu.Lock()
+	fs.validTokens[token] = true
+	fs.mu.Unlock()
+	writeJSON(w, map[string]any{"status": 0, "msg": "SUCCESS", "data": map[string]any{"accessToken": token, "expire": 7200}})
+}
+
+func (fs *fakeService) ok(w http.ResponseWriter, data any) {
+	fs.replyCode(w, 0, "OK", data)
+}
+
+func (fs *fakeService) replyCode(w http.ResponseWriter, code int, msg string, data any) {
+	writeJSON(w, map[string]any{fs.resultKey: code, "msg": msg, "requestId": "req-" + strconv.Itoa(code), "data": data})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// dropConnection closes the connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+		}
+	}
+}
+
+func (fs *fakeService) serveTrigger(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+	id, ok := fs.act(call)
+	if !ok {
+		fs.replyCode(w, 62102, "Cannot create workflow instance. Please check if the workflow or task exist, and do not trigger the same workflow repeatedly in 1 minute.", nil)
+		return
+	}
+	fs.ok(w, map[string]string{"flowInstanceId": id})
+}
+
+// act starts the run a trigger asks for, or reports that its minute is taken.
+func (fs *fakeService) act(call fakeCall) (string, bool) {
+	var req struct {
+		FlowID      int64       `json:"flowId"`
+		TriggerTime int64       `json:"triggerTime"`
+		Parameters  []Parameter `json:"parameters"`
+	}
+	if err := json.Unmarshal(call.Body, &req); err != nil {
+		fs.t.Errorf("bad trigger body %s", call.Body)
+	}
+	at := time.UnixMilli(req.TriggerTime).In(gmt8)
+	id := fmt.Sprintf("%d-%s00", req.FlowID, at.Format("200601021504"))
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, inst := range fs.instances {
+		if inst.ID == id {
+			return id, false
+		}
+	}
+	fs.instances = append(fs.instances, fakeInstance{ID: id, FlowID: req.FlowID, TriggerTime: at, Parameters: req.Parameters})
+	return id, true
+}
+
+func (fs *fakeService) instanceJSON(inst fakeInstance) map[string]any {
+	params, _ := json.Marshal(inst.Parameters)
+	graph, _ := json.Marshal(map[string]any{"tasks": []map[string]any{
+		{"taskId": 7, "taskName": "load", "nodeId": "t_7", "taskInstId": "7-" + strings.SplitN(inst.ID, "-", 2)[1], "status": "INIT"},
+	}})
+	return map[string]any{
+		"instanceId": inst.ID, "flowId": inst.FlowID, "flowName": "flow " + strconv.FormatInt(inst.FlowID, 10),
+		"parameters": string(params), "status": 0, "statusDesc": "INIT",
+		"triggerTime": inst.TriggerTime.In(gmt8).Format("2006-01-02 15:04:05"),
+		"startTime":   nil, "endTime": nil, "timestamp": inst.TriggerTime.In(gmt8).Format("2006-01-02 15:04:05.0"),
+		"graph": string(graph),
+	}
+}
+
+func (fs *fakeService) serveInstanceGet(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+	fs.mu.Lock()
+	var found map[string]any
+	for _, inst := range fs.instances {
+		if inst.ID == call.Query.Get("flowInstId") {
+			found = fs.instanceJSON(inst)
+		}
+	}
+	fs.mu.Unlock()
+	if found == nil {
+		fs.replyCode(w, 62102, "Instance not found", nil)
+		return
+	}
+	fs.ok(w, found)
+}
+
+type fakeSearch struct {
+	Expression      string `json:"expression"`
+	Owner           *string
+	Status          string `json:"status"`
+	FromTriggerTime *int64 `json:"fromTriggerTime"`
+	ToTriggerTime   *int64 `json:"toTriggerTime"`
+	Pagination      *struct {
+		PageNo   int `json:"pageNo"`
+		PageSize int `json:"pageSize"`
+		Sorters  []struct {
+			Field string `json:"field"`
+			Order string `json:"order"`
+		} `json:"sorters"`
+	} `json:"pagination"`
+}
+
+func (fs *fakeService) serveInstanceSearch(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+	var s fakeSearch
+	if err := json.Unmarshal(call.Body, &s); err != nil || s.Pagination == nil || s.Owner == nil || s.Status == "" {
+		fs.t.Errorf("search body lacks owner, status or pagination: %s", call.Body)
+		fs.replyCode(w, 62102, "Invalid request body.", nil)
+		return
+	}
+	for _, sorter := range s.Pagination.Sorters {
+		if fs.snakeSorters && strings.ContainsAny(sorter.Field, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			fs.replyCode(w, 62102, "illegal sorted by field", nil)
+			return
+		}
+	}
+	fs.mu.Lock()
+	var matches []fakeInstance
+	for _, inst := range fs.instances {
+		ms := inst.TriggerTime.UnixMilli()
+		if !strings.Contains(inst.ID, s.Expression) ||
+			(s.FromTriggerTime != nil && ms < *s.FromTriggerTime) || (s.ToTriggerTime != nil && ms > *s.ToTriggerTime) {
+			continue
+		}
+		matches = append(matches, inst)
+	}
+	fs.mu.Unlock()
+	descending := len(s.Pagination.Sorters) > 0 && s.Pagination.Sorters[0].Order == "DESC"
+	sort.Slice(matches, func(i, j int) bool { return (matches[i].ID < matches[j].ID) != descending })
+	start := (s.Pagination.PageNo - fs.firstPage) * s.Pagination.PageSize
+	page := []map[string]any{}
+	for i := start; i >= 0 && i < len(matches) && i < start+s.Pagination.PageSize; i++ {
+		item := fs.instanceJSON(matches[i])
+		item["isCancelled"] = false
+		page = append(page, item)
+	}
+	fs.ok(w, map[string]any{"flowInsts": page, "count": len(matches)})
+}
+
+// delayRecorder replaces the client's backoff sleep: it records the delay
+// and returns at once, so tests check the policy without waiting.
+type delayRecorder struct {
+	mu     sync.Mutex
+	delays []time.Duration
+}
+
+func (d *delayRecorder) sleep(ctx context.Context, delay time.Duration) error {
+	d.mu.Lock()
+	d.delays = append(d.delays, delay)
+	d.mu.Unlock()
+	return ctx.Err()
+}
+
+func (d *delayRecorder) recorded() []time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]time.Duration(nil), d.delays...)
+}
+
+// newTestClient returns a client of fs whose backoff does not wait.
+func newTestClient(t *testing.T, fs *fakeService, mutate func(*Config)) (*Client, *delayRecorder) {
+	t.Helper()
+	cfg := Config{
+		Endpoint: fs.server.URL, AccessKey: fs.accessKey, SecretKey: fs.secretKey,
+		OrgID: testOrgID, UserID: testUserID, UserAgent: "enos-client-test/1.0",
+	}
+	if fs.resultKey == "code" {
+		cfg.APIVersion = APIVersion21
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	rec := &delayRecorder{}
+	c.backoff.sleep = rec.sleep
+	return c, rec
+}

@@ -1,0 +1,168 @@
+package enos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// addRuns adds n runs of flow 1001, one a minute.
+func addRuns(fs *fakeService, n int) {
+	const flowID = 1001
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, gmt8)
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Minute)
+		fs.addInstance(fakeInstance{ID: fmt.Sprintf("%d-%s00", flowID, at.Format("200601021504")), FlowID: flowID, TriggerTime: at})
+	}
+}
+
+type sentSearch struct {
+	Expression string  `json:"expression"`
+	Owner      *string `json:"owner"`
+	Status     string  `json:"status"`
+	Type       *int    `json:"type"`
+	Pagination struct {
+		PageNo   int      `json:"pageNo"`
+		PageSize int      `json:"pageSize"`
+		Sorters  []sorter `json:"sorters"`
+	} `json:"pagination"`
+}
+
+func searchesSent(t *testing.T, fs *fakeService) []sentSearch {
+	t.Helper()
+	var out []sentSearch
+	for _, call := range fs.callsOf("flowInstances/search") {
+		var s sentSearch
+		if err := json.Unmarshal(call.Body, &s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestSearchFollowsPagesFromTheVersionsFirstPage(t *testing.T) {
+	for _, version := range []string{APIVersion20, APIVersion21} {
+		t.Run(version, func(t *testing.T) {
+			fs := newFakeService(t, version)
+			addRuns(fs, 5)
+			c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+			got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{Expression: "1001-", PageSize: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 5 {
+				t.Fatalf("got %d instances, want 5", len(got))
+			}
+			sent := searchesSent(t, fs)
+			first := 0
+			if version == APIVersion21 {
+				first = 1
+			}
+			if len(sent) != 3 || sent[0].Pagination.PageNo != first || sent[2].Pagination.PageNo != first+2 {
+				t.Fatalf("pages sent %+v", sent)
+			}
+			s := sent[0]
+			if s.Status != "-1,0,1,2,3,4,5,6,7,8,9,10" || s.Owner == nil || *s.Owner != "" || s.Type != nil ||
+				len(s.Pagination.Sorters) != 1 || s.Pagination.Sorters[0] != (sorter{Field: "triggerTime", Order: "ASC"}) {
+				t.Errorf("search body %+v", s)
+			}
+		})
+	}
+}
+
+func TestSearchStopsAtMaxResultsAndOnRepeatedPages(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	addRuns(fs, 5)
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2, MaxResults: 3, Statuses: []Status{StatusRunning, StatusWait}})
+	if err != nil || len(got) != 3 || len(searchesSent(t, fs)) != 2 || searchesSent(t, fs)[0].Status != "2,5" {
+		t.Fatalf("got %d instances in %d searches, err %v", len(got), len(searchesSent(t, fs)), err)
+	}
+
+	// A server that ignores pageNo repeats its first page forever.
+	fs2 := newFakeService(t, APIVersion20)
+	addRuns(fs2, 2)
+	fs2.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		var body map[string]json.RawMessage
+		_ = json.Unmarshal(call.Body, &body)
+		body["pagination"] = json.RawMessage(`{"pageNo":0,"pageSize":2}`)
+		call.Body, _ = json.Marshal(body)
+		fs2.serveInstanceSearch(w, r, call)
+	})
+	c2, _ := newTestClient(t, fs2, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	got, err = c2.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2})
+	if err != nil || len(got) != 2 || fs2.count("flowInstances/search") != 2 {
+		t.Errorf("got %d instances in %d searches, err %v", len(got), fs2.count("flowInstances/search"), err)
+	}
+}
+
+func TestSearchRetriesTheSorterInSnakeCaseOnce(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.snakeSorters = true
+	addRuns(fs, 3)
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2, SortField: "startTime", SortDescending: true})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("got %d, err %v", len(got), err)
+	}
+	var fields []string
+	for _, s := range searchesSent(t, fs) {
+		fields = append(fields, s.Pagination.Sorters[0].Field+" "+s.Pagination.Sorters[0].Order)
+	}
+	if want := []string{"startTime DESC", "start_time DESC", "start_time DESC"}; fmt.Sprint(fields) != fmt.Sprint(want) {
+		t.Errorf("sorters sent %v, want %v", fields, want)
+	}
+
+	// A server rejecting both forms: one retry, then the error.
+	fs.handle("flowInstances/search", rawReply(200, "application/json", `{"status":62102,"msg":"illegal sorted by field"}`))
+	before := fs.count("flowInstances/search")
+	c2, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	if _, err := c2.SearchFlowInstances(context.Background(), InstanceSearch{}); !isIllegalSorter(err) || fs.count("flowInstances/search")-before != 2 {
+		t.Errorf("err %v after %d searches", err, fs.count("flowInstances/search")-before)
+	}
+}
+
+func TestSearchDedupesByInstanceID(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		var s sentSearch
+		_ = json.Unmarshal(call.Body, &s)
+		items := []map[string]any{{"instanceId": "a", "flowId": 1}, {"instanceId": "b", "flowId": 1}}
+		if s.Pagination.PageNo == 1 {
+			items = []map[string]any{{"instanceId": "b", "flowId": "1"}} // shifted by a new run
+		}
+		fs.ok(w, map[string]any{"flowInsts": items, "count": 99})
+	})
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2})
+	if err != nil || len(got) != 2 || got[0].InstanceID != "a" || got[1].InstanceID != "b" {
+		t.Errorf("got %+v, err %v", got, err)
+	}
+}
+
+func TestSearchFlows(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flows/search", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		var s sentSearch
+		_ = json.Unmarshal(call.Body, &s)
+		if s.Expression != "load" {
+			t.Errorf("expression %q", s.Expression)
+		}
+		items := []map[string]any{{"flowId": "1", "flowName": "load a"}, {"flowId": 2, "flowName": "load b"}}
+		if s.Pagination.PageNo > 0 {
+			items = items[:1:1]
+			items[0] = map[string]any{"flowId": "3", "flowName": "load c"}
+		}
+		fs.ok(w, items)
+	})
+	c, _ := newTestClient(t, fs, nil)
+	got, err := c.SearchFlows(context.Background(), FlowSearch{Expression: "load", PageSize: 2})
+	want := []FlowRef{{1, "load a"}, {2, "load b"}, {3, "load c"}}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, err %v", got, err)
+	}
+}

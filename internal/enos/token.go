@@ -1,0 +1,135 @@
+package enos
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
+)
+
+const (
+	defaultTokenTTL = 7200 * time.Second
+	// tokenRenewMargin: a token is renewed this long before it expires.
+	tokenRenewMargin = 5 * time.Minute
+	// maxTokenTTLSeconds bounds a server's expire so the duration cannot overflow.
+	maxTokenTTLSeconds = 30 * 24 * 3600
+)
+
+// tokenCache holds the access token. The client never calls refresh, which
+// may invalidate a token other clients share (spec §2.1); it gets a new
+// token near expiry instead.
+type tokenCache struct {
+	mu            sync.Mutex
+	token         string
+	renewAt       time.Time
+	lastTimestamp int64 // of the last token request, in ms
+	fetches       flight[string]
+}
+
+// nextTimestamp is now in ms, but always later than the previous token
+// request's: the gateway rejects a repeated encryption (1001), and two
+// requests within one millisecond would repeat it.
+func (t *tokenCache) nextTimestamp(now time.Time) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lastTimestamp = max(now.UnixMilli(), t.lastTimestamp+1)
+	return t.lastTimestamp
+}
+
+func (t *tokenCache) cached(now time.Time) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.token, t.token != "" && now.Before(t.renewAt)
+}
+
+func (t *tokenCache) store(token string, obtainedAt time.Time, ttl time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.token = token
+	t.renewAt = obtainedAt.Add(ttl - min(tokenRenewMargin, ttl/2))
+}
+
+// invalidate forgets token unless another caller has already replaced it.
+func (t *tokenCache) invalidate(token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.token == token {
+		t.token = ""
+	}
+}
+
+// accessToken returns the cached token, or gets one; concurrent callers
+// share one token request.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	if token, ok := c.tokens.cached(c.now()); ok {
+		return token, nil
+	}
+	return c.tokens.fetches.do(ctx, func(ctx context.Context) (string, error) {
+		// A fetch that finished just before this one started already did the work.
+		if token, ok := c.tokens.cached(c.now()); ok {
+			return token, nil
+		}
+		obtainedAt := c.now()
+		token, ttl, err := c.getToken(ctx)
+		if err != nil {
+			return "", err
+		}
+		c.tokens.store(token, obtainedAt, ttl)
+		return token, nil
+	})
+}
+
+type tokenRequest struct {
+	AppKey     string `json:"appKey"`
+	Encryption string `json:"encryption"`
+	Timestamp  int64  `json:"timestamp"`
+}
+
+const tokenOperation = "token/get"
+
+// getToken calls token/get with a fresh timestamp on every attempt (a
+// reused encryption is rejected with 1001).
+func (c *Client) getToken(ctx context.Context) (string, time.Duration, error) {
+	x := exchange{
+		op:     tokenOperation,
+		method: http.MethodPost,
+		url:    c.baseURL + apim.TokenPath,
+		policy: retryIdempotent,
+		body: func() []byte {
+			ts := c.tokens.nextTimestamp(c.now())
+			body, _ := json.Marshal(tokenRequest{ // strings and an int cannot fail to marshal
+				AppKey:     c.cfg.AccessKey,
+				Encryption: apim.Encryption(c.cfg.AccessKey, ts, c.cfg.SecretKey),
+				Timestamp:  ts,
+			})
+			return body
+		},
+	}
+	data, err := c.exchange(ctx, x)
+	if isRepeatedToken(err) {
+		// Another client of the app key sent a token request in the same
+		// millisecond; the next attempt has a later timestamp.
+		data, err = c.exchange(ctx, x)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	var out struct {
+		AccessToken string    `json:"accessToken"`
+		Expire      flexInt64 `json:"expire"`
+	}
+	if err := decodeData(tokenOperation, data, &out); err != nil {
+		return "", 0, err
+	}
+	if out.AccessToken == "" {
+		return "", 0, &APIError{Operation: tokenOperation, HTTPStatus: http.StatusOK, Message: "malformed response: no accessToken in data"}
+	}
+	ttl := defaultTokenTTL
+	if out.Expire > 0 {
+		ttl = time.Duration(min(out.Expire, maxTokenTTLSeconds)) * time.Second
+	}
+	return out.AccessToken, ttl, nil
+}

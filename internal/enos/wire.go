@@ -1,0 +1,179 @@
+package enos
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// flexInt64 accepts a JSON number or a numeric string ("3318"); "" and
+// null decode as 0 (spec §1.2: flowId is sometimes a string).
+type flexInt64 int64
+
+func (f *flexInt64) UnmarshalJSON(b []byte) error {
+	s := string(bytes.TrimSpace(b))
+	if s == "null" {
+		*f = 0
+		return nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			*f = 0
+			return nil
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	*f = flexInt64(n)
+	return nil
+}
+
+// flexString accepts a JSON string or number (graph taskId is either).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) == "null" {
+		*f = ""
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexString(n)
+	return nil
+}
+
+// embeddedJSON is a JSON value sent either as is or as a string holding
+// it (parameters and graph, spec §1.2). An empty string or null is empty.
+type embeddedJSON []byte
+
+func (e *embeddedJSON) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*e = embeddedJSON(strings.TrimSpace(s))
+		return nil
+	}
+	if string(b) == "null" {
+		*e = nil
+		return nil
+	}
+	*e = append((*e)[:0], b...)
+	return nil
+}
+
+func (e embeddedJSON) decode(field string, v any) error {
+	if len(e) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(e, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", field, err)
+	}
+	return nil
+}
+
+// parameters decodes [{key,value}] or, leniently, a {key: value} object.
+func (e embeddedJSON) parameters() ([]Parameter, error) {
+	if len(e) == 0 {
+		return nil, nil
+	}
+	if e[0] == '{' {
+		var m map[string]string
+		if err := e.decode("parameters", &m); err != nil {
+			return nil, err
+		}
+		return parametersFromMap(m), nil
+	}
+	var params []Parameter
+	err := e.decode("parameters", &params)
+	return params, err
+}
+
+// parametersFromMap returns the map as {key, value} pairs sorted by key;
+// never nil, so that an empty map is sent as [].
+func parametersFromMap(m map[string]string) []Parameter {
+	params := make([]Parameter, 0, len(m))
+	for k, v := range m {
+		params = append(params, Parameter{Key: k, Value: v})
+	}
+	sort.Slice(params, func(i, j int) bool { return params[i].Key < params[j].Key })
+	return params
+}
+
+// wireTime is a zone-less server time "yyyy-MM-dd HH:mm:ss[.S]" (or, if a
+// server sends one, epoch milliseconds). "", null and absent are unset.
+type wireTime string
+
+func (w *wireTime) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*w = wireTime(strings.TrimSpace(s))
+		return nil
+	}
+	if string(b) == "null" {
+		*w = ""
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*w = wireTime(n)
+	return nil
+}
+
+// serverTimeLayout parses with or without a fraction: Go accepts a
+// fractional second after the seconds field when parsing.
+const serverTimeLayout = "2006-01-02 15:04:05"
+
+func (w wireTime) parse(field string, loc *time.Location) (time.Time, error) {
+	s := string(w)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.UnixMilli(ms).In(loc), nil
+	}
+	if t, err := time.ParseInLocation(serverTimeLayout, s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.In(loc), nil
+	}
+	return time.Time{}, fmt.Errorf("decoding %s: %q is not a time like yyyy-MM-dd HH:mm:ss", field, s)
+}
+
+// splitUsers turns ";alice;bob;" into [alice bob].
+func splitUsers(s string) []string {
+	var users []string
+	for _, u := range strings.Split(s, ";") {
+		if u = strings.TrimSpace(u); u != "" {
+			users = append(users, u)
+		}
+	}
+	return users
+}

@@ -1,0 +1,170 @@
+package provider
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExamplesValidate runs `terraform validate` on every directory under
+// examples/ that holds Terraform files, against the provider built from this
+// tree, so the documentation and `make demo` never show a configuration that
+// does not validate.
+func TestExamplesValidate(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatal("terraform CLI not found on PATH: install Terraform 1.11 or newer")
+	}
+	cliConfig := devOverrideCLIConfig(t, root)
+
+	dirs := exampleDirs(t, filepath.Join(root, "examples"))
+	if len(dirs) == 0 {
+		t.Fatal("no example directories found under examples/")
+	}
+	for _, dir := range dirs {
+		name, err := filepath.Rel(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(filepath.ToSlash(name), func(t *testing.T) {
+			t.Parallel()
+			if out, err := terraformValidate(t, cliConfig, dir); err != nil {
+				t.Fatalf("terraform validate: %v\n%s", err, out)
+			}
+		})
+	}
+
+	// Guards the harness itself: if the provider were not loaded, or validate
+	// not run, every example above would pass vacuously.
+	t.Run("an invalid configuration is rejected", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		invalid := `
+terraform {
+  required_providers {
+    dataflow = { source = "enos-community/dataflow" }
+  }
+}
+
+resource "dataflow_flow_trigger" "run" {
+  flow_id          = 1001
+  no_such_argument = true
+}
+`
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(invalid), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := terraformValidate(t, cliConfig, dir)
+		if err == nil {
+			t.Fatalf("terraform validate accepted an unknown argument:\n%s", out)
+		}
+		if !strings.Contains(out, "Unsupported argument") {
+			t.Fatalf("terraform validate failed for another reason than the unknown argument: %v\n%s", err, out)
+		}
+	})
+}
+
+// devOverrideCLIConfig builds the provider into a temporary directory and
+// writes a Terraform CLI configuration whose dev_overrides use it, so that
+// validate needs neither `terraform init` nor a network.
+func devOverrideCLIConfig(t *testing.T, root string) string {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", filepath.Join(dir, "terraform-provider-dataflow"), ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	config := fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "enos-community/dataflow" = %q
+  }
+  direct {}
+}
+`, dir)
+	path := filepath.Join(dir, "terraformrc")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// exampleDirs lists the directories under examplesRoot that hold .tf files.
+func exampleDirs(t *testing.T, examplesRoot string) []string {
+	t.Helper()
+	var dirs []string
+	err := filepath.WalkDir(examplesRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".terraform" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			if tf, _ := filepath.Glob(filepath.Join(path, "*.tf")); len(tf) > 0 {
+				dirs = append(dirs, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// requiredProviders is added to a copied example that does not declare the
+// provider's source itself, as documentation snippets usually don't: without
+// it Terraform would look for hashicorp/dataflow.
+const requiredProviders = `terraform {
+  required_providers {
+    dataflow = { source = "enos-community/dataflow" }
+  }
+}
+`
+
+// terraformValidate copies the files of dir (not its subdirectories, which
+// are examples of their own) to a temporary directory, so that nothing is
+// written to the work tree, and runs `terraform validate` there.
+func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
+	t.Helper()
+	work := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declaresSource := false
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		declaresSource = declaresSource || (strings.HasSuffix(e.Name(), ".tf") && strings.Contains(string(data), "required_providers"))
+	}
+	if !declaresSource {
+		if err := os.WriteFile(filepath.Join(work, "zz_required_providers.tf"), []byte(requiredProviders), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), "terraform", "validate", "-no-color")
+	cmd.Dir = work
+	// The other tests of this package run in parallel: configure this
+	// process only, never the test binary's environment.
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

@@ -1,0 +1,323 @@
+package provider
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+var (
+	_ datasource.DataSource                   = (*flowInstancesDataSource)(nil)
+	_ datasource.DataSourceWithConfigure      = (*flowInstancesDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig = (*flowInstancesDataSource)(nil)
+)
+
+const (
+	defaultInstanceMaxResults = 100
+	maxInstanceMaxResults     = 10000
+)
+
+// instanceSortFields maps the sort keys users write to the service's sorter
+// fields.
+var instanceSortFields = map[string]string{
+	"trigger_time": "triggerTime",
+	"start_time":   "startTime",
+	"end_time":     "endTime",
+}
+
+// NewFlowInstancesDataSource returns the dataflow_flow_instances data source.
+func NewFlowInstancesDataSource() datasource.DataSource { return &flowInstancesDataSource{} }
+
+type flowInstancesDataSource struct {
+	data *providerData
+}
+
+type flowInstancesModel struct {
+	FlowID          types.Int64         `tfsdk:"flow_id"`
+	Expression      types.String        `tfsdk:"expression"`
+	Statuses        types.Set           `tfsdk:"statuses"`
+	TriggeredAfter  timetypes.RFC3339   `tfsdk:"triggered_after"`
+	TriggeredBefore timetypes.RFC3339   `tfsdk:"triggered_before"`
+	Owner           types.String        `tfsdk:"owner"`
+	MaxResults      types.Int64         `tfsdk:"max_results"`
+	Sort            *instanceSortModel  `tfsdk:"sort"`
+	Instances       []flowInstanceModel `tfsdk:"instances"`
+}
+
+type instanceSortModel struct {
+	By    types.String `tfsdk:"by"`
+	Order types.String `tfsdk:"order"`
+}
+
+// statusNames are the documented status names, in code order.
+func statusNames() []string {
+	var names []string
+	for s := enos.StatusFail; s <= enos.StatusSkip; s++ {
+		names = append(names, s.Name())
+	}
+	return names
+}
+
+func (d *flowInstancesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_flow_instances"
+}
+
+func (d *flowInstancesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	item := flowInstanceAttributes()
+	item["flow_instance_id"] = schema.StringAttribute{
+		MarkdownDescription: "Id of the run, e.g. `2430-20190718075000`.",
+		Computed:            true,
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Searches the runs (flow instances) of Dataflow flows, following the service's pages, " +
+			"e.g. to find the latest successful run of a flow. No match is an empty `instances` list, not an error.",
+		Attributes: map[string]schema.Attribute{
+			"flow_id": schema.Int64Attribute{
+				MarkdownDescription: "Only runs of this flow. The service cannot filter by flow id, so the provider searches for the id " +
+					"(or for `expression`, when set) and keeps the exact matches.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"expression": schema.StringAttribute{
+				MarkdownDescription: "The service's fuzzy match on instance id and flow name.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"statuses": schema.SetAttribute{
+				ElementType: types.StringType,
+				MarkdownDescription: "Only runs in one of these statuses, by name: `" + strings.Join(statusNames(), "`, `") + "`. " +
+					"Every status when unset.",
+				Optional: true,
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(stringvalidator.OneOf(statusNames()...)),
+				},
+			},
+			"triggered_after": schema.StringAttribute{
+				CustomType:          timetypes.RFC3339Type{},
+				MarkdownDescription: "Only runs triggered at or after this time, RFC 3339, e.g. `2024-05-01T00:00:00+08:00`.",
+				Optional:            true,
+			},
+			"triggered_before": schema.StringAttribute{
+				CustomType:          timetypes.RFC3339Type{},
+				MarkdownDescription: "Only runs triggered at or before this time, RFC 3339.",
+				Optional:            true,
+			},
+			"owner": schema.StringAttribute{
+				MarkdownDescription: "Only runs owned by this username.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"max_results": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("Most runs to return, from 1 to %d; default %d. The first ones in `sort` order are kept.", maxInstanceMaxResults, defaultInstanceMaxResults),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, maxInstanceMaxResults)},
+			},
+			"sort": schema.SingleNestedAttribute{
+				MarkdownDescription: "Order of `instances`; newest trigger time first when unset. Runs with equal times are ordered by instance id, and runs without the time come last.",
+				Optional:            true,
+				Attributes: map[string]schema.Attribute{
+					"by": schema.StringAttribute{
+						MarkdownDescription: "`trigger_time` (default), `start_time` or `end_time`.",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.OneOf("trigger_time", "start_time", "end_time")},
+					},
+					"order": schema.StringAttribute{
+						MarkdownDescription: "`desc` (default, newest first) or `asc`.",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.OneOf("asc", "desc")},
+					},
+				},
+			},
+			"instances": schema.ListNestedAttribute{
+				MarkdownDescription: "The matching runs, in `sort` order.",
+				Computed:            true,
+				NestedObject:        schema.NestedAttributeObject{Attributes: item},
+			},
+		},
+	}
+}
+
+func (d *flowInstancesDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *flowInstancesDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var after, before timetypes.RFC3339
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("triggered_after"), &after)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("triggered_before"), &before)...)
+	if resp.Diagnostics.HasError() || after.IsNull() || after.IsUnknown() || before.IsNull() || before.IsUnknown() {
+		return
+	}
+	from, diags := after.ValueRFC3339Time()
+	resp.Diagnostics.Append(diags...)
+	to, diags := before.ValueRFC3339Time()
+	resp.Diagnostics.Append(diags...)
+	if !resp.Diagnostics.HasError() && from.After(to) {
+		resp.Diagnostics.AddAttributeError(path.Root("triggered_before"), "Empty trigger-time window",
+			fmt.Sprintf("triggered_before (%s) is earlier than triggered_after (%s).", before.ValueString(), after.ValueString()))
+	}
+}
+
+func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var config flowInstancesModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client := dataSourceClient(d.data, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
+
+	query, diags := config.search(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	maxResults := defaultInstanceMaxResults
+	if !config.MaxResults.IsNull() {
+		maxResults = int(config.MaxResults.ValueInt64())
+	}
+	var keep func(enos.FlowInstance) bool
+	if !config.FlowID.IsNull() {
+		flowID := config.FlowID.ValueInt64()
+		keep = func(inst enos.FlowInstance) bool { return inst.FlowID == flowID }
+	}
+
+	found, err := searchInstances(ctx, client, query, keep, maxResults)
+	if err != nil {
+		resp.Diagnostics.AddError("Searching flow instances failed", err.Error())
+		return
+	}
+	sortInstances(found, query.SortField, query.SortDescending)
+
+	config.Instances = make([]flowInstanceModel, 0, len(found))
+	for i := range found {
+		item, diags := newFlowInstanceModel(ctx, &found[i])
+		resp.Diagnostics.Append(diags...)
+		config.Instances = append(config.Instances, item)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &config)...)
+}
+
+// search is the service query of the configuration, without its limit.
+func (m flowInstancesModel) search(ctx context.Context) (enos.InstanceSearch, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	q := enos.InstanceSearch{
+		Expression:     m.Expression.ValueString(),
+		Owner:          m.Owner.ValueString(),
+		SortField:      instanceSortFields["trigger_time"],
+		SortDescending: true,
+	}
+	// The service matches text only: "<flowId>-" finds the flow's instance
+	// ids, and the caller keeps the exact matches.
+	if q.Expression == "" && !m.FlowID.IsNull() {
+		q.Expression = strconv.FormatInt(m.FlowID.ValueInt64(), 10) + "-"
+	}
+	if m.Sort != nil {
+		if by := m.Sort.By.ValueString(); by != "" {
+			q.SortField = instanceSortFields[by]
+		}
+		q.SortDescending = m.Sort.Order.ValueString() != "asc"
+	}
+
+	var names []string
+	diags.Append(m.Statuses.ElementsAs(ctx, &names, false)...)
+	for _, name := range names {
+		status, ok := enos.ParseStatusName(name)
+		if !ok {
+			diags.AddAttributeError(path.Root("statuses"), "Unknown status", fmt.Sprintf("%q is not a documented status name.", name))
+			continue
+		}
+		q.Statuses = append(q.Statuses, status)
+	}
+	slices.Sort(q.Statuses)
+
+	if !m.TriggeredAfter.IsNull() {
+		t, d := m.TriggeredAfter.ValueRFC3339Time()
+		diags.Append(d...)
+		q.FromTriggerTime = t
+	}
+	if !m.TriggeredBefore.IsNull() {
+		t, d := m.TriggeredBefore.ValueRFC3339Time()
+		diags.Append(d...)
+		q.ToTriggerTime = t
+	}
+	return q, diags
+}
+
+// instanceSearcher is the part of the client a search needs.
+type instanceSearcher interface {
+	SearchFlowInstances(ctx context.Context, q enos.InstanceSearch) ([]enos.FlowInstance, error)
+}
+
+// searchInstances returns up to maxResults instances that keep accepts (all
+// when keep is nil). When keep drops some, the first maxResults the service
+// returned may hold fewer than maxResults kept ones, so it asks again for
+// twice as many until it has enough or the service has no more.
+func searchInstances(ctx context.Context, client instanceSearcher, q enos.InstanceSearch, keep func(enos.FlowInstance) bool, maxResults int) ([]enos.FlowInstance, error) {
+	for limit := maxResults; ; limit *= 2 {
+		q.MaxResults = limit
+		found, err := client.SearchFlowInstances(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		exhausted := len(found) < limit
+		if keep != nil {
+			found = slices.DeleteFunc(found, func(inst enos.FlowInstance) bool { return !keep(inst) })
+		}
+		if len(found) >= maxResults || exhausted {
+			return found[:min(len(found), maxResults)], nil
+		}
+	}
+}
+
+// sortInstances puts instances in a stable order whatever the order of the
+// service's pages: by the sort field, then by instance id, both in the
+// requested direction; instances without the time come last.
+func sortInstances(instances []enos.FlowInstance, field string, descending bool) {
+	timeOf := func(inst *enos.FlowInstance) time.Time {
+		switch field {
+		case instanceSortFields["start_time"]:
+			return inst.StartTime
+		case instanceSortFields["end_time"]:
+			return inst.EndTime
+		}
+		return inst.TriggerTime
+	}
+	slices.SortFunc(instances, func(a, b enos.FlowInstance) int {
+		ta, tb := timeOf(&a), timeOf(&b)
+		if ta.IsZero() != tb.IsZero() {
+			if ta.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		c := cmp.Or(ta.Compare(tb), cmp.Compare(a.InstanceID, b.InstanceID))
+		if descending {
+			return -c
+		}
+		return c
+	})
+}

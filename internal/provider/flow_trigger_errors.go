@@ -1,0 +1,58 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+// describeTriggerError turns a failed StartRun into a diagnostic summary and
+// detail that say what happened and what to do about it.
+func describeTriggerError(flowID int64, err error) (summary, detail string) {
+	var dup *enos.DuplicateTriggerError
+	switch {
+	case errors.As(err, &dup):
+		existing := "an existing run"
+		if dup.ExistingInstanceID != "" {
+			existing = "the existing run " + dup.ExistingInstanceID
+		}
+		return "Flow already triggered in this minute", fmt.Sprintf(
+			"Flow %d already has %s triggered in the minute %s. The service names runs after the flow and the trigger minute, "+
+				"so it allows one run per flow and minute. Nothing was started. Set trigger_time to a time in another minute, "+
+				"or leave trigger_time unset to let the provider pick a free minute.\n\n%s",
+			dup.FlowID, existing, dup.Minute.Format("2006-01-02 15:04 MST"), err)
+	case errors.Is(err, enos.ErrOutcomeUnknown):
+		return "Outcome of the trigger unknown", fmt.Sprintf(
+			"The trigger of flow %d got no definite answer, and the run could not be found afterwards, so it is unknown whether it started. "+
+				"Nothing was recorded in state. Check the flow's runs (for example with the dataflow_flow_instances data source) before applying again; "+
+				"to track a run that did start, import it by its flow instance id.\n\n%s", flowID, err)
+	}
+	return describeServiceError(fmt.Sprintf("Triggering flow %d", flowID), flowID, err)
+}
+
+// describeServiceError explains the service's documented refusals (spec
+// §5.1) of a call about flowID; action says what was attempted.
+func describeServiceError(action string, flowID int64, err error) (summary, detail string) {
+	switch {
+	case enos.IsNoTask(err):
+		return "Flow has no task", fmt.Sprintf(
+			"%s failed: flow %d has no task, and the service refuses to run a flow without tasks (62104). "+
+				"Add tasks to the flow in the Dataflow console, or check flow_id.\n\n%s", action, flowID, err)
+	case enos.IsLocked(err):
+		return "User or flow locked", fmt.Sprintf(
+			"%s failed: the provider's user or flow %d is locked, and the service refuses writes while it is. "+
+				"Ask an administrator of the organization to unlock it.\n\n%s", action, flowID, err)
+	case enos.IsNoPrivilege(err):
+		return "No privilege on the flow", fmt.Sprintf(
+			"%s failed: the provider's user may not do this (62103). Only an owner of flow %d may trigger it or cancel its runs; "+
+				"add the user to the flow's owners, or configure the provider with a user who owns it.\n\n%s", action, flowID, err)
+	case enos.IsUserOrgMismatch(err):
+		return "User does not belong to the organization", fmt.Sprintf(
+			"%s failed: the provider's user_id does not exist or is not in org_id (62101). Check user_id and org_id in the provider configuration.\n\n%s",
+			action, err)
+	case enos.IsNotFound(err):
+		return "Flow not found", fmt.Sprintf("%s failed: the service does not know flow %d. Check flow_id.\n\n%s", action, flowID, err)
+	}
+	return action + " failed", err.Error()
+}

@@ -1,0 +1,300 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+// Behaviour settings of dataflow_flow_trigger: none of them shapes the run.
+const (
+	defaultPollInterval  = 10 * time.Second
+	minPollInterval      = time.Second
+	maxPollInterval      = time.Hour
+	defaultCreateTimeout = 60 * time.Minute
+	defaultDeleteTimeout = 10 * time.Minute
+	onDestroyDetach      = "detach"
+	onDestroyCancel      = "cancel"
+)
+
+var (
+	_ resource.Resource                   = (*flowTriggerResource)(nil)
+	_ resource.ResourceWithConfigure      = (*flowTriggerResource)(nil)
+	_ resource.ResourceWithImportState    = (*flowTriggerResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*flowTriggerResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*flowTriggerResource)(nil)
+)
+
+// NewFlowTriggerResource is the factory of dataflow_flow_trigger.
+func NewFlowTriggerResource() resource.Resource { return &flowTriggerResource{} }
+
+// flowTriggerResource starts one run of a flow per resource instance and
+// tracks it. data is nil until the provider is configured.
+type flowTriggerResource struct {
+	data *providerData
+}
+
+// flowTriggerModel is the resource's state. ParametersWO is only ever read
+// from the configuration and always null in state.
+type flowTriggerModel struct {
+	ID                  types.String      `tfsdk:"id"`
+	FlowID              types.Int64       `tfsdk:"flow_id"`
+	Parameters          types.Map         `tfsdk:"parameters"`
+	ParametersWO        types.Map         `tfsdk:"parameters_wo"`
+	ParametersWOVersion types.Int64       `tfsdk:"parameters_wo_version"`
+	TriggerTime         timetypes.RFC3339 `tfsdk:"trigger_time"`
+	Triggers            types.Map         `tfsdk:"triggers"`
+	WaitForCompletion   types.Bool        `tfsdk:"wait_for_completion"`
+	PollInterval        types.String      `tfsdk:"poll_interval"`
+	OnDestroy           types.String      `tfsdk:"on_destroy"`
+	Timeouts            timeouts.Value    `tfsdk:"timeouts"`
+	FlowInstanceID      types.String      `tfsdk:"flow_instance_id"`
+	FlowName            types.String      `tfsdk:"flow_name"`
+	Status              types.String      `tfsdk:"status"`
+	StatusCode          types.Int64       `tfsdk:"status_code"`
+	StartedAt           timetypes.RFC3339 `tfsdk:"started_at"`
+	FinishedAt          timetypes.RFC3339 `tfsdk:"finished_at"`
+	Tasks               types.List        `tfsdk:"tasks"`
+}
+
+func (r *flowTriggerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_flow_trigger"
+}
+
+func (r *flowTriggerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+// pollInterval is the configured interval; the validator guarantees it parses.
+func (m *flowTriggerModel) pollInterval() time.Duration {
+	d, err := time.ParseDuration(m.PollInterval.ValueString())
+	if err != nil {
+		return defaultPollInterval
+	}
+	return d
+}
+
+// terminal reports whether the state already holds the run's final status,
+// so that nothing about it can change any more.
+func (m *flowTriggerModel) terminal() bool {
+	return !m.StatusCode.IsNull() && !m.StatusCode.IsUnknown() && enos.Status(m.StatusCode.ValueInt64()).Terminal()
+}
+
+// setInstance copies what the service reports about the run into the model.
+func (m *flowTriggerModel) setInstance(ctx context.Context, inst *enos.FlowInstance) diag.Diagnostics {
+	m.FlowName = types.StringValue(inst.FlowName)
+	m.Status = types.StringValue(inst.Status.Name())
+	m.StatusCode = types.Int64Value(int64(inst.Status))
+	m.StartedAt = rfc3339(inst.StartTime)
+	m.FinishedAt = rfc3339(inst.EndTime)
+	tasks, diags := taskList(ctx, inst.Tasks)
+	m.Tasks = tasks
+	return diags
+}
+
+func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan flowTriggerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	var writeOnly types.Map
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters_wo"), &writeOnly)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The dataflow provider has no configuration; cannot trigger the flow.")
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	request, timeDefaulted, diags := triggerRequest(ctx, plan, writeOnly)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	run, err := r.data.client.StartRun(ctx, request, timeDefaulted)
+	if err != nil {
+		summary, detail := describeTriggerError(request.FlowID, err)
+		resp.Diagnostics.AddError(summary, detail)
+		return
+	}
+	tflog.Info(ctx, "flow run started", map[string]any{
+		"flow_id": request.FlowID, "flow_instance_id": run.InstanceID,
+		"trigger_time": run.TriggerTime.UTC().Format(time.RFC3339), "adopted": run.Adopted,
+	})
+	if run.Adopted {
+		resp.Diagnostics.AddWarning("Adopted a run whose trigger had an unknown outcome",
+			fmt.Sprintf("The trigger of flow %d got no definite answer, so the provider looked for the run before trying again and found %s. It tracks that run instead of starting another.", request.FlowID, run.InstanceID))
+	}
+
+	// Record the run before waiting: a failed or timed-out wait then leaves
+	// the resource in state (tainted) instead of forgetting a started run.
+	plan.ID = types.StringValue(run.InstanceID)
+	plan.FlowInstanceID = plan.ID
+	plan.ParametersWO = types.MapNull(types.StringType)
+	if timeDefaulted {
+		plan.TriggerTime = timetypes.NewRFC3339TimeValue(run.TriggerTime.UTC())
+	}
+	plan.Status = types.StringValue(enos.StatusInit.Name())
+	plan.StatusCode = types.Int64Value(int64(enos.StatusInit))
+	plan.FlowName = types.StringNull()
+	plan.StartedAt = timetypes.NewRFC3339Null()
+	plan.FinishedAt = timetypes.NewRFC3339Null()
+	plan.Tasks = types.ListNull(taskObjectType)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !plan.WaitForCompletion.ValueBool() {
+		return
+	}
+
+	// The run has just started: the first check can wait a full interval.
+	inst, err := r.waitForTerminal(ctx, run.InstanceID, plan.pollInterval(), plan.pollInterval(), "create")
+	if inst != nil {
+		resp.Diagnostics.Append(plan.setInstance(ctx, inst)...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+	if err != nil {
+		detail := fmt.Sprintf("Waiting for run %s of flow %d: %s\n\nThe run stays in state and is marked tainted, so the next apply starts a new run.",
+			run.InstanceID, request.FlowID, err)
+		if ctx.Err() != nil {
+			detail += " Raise timeouts.create, or set wait_for_completion = false to return as soon as the run is started."
+		}
+		resp.Diagnostics.AddError("Flow run did not finish", detail)
+		return
+	}
+	if !inst.Status.Succeeded() {
+		resp.Diagnostics.AddError(fmt.Sprintf("Flow run ended with status %s", inst.Status.Name()),
+			r.failureDetail(ctx, inst))
+	}
+}
+
+// triggerRequest builds the updateAndTrigger request from the plan and the
+// write-only parameters (ValidateConfig keeps their keys apart).
+// timeDefaulted is true when the user set no trigger_time: the client then
+// picks a free minute from now.
+func triggerRequest(ctx context.Context, plan flowTriggerModel, writeOnly types.Map) (enos.TriggerRequest, bool, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	req := enos.TriggerRequest{FlowID: plan.FlowID.ValueInt64(), Parameters: map[string]string{}}
+	for _, m := range []types.Map{plan.Parameters, writeOnly} {
+		values := map[string]string{}
+		diags.Append(m.ElementsAs(ctx, &values, false)...)
+		for k, v := range values {
+			req.Parameters[k] = v
+		}
+	}
+	if plan.TriggerTime.IsNull() || plan.TriggerTime.IsUnknown() {
+		return req, true, diags
+	}
+	t, d := plan.TriggerTime.ValueRFC3339Time()
+	diags.Append(d...)
+	req.TriggerTime = t
+	return req, false, diags
+}
+
+func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state flowTriggerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	// A finished run never changes again: no call needed.
+	if resp.Diagnostics.HasError() || state.terminal() || r.data == nil {
+		return
+	}
+	inst, err := r.data.client.GetFlowInstance(ctx, state.ID.ValueString())
+	if enos.IsNotFound(err) {
+		resp.Diagnostics.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
+			"The service does not know run %s of flow %d any more (%s). It was started, so it stays in state with its last known status %s and is not triggered again. "+
+				"To start a new run, use `terraform apply -replace` on this resource or change its triggers.",
+			state.ID.ValueString(), state.FlowID.ValueInt64(), err, state.Status.ValueString()))
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Reading flow run failed", fmt.Sprintf("Reading run %s: %s", state.ID.ValueString(), err))
+		return
+	}
+	resp.Diagnostics.Append(state.setInstance(ctx, inst)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update only ever changes behaviour settings (everything else replaces), so
+// it stores them and calls nothing.
+func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state flowTriggerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	state.WaitForCompletion = plan.WaitForCompletion
+	state.PollInterval = plan.PollInterval
+	state.OnDestroy = plan.OnDestroy
+	state.Timeouts = plan.Timeouts
+	// A trigger_time written differently for the same instant (see
+	// triggerTimeReplace) is taken as written.
+	state.TriggerTime = plan.TriggerTime
+	// Parameters equal in effect to the imported ones (see
+	// parametersReplace) are taken as written.
+	state.Parameters = plan.Parameters
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state flowTriggerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	// detach, or a run already known to be finished: forgetting it is all.
+	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyCancel || state.terminal() {
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The dataflow provider has no configuration; cannot cancel the flow run.")
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	id := state.ID.ValueString()
+	inst, err := r.data.client.GetFlowInstance(ctx, id)
+	if enos.IsNotFound(err) {
+		resp.Diagnostics.AddWarning("Flow run no longer known to the service",
+			fmt.Sprintf("Run %s was not cancelled because the service does not know it any more (%s).", id, err))
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Reading flow run before cancelling failed", fmt.Sprintf("Reading run %s: %s", id, err))
+		return
+	}
+	if inst.Status.Terminal() {
+		return
+	}
+	if err := r.data.client.CancelFlowInstance(ctx, id); err != nil {
+		summary, detail := describeServiceError(fmt.Sprintf("Cancelling run %s of flow %d", id, inst.FlowID), inst.FlowID, err)
+		resp.Diagnostics.AddError(summary, detail)
+		return
+	}
+	tflog.Info(ctx, "flow run cancel requested", map[string]any{"flow_instance_id": id})
+	// Read the run back at once: a cancel usually takes effect immediately.
+	inst, err = r.waitForTerminal(ctx, id, 0, state.pollInterval(), "delete")
+	if err != nil {
+		resp.Diagnostics.AddError("Cancelled flow run did not stop", fmt.Sprintf(
+			"Run %s was cancelled but is not finished: %s. Raise timeouts.delete, or destroy with on_destroy = \"detach\".", id, err))
+		return
+	}
+	tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": inst.Status.Name()})
+}

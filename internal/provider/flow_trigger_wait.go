@@ -1,0 +1,122 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+const (
+	// maxPollBackoff is how far the poll interval grows unless the
+	// configured interval is already longer.
+	maxPollBackoff = time.Minute
+	// logTailLines is how much of a failed task's log an error shows.
+	logTailLines = 20
+	// logFetchLength is the log length requested; the tail is cut locally
+	// because the spec does not say which end maxLength keeps.
+	logFetchLength = 1 << 20
+	// maxLoggedFailedTasks bounds the log calls after a failed run.
+	maxLoggedFailedTasks = 3
+)
+
+// waitForTerminal polls the run until it reaches a terminal status. The
+// first check comes after firstCheck; then the interval starts at
+// pollInterval and grows by half after each check up to
+// max(pollInterval, maxPollBackoff), so long runs cost few requests. It
+// returns the last instance read (nil if none) with an error when ctx ends
+// first; timeoutName names the timeout for that message.
+func (r *flowTriggerResource) waitForTerminal(ctx context.Context, id string, firstCheck, pollInterval time.Duration, timeoutName string) (*enos.FlowInstance, error) {
+	var last *enos.FlowInstance
+	delay, ceiling := pollInterval, max(pollInterval, maxPollBackoff)
+	timer := time.NewTimer(firstCheck)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return last, waitExpired(last, timeoutName)
+		case <-timer.C:
+		}
+		inst, err := r.data.client.GetFlowInstance(ctx, id)
+		if ctx.Err() != nil {
+			return last, waitExpired(last, timeoutName)
+		}
+		if err != nil {
+			return last, fmt.Errorf("reading the run's status: %w", err)
+		}
+		fields := map[string]any{"flow_instance_id": id, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
+		if last == nil || last.Status != inst.Status {
+			tflog.Info(ctx, "flow run status", fields)
+		} else {
+			tflog.Debug(ctx, "flow run status unchanged", fields)
+		}
+		last = inst
+		if inst.Status.Terminal() {
+			return inst, nil
+		}
+		timer.Reset(delay)
+		delay = min(delay*3/2, ceiling)
+	}
+}
+
+func waitExpired(last *enos.FlowInstance, timeoutName string) error {
+	status := enos.StatusInit.Name()
+	if last != nil {
+		status = last.Status.Name()
+	}
+	return fmt.Errorf("the run was still %s when timeouts.%s expired", status, timeoutName)
+}
+
+// taskSummary renders tasks as "name=STATUS, ..." for logs and errors.
+func taskSummary(tasks []enos.TaskInstance) string {
+	parts := make([]string, len(tasks))
+	for i, t := range tasks {
+		parts[i] = t.TaskName + "=" + t.Status
+	}
+	return strings.Join(parts, ", ")
+}
+
+// failedTaskStatuses are the task statuses that make a run fail.
+var failedTaskStatuses = map[string]bool{"FAIL": true, "TIMEOUT": true, "INTERNAL_ERROR": true}
+
+// failureDetail explains a run that finished without success: its status,
+// its failed tasks and the last lines of their logs.
+func (r *flowTriggerResource) failureDetail(ctx context.Context, inst *enos.FlowInstance) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s of flow %d (%s) ended with status %s (code %d).", inst.InstanceID, inst.FlowID, inst.FlowName, inst.Status.Name(), int(inst.Status))
+	var failed []enos.TaskInstance
+	for _, t := range inst.Tasks {
+		if failedTaskStatuses[t.Status] {
+			failed = append(failed, t)
+		}
+	}
+	if len(failed) == 0 {
+		fmt.Fprintf(&b, "\nNo task reports a failure; tasks: %s.", taskSummary(inst.Tasks))
+	} else {
+		names := make([]string, len(failed))
+		for i, t := range failed {
+			names[i] = fmt.Sprintf("%s (task instance %s, %s)", t.TaskName, t.TaskInstID, t.Status)
+		}
+		fmt.Fprintf(&b, "\nFailed task(s): %s.", strings.Join(names, ", "))
+	}
+	for _, t := range failed[:min(len(failed), maxLoggedFailedTasks)] {
+		log, err := r.data.client.GetTaskInstanceLog(ctx, t.TaskInstID, logFetchLength)
+		if err != nil {
+			fmt.Fprintf(&b, "\n\nThe log of task %s is not available: %s", t.TaskName, err)
+			continue
+		}
+		fmt.Fprintf(&b, "\n\nLast lines of the log of task %s:\n%s", t.TaskName, logTail(log, logTailLines))
+	}
+	b.WriteString("\n\nThe resource is tainted: the next apply starts a new run.")
+	return b.String()
+}
+
+// logTail returns the last n lines of log.
+func logTail(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
