@@ -28,7 +28,7 @@ func testFlowTrigger(t *testing.T) (*flowTriggerResource, schema.Schema, *emulat
 	srv := startTestEmulator(t, emulator.Options{})
 	r := &flowTriggerResource{data: &providerData{client: testClient(t, srv), now: time.Now}}
 	var resp resource.SchemaResponse
-	r.Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	r.Schema(t.Context(), resource.SchemaRequest{}, &resp)
 	return r, resp.Schema, srv
 }
 
@@ -46,8 +46,8 @@ func testFlowTriggerModel(flowID int64) flowTriggerModel {
 	}
 }
 
-func nullRaw(s schema.Schema) tftypes.Value {
-	return tftypes.NewValue(s.Type().TerraformType(context.Background()), nil)
+func nullRaw(ctx context.Context, s schema.Schema) tftypes.Value {
+	return tftypes.NewValue(s.Type().TerraformType(ctx), nil)
 }
 
 func warningsOnly(t *testing.T, diags diag.Diagnostics) diag.Diagnostics {
@@ -59,14 +59,14 @@ func warningsOnly(t *testing.T, diags diag.Diagnostics) diag.Diagnostics {
 }
 
 func TestFlowTriggerRead_vanishedRunWarnsAndStaysInState(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	r, s, srv := testFlowTrigger(t)
 	model := testFlowTriggerModel(1004)
 	model.ID = types.StringValue("1004-20240101080000") // a run the service does not know (any more)
 	model.FlowInstanceID = model.ID
 	model.Status = types.StringValue("RUNNING")
 	model.StatusCode = types.Int64Value(2)
-	state := tfsdk.State{Schema: s, Raw: nullRaw(s)}
+	state := tfsdk.State{Schema: s, Raw: nullRaw(ctx, s)}
 	if diags := state.Set(ctx, &model); diags.HasError() {
 		t.Fatal(diags)
 	}
@@ -88,21 +88,21 @@ func TestFlowTriggerRead_vanishedRunWarnsAndStaysInState(t *testing.T) {
 }
 
 func TestFlowTriggerModifyPlan_warnsOnParameterNotOfTheFlow(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	r, s, srv := testFlowTrigger(t)
 	model := testFlowTriggerModel(1001)
 	model.Parameters = types.MapValueMust(types.StringType, map[string]attr.Value{
 		"bizdate": types.StringValue("20240101"),
 		"regoin":  types.StringValue("eu"),
 	})
-	plan := tfsdk.Plan{Schema: s, Raw: nullRaw(s)}
+	plan := tfsdk.Plan{Schema: s, Raw: nullRaw(ctx, s)}
 	if diags := plan.Set(ctx, &model); diags.HasError() {
 		t.Fatal(diags)
 	}
 	req := resource.ModifyPlanRequest{
 		Config: tfsdk.Config{Schema: s, Raw: plan.Raw},
 		Plan:   plan,
-		State:  tfsdk.State{Schema: s, Raw: nullRaw(s)},
+		State:  tfsdk.State{Schema: s, Raw: nullRaw(ctx, s)},
 	}
 	resp := resource.ModifyPlanResponse{Plan: plan}
 	r.ModifyPlan(ctx, req, &resp)

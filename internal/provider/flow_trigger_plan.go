@@ -74,17 +74,17 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if known == "" {
 		known = "(none)"
 	}
-	for _, attribute := range []string{"parameters", "parameters_wo"} {
-		values := parameters
-		if attribute == "parameters_wo" {
-			values = writeOnly
-		}
-		if values.IsUnknown() {
+	overrides := []struct {
+		attribute string
+		values    types.Map
+	}{{"parameters", parameters}, {"parameters_wo", writeOnly}}
+	for _, o := range overrides {
+		if o.values.IsUnknown() {
 			continue
 		}
-		for _, key := range slices.Sorted(maps.Keys(values.Elements())) {
+		for _, key := range slices.Sorted(maps.Keys(o.values.Elements())) {
 			if !globals[key] {
-				resp.Diagnostics.AddAttributeWarning(path.Root(attribute).AtMapKey(key), "Unknown flow parameter",
+				resp.Diagnostics.AddAttributeWarning(path.Root(o.attribute).AtMapKey(key), "Unknown flow parameter",
 					fmt.Sprintf("Flow %d (%s) has no global parameter %q, so the run probably ignores it; is it a typo? The flow's parameters: %s.",
 						flow.FlowID, flow.FlowName, key, known))
 			}
