@@ -19,8 +19,8 @@ if [[ -t 1 ]]; then
 	color=() bold=$'\033[1m' red=$'\033[1;31m' plain=$'\033[0m'
 fi
 
-# triggers counts the trigger requests the emulator has served so far.
-triggers() { grep -c 'flows/updateAndTrigger' "$work/emulator.log" || true; }
+# served counts the requests of one operation the emulator has served so far.
+served() { grep -c " $1 " "$work/emulator.log" || true; }
 
 say() { printf '\n%s==> %s%s\n' "$bold" "$1" "$plain"; }
 explain() { printf '    %s\n' "$@"; }
@@ -76,6 +76,7 @@ begin "building the provider and the emulator"
 explain "into $work/bin (nothing is written to the repository)"
 go build -o "$work/bin/terraform-provider-dataflow" .
 go build -o "$work/bin/dataflow-emulator" ./cmd/dataflow-emulator
+explain "Built in $((SECONDS - start))s (the first build downloads and compiles the dependencies; later ones take seconds)."
 
 begin "starting the emulator"
 explain "cmd/dataflow-emulator serves the EnOS API gateway and the Dataflow Batch Service in memory," \
@@ -120,7 +121,7 @@ explain "examples/demo/main.tf reads flow 1001, triggers it once per date of a b
 	"and reads the runs back through the data sources. Terraform shows its plan, the progress," \
 	"and at the end the outputs: instance ids, statuses and durations of the runs."
 terraform apply -auto-approve -input=false "${color[@]}"
-triggered=$(triggers)
+triggered=$(served flows/updateAndTrigger)
 explain "The emulator received $triggered trigger requests: one per run."
 
 begin "terraform plan: a second plan must be empty"
@@ -135,7 +136,7 @@ case $plan_status in
 	;;
 *) exit "$plan_status" ;;
 esac
-if (($(triggers) != triggered)); then
+if (($(served flows/updateAndTrigger) != triggered)); then
 	echo "the emulator received trigger requests during the plan" >&2
 	exit 1
 fi
@@ -149,9 +150,10 @@ if ! terraform destroy -auto-approve -input=false "${color[@]}" >"$work/destroy.
 	exit 1
 fi
 grep -E 'Destroying|Still destroying|Destruction complete|Destroy complete' "$work/destroy.log"
+explain "The emulator received $(served flowInstances/cancel) cancel request: the flow 1004 run was cancelled, and destroy waited until it stopped."
 
 begin "stopping the emulator"
 stop_emulator
 
 step="cleaning up"
-say "Done in $((SECONDS - start))s. The emulator is stopped; $work is removed on exit."
+say "Done in $((SECONDS - start))s. The emulator is stopped and $work is removed."

@@ -30,9 +30,10 @@ type Client struct {
 	userAgent string
 	backoff   backoff
 
-	tokens tokenCache
-	zone   zoneCache
-	runs   runRegistry
+	tokens   tokenCache
+	zone     zoneCache
+	runs     runRegistry
+	statuses statusBatcher
 }
 
 // New validates cfg and returns a Client. It sends nothing.

@@ -128,9 +128,11 @@ func flowInstanceAttributes() map[string]schema.Attribute {
 			Computed:            true,
 		},
 		"parameters": schema.MapAttribute{
-			ElementType:         types.StringType,
-			MarkdownDescription: "The run's effective parameters: the flow's global parameters with this run's overrides.",
-			Computed:            true,
+			ElementType: types.StringType,
+			MarkdownDescription: "The run's effective parameters: the flow's global parameters with this run's overrides. " +
+				"Sensitive, because the service echoes values that were sent through a trigger's write-only `parameters_wo`; use `nonsensitive()` for keys you know to be harmless.",
+			Computed:  true,
+			Sensitive: true,
 		},
 		"trigger_time": timeAttribute("Time the run was triggered for."),
 		"started_at":   timeAttribute("Time the run started."),

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,6 +85,15 @@ func (m *flowTriggerModel) pollInterval() time.Duration {
 	return d
 }
 
+// runRef names the run in state for the client's batched status checks.
+func (m *flowTriggerModel) runRef() enos.RunRef {
+	ref := enos.RunRef{InstanceID: m.ID.ValueString(), FlowID: m.FlowID.ValueInt64()}
+	if t, diags := m.TriggerTime.ValueRFC3339Time(); !diags.HasError() {
+		ref.TriggerTime = t
+	}
+	return ref
+}
+
 // terminal reports whether the state already holds the run's final status,
 // so that nothing about it can change any more.
 func (m *flowTriggerModel) terminal() bool {
@@ -162,7 +172,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	}
 
 	// The run has just started: the first check can wait a full interval.
-	inst, err := r.waitForTerminal(ctx, run.InstanceID, plan.pollInterval(), plan.pollInterval(), "create")
+	inst, err := r.waitForTerminal(ctx, plan.runRef(), plan.pollInterval(), plan.pollInterval(), "create")
 	if inst != nil {
 		resp.Diagnostics.Append(plan.setInstance(ctx, inst)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -170,7 +180,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	if err != nil {
 		detail := fmt.Sprintf("Waiting for run %s of flow %d: %s\n\nThe run stays in state and is marked tainted, so the next apply starts a new run.",
 			run.InstanceID, request.FlowID, err)
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			detail += " Raise timeouts.create, or set wait_for_completion = false to return as soon as the run is started."
 		}
 		resp.Diagnostics.AddError("Flow run did not finish", detail)
@@ -212,7 +222,7 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.HasError() || state.terminal() || r.data == nil {
 		return
 	}
-	inst, err := r.data.client.GetFlowInstance(ctx, state.ID.ValueString())
+	inst, err := r.data.client.RunStatus(ctx, state.runRef())
 	if enos.IsNotFound(err) {
 		resp.Diagnostics.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
 			"The service does not know run %s of flow %d any more (%s). It was started, so it stays in state with its last known status %s and is not triggered again. "+
@@ -290,7 +300,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 	tflog.Info(ctx, "flow run cancel requested", map[string]any{"flow_instance_id": id})
 	// Read the run back at once: a cancel usually takes effect immediately.
-	inst, err = r.waitForTerminal(ctx, id, 0, state.pollInterval(), "delete")
+	inst, err = r.waitForTerminal(ctx, state.runRef(), 0, state.pollInterval(), "delete")
 	if err != nil {
 		resp.Diagnostics.AddError("Cancelled flow run did not stop", fmt.Sprintf(
 			"Run %s was cancelled but is not finished: %s. Raise timeouts.delete, or destroy with on_destroy = \"detach\".", id, err))

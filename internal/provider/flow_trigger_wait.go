@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ const (
 // max(pollInterval, maxPollBackoff), so long runs cost few requests. It
 // returns the last instance read (nil if none) with an error when ctx ends
 // first; timeoutName names the timeout for that message.
-func (r *flowTriggerResource) waitForTerminal(ctx context.Context, id string, firstCheck, pollInterval time.Duration, timeoutName string) (*enos.FlowInstance, error) {
+func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunRef, firstCheck, pollInterval time.Duration, timeoutName string) (*enos.FlowInstance, error) {
 	var last *enos.FlowInstance
 	delay, ceiling := pollInterval, max(pollInterval, maxPollBackoff)
 	timer := time.NewTimer(firstCheck)
@@ -38,17 +39,18 @@ func (r *flowTriggerResource) waitForTerminal(ctx context.Context, id string, fi
 	for {
 		select {
 		case <-ctx.Done():
-			return last, waitExpired(last, timeoutName)
+			return last, waitExpired(ctx, last, timeoutName)
 		case <-timer.C:
 		}
-		inst, err := r.data.client.GetFlowInstance(ctx, id)
+		// Runs waited on together share one status request per flow.
+		inst, err := r.data.client.RunStatus(ctx, run)
 		if ctx.Err() != nil {
-			return last, waitExpired(last, timeoutName)
+			return last, waitExpired(ctx, last, timeoutName)
 		}
 		if err != nil {
 			return last, fmt.Errorf("reading the run's status: %w", err)
 		}
-		fields := map[string]any{"flow_instance_id": id, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
+		fields := map[string]any{"flow_instance_id": run.InstanceID, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
 		if last == nil || last.Status != inst.Status {
 			tflog.Info(ctx, "flow run status", fields)
 		} else {
@@ -63,12 +65,17 @@ func (r *flowTriggerResource) waitForTerminal(ctx context.Context, id string, fi
 	}
 }
 
-func waitExpired(last *enos.FlowInstance, timeoutName string) error {
+// waitExpired says why waiting stopped: the timeout, or an interrupt
+// (Ctrl-C, or a CI job cancelled) that Terraform passed on.
+func waitExpired(ctx context.Context, last *enos.FlowInstance, timeoutName string) error {
 	status := enos.StatusInit.Name()
 	if last != nil {
 		status = last.Status.Name()
 	}
-	return fmt.Errorf("the run was still %s when timeouts.%s expired", status, timeoutName)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the run was still %s when timeouts.%s expired", status, timeoutName)
+	}
+	return fmt.Errorf("waiting was interrupted while the run was %s; the run goes on in the service", status)
 }
 
 // taskSummary renders tasks as "name=STATUS, ..." for logs and errors.

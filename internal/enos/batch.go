@@ -1,0 +1,134 @@
+package enos
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// RunRef names a run whose status RunStatus reads.
+type RunRef struct {
+	InstanceID  string
+	FlowID      int64
+	TriggerTime time.Time // the trigger time sent; zero when unknown
+}
+
+// statusGatherWindow is how long the first status check of a batch waits
+// for others to join. It is small next to any poll interval.
+const statusGatherWindow = 100 * time.Millisecond
+
+// statusBatchKey groups runs of one flow triggered in the same hour, so
+// that one search window stays narrow however far apart the runs are.
+type statusBatchKey struct {
+	flowID int64
+	hour   int64
+}
+
+type statusBatch struct {
+	refs  []RunRef
+	done  chan struct{}
+	found map[string]FlowInstance // the runs the search returned
+}
+
+// statusBatcher coalesces concurrent status checks of one flow's runs into
+// one instance search: many resources waiting at once cost one request per
+// flow and hour per poll, not one per run.
+type statusBatcher struct {
+	mu      sync.Mutex
+	pending map[statusBatchKey]*statusBatch
+}
+
+// join adds ref to the batch being gathered for key; it reports whether
+// the caller opened the batch and must send it.
+func (s *statusBatcher) join(key statusBatchKey, ref RunRef) (*statusBatch, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.pending[key]; b != nil {
+		b.refs = append(b.refs, ref)
+		return b, false
+	}
+	if s.pending == nil {
+		s.pending = map[statusBatchKey]*statusBatch{}
+	}
+	b := &statusBatch{refs: []RunRef{ref}, done: make(chan struct{})}
+	s.pending[key] = b
+	return b, true
+}
+
+// close stops key's batch from taking more runs and returns them.
+func (s *statusBatcher) close(key statusBatchKey) []RunRef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.pending[key]
+	delete(s.pending, key)
+	return b.refs
+}
+
+// RunStatus returns the current state of a run, like GetFlowInstance, but
+// answers concurrent callers for runs of one flow with one search. A run the
+// search does not return (a service whose trigger times differ from those
+// sent, or a search failure) is read on its own.
+func (c *Client) RunStatus(ctx context.Context, ref RunRef) (*FlowInstance, error) {
+	if ref.FlowID <= 0 || ref.TriggerTime.IsZero() {
+		return c.GetFlowInstance(ctx, ref.InstanceID)
+	}
+	key := statusBatchKey{flowID: ref.FlowID, hour: ref.TriggerTime.Unix() / 3600}
+	batch, opened := c.statuses.join(key, ref)
+	if opened {
+		// Detached: a caller that gives up must not fail the others.
+		go c.sendStatusBatch(context.WithoutCancel(ctx), key, batch)
+	}
+	select {
+	case <-batch.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if inst, ok := batch.found[ref.InstanceID]; ok {
+		return &inst, nil
+	}
+	// A failed search is in the client's log already; the run is read alone.
+	return c.GetFlowInstance(ctx, ref.InstanceID)
+}
+
+func (c *Client) sendStatusBatch(ctx context.Context, key statusBatchKey, batch *statusBatch) {
+	defer close(batch.done)
+	time.Sleep(statusGatherWindow)
+	refs := c.statuses.close(key)
+
+	from, to := refs[0].TriggerTime, refs[0].TriggerTime
+	wanted := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		wanted[r.InstanceID] = true
+		from, to = minTime(from, r.TriggerTime), maxTime(to, r.TriggerTime)
+	}
+	// The service keeps trigger times to the second.
+	found, err := c.SearchFlowInstances(ctx, InstanceSearch{
+		Expression:      strconv.FormatInt(key.flowID, 10) + "-",
+		FromTriggerTime: from.Truncate(time.Second).Add(-time.Second),
+		ToTriggerTime:   to.Truncate(time.Second).Add(time.Second),
+	})
+	if err != nil {
+		return // every caller then reads its run alone
+	}
+	batch.found = make(map[string]FlowInstance, len(refs))
+	for _, inst := range found {
+		if inst.FlowID == key.flowID && wanted[inst.InstanceID] {
+			batch.found[inst.InstanceID] = inst
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,76 @@
+package enos_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+func TestRunStatusBatchesConcurrentChecksOfOneFlow(t *testing.T) {
+	srv := startEmulator(t)
+	c := emulatorClient(t, srv, enos.APIVersion20)
+	ctx := context.Background()
+
+	// Twenty past runs of flow 1001, one a minute, all in one hour.
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	refs := make([]enos.RunRef, 20)
+	for i := range refs {
+		at := base.Add(time.Duration(i) * time.Minute)
+		run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs[i] = enos.RunRef{InstanceID: run.InstanceID, FlowID: 1001, TriggerTime: at}
+	}
+	srv.ResetRequests()
+
+	got := make([]*enos.FlowInstance, len(refs))
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() {
+			inst, err := c.RunStatus(ctx, ref)
+			if err != nil {
+				t.Errorf("RunStatus(%s): %v", ref.InstanceID, err)
+				return
+			}
+			got[i] = inst
+		})
+	}
+	wg.Wait()
+	for i, inst := range got {
+		if inst == nil || inst.InstanceID != refs[i].InstanceID || len(inst.Tasks) == 0 {
+			t.Fatalf("RunStatus(%s) = %+v, want that run with its tasks", refs[i].InstanceID, inst)
+		}
+	}
+	if n := srv.Count("flowInstances/get"); n != 0 {
+		t.Errorf("%d flowInstances/get requests, want 0: the search answers for every run", n)
+	}
+	if n := srv.Count("flowInstances/search"); n < 1 || n > 2 {
+		t.Errorf("%d flowInstances/search requests for 20 concurrent checks, want 1 or 2", n)
+	}
+}
+
+func TestRunStatusReadsAloneWhatTheSearchMisses(t *testing.T) {
+	srv := startEmulator(t)
+	c := emulatorClient(t, srv, enos.APIVersion20)
+	ctx := context.Background()
+	at := time.Now().Add(-time.Hour)
+	run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetRequests()
+
+	// A trigger time the service does not hold for the run (as with a
+	// service whose times are in another zone) misses the search window.
+	inst, err := c.RunStatus(ctx, enos.RunRef{InstanceID: run.InstanceID, FlowID: 1001, TriggerTime: at.Add(-8 * time.Hour)})
+	if err != nil || inst.InstanceID != run.InstanceID {
+		t.Fatalf("RunStatus = %+v, %v; want run %s", inst, err, run.InstanceID)
+	}
+	if srv.Count("flowInstances/search") != 1 || srv.Count("flowInstances/get") != 1 {
+		t.Errorf("requests: %d searches and %d gets, want one of each", srv.Count("flowInstances/search"), srv.Count("flowInstances/get"))
+	}
+}
