@@ -144,7 +144,7 @@ func TestClockSkewFault(t *testing.T) {
 	alice := env.alice()
 	env.srv.InjectFault(Fault{Kind: FaultClockSkew, Skew: 20 * time.Minute, Count: 2})
 	wantCode(t, alice.get("flows", "getMyFlow", nil), 1004, "Invalid parameter")
-	wantCode(t, env.post(tokenPath, env.tokenBody(DefaultAccessKey, DefaultSecretKey, "")), 1004, "")
+	wantCode(t, env.post(tokenPath, env.tokenBody("")), 1004, "")
 	wantCode(t, alice.get("flows", "getMyFlow", nil), 0, "")
 }
 
@@ -168,7 +168,7 @@ func TestFaultRateAndRemoval(t *testing.T) {
 		t.Errorf("Count = %d", n)
 	}
 	env.srv.InjectFault(Fault{Kind: FaultInternal, Operation: "token/get"})
-	wantCode(t, env.post(tokenPath, env.tokenBody(DefaultAccessKey, DefaultSecretKey, "")), 1005, "Internal service exception")
+	wantCode(t, env.post(tokenPath, env.tokenBody("")), 1005, "Internal service exception")
 }
 
 func TestConcurrentRequests(t *testing.T) {

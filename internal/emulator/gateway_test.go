@@ -87,7 +87,7 @@ func TestTokenRefresh(t *testing.T) {
 	env := startEnv(t, Options{})
 	alice := env.alice()
 	a := env.post("/apim-token-service/v2.0/token/refresh",
-		env.tokenBody(DefaultAccessKey, DefaultSecretKey, fmt.Sprintf(`,"accessToken":%q`, alice.token)))
+		env.tokenBody(fmt.Sprintf(`,"accessToken":%q`, alice.token)))
 	wantCode(t, a, 0, "SUCCESS")
 	var d struct {
 		AccessToken string `json:"accessToken"`
@@ -101,9 +101,9 @@ func TestTokenRefresh(t *testing.T) {
 	wantCode(t, alice.get("time", "getCurrentTime", nil), 0, "")
 
 	again := env.post("/apim-token-service/v2.0/token/refresh",
-		env.tokenBody(DefaultAccessKey, DefaultSecretKey, `,"accessToken":"revoked-or-unknown"`))
+		env.tokenBody(`,"accessToken":"revoked-or-unknown"`))
 	wantCode(t, again, 1204, "Failed to refresh access token")
-	missing := env.post("/apim-token-service/v2.0/token/refresh", env.tokenBody(DefaultAccessKey, DefaultSecretKey, ""))
+	missing := env.post("/apim-token-service/v2.0/token/refresh", env.tokenBody(""))
 	wantCode(t, missing, 1202, "")
 }
 

@@ -110,16 +110,17 @@ func (e *testEnv) do(req *http.Request) answer {
 	return a
 }
 
-// tokenBody builds a token request with a fresh timestamp.
-func (e *testEnv) tokenBody(key, secret string, extra string) string {
+// tokenBody builds a token request of the default app with a fresh
+// timestamp; extra adds fields.
+func (e *testEnv) tokenBody(extra string) string {
 	ts := e.clock.Now().UnixMilli() + e.stamps.Add(1)
-	enc := sha256Hex(key + strconv.FormatInt(ts, 10) + secret)
-	return fmt.Sprintf(`{"appKey":%q,"encryption":%q,"timestamp":%d%s}`, key, enc, ts, extra)
+	enc := sha256Hex(DefaultAccessKey + strconv.FormatInt(ts, 10) + DefaultSecretKey)
+	return fmt.Sprintf(`{"appKey":%q,"encryption":%q,"timestamp":%d%s}`, DefaultAccessKey, enc, ts, extra)
 }
 
 func (e *testEnv) token() string {
 	e.t.Helper()
-	a := e.post("/apim-token-service/v2.0/token/get", e.tokenBody(DefaultAccessKey, DefaultSecretKey, ""))
+	a := e.post("/apim-token-service/v2.0/token/get", e.tokenBody(""))
 	var d struct {
 		AccessToken string `json:"accessToken"`
 		Expire      int    `json:"expire"`
@@ -132,14 +133,13 @@ func (e *testEnv) token() string {
 
 // caller makes signed service calls as one user.
 type caller struct {
-	env     *testEnv
-	prefix  string
-	token   string
-	userID  string
-	orgID   string
-	skewTS  time.Duration // shifts the signed timestamp
-	mangle  func(*http.Request)
-	noToken bool
+	env    *testEnv
+	prefix string
+	token  string
+	userID string
+	orgID  string
+	skewTS time.Duration // shifts the signed timestamp
+	mangle func(*http.Request)
 }
 
 func (e *testEnv) alice() *caller {

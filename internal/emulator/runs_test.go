@@ -265,10 +265,10 @@ func TestGetLog(t *testing.T) {
 	id := alice.mustTrigger(1004, env.clock.Now())
 	_, g := alice.instance(id)
 	first, second := g.Tasks[0].TaskInstID, g.Tasks[1].TaskInstID
-	getLog := func(c *caller, task string, max string) answer {
+	getLog := func(c *caller, task string, maxLength string) answer {
 		q := url.Values{"taskInstId": {task}}
-		if max != "" {
-			q.Set("maxLength", max)
+		if maxLength != "" {
+			q.Set("maxLength", maxLength)
 		}
 		return c.get("taskInstances", "getLog", q)
 	}
