@@ -18,12 +18,15 @@ type RunRef struct {
 // for others to join. It is small next to any poll interval.
 const statusGatherWindow = 100 * time.Millisecond
 
-// statusBatchKey groups runs of one flow triggered in the same hour, so
-// that one search window stays narrow however far apart the runs are.
+// statusBatchKey groups runs triggered in the same hour, so that one
+// search window stays narrow however far apart the runs are.
 type statusBatchKey struct {
-	flowID int64
-	hour   int64
+	hour int64
 }
+
+// otherRunsAllowance bounds how many runs a search of several flows may
+// page through beyond those asked for; runs it misses are read alone.
+const otherRunsAllowance = 100
 
 type statusBatch struct {
 	refs  []RunRef
@@ -31,9 +34,9 @@ type statusBatch struct {
 	found map[string]FlowInstance // the runs the search returned
 }
 
-// statusBatcher coalesces concurrent status checks of one flow's runs into
-// one instance search: many resources waiting at once cost one request per
-// flow and hour per poll, not one per run.
+// statusBatcher coalesces concurrent status checks into one instance
+// search: many resources waiting at once cost about one request per trigger
+// hour per poll, not one per run.
 type statusBatcher struct {
 	mu      sync.Mutex
 	pending map[statusBatchKey]*statusBatch
@@ -66,14 +69,14 @@ func (s *statusBatcher) close(key statusBatchKey) []RunRef {
 }
 
 // RunStatus returns the current state of a run, like GetFlowInstance, but
-// answers concurrent callers for runs of one flow with one search. A run the
+// answers concurrent callers with one search. A run the
 // search does not return (a service whose trigger times differ from those
 // sent, or a search failure) is read on its own.
 func (c *Client) RunStatus(ctx context.Context, ref RunRef) (*FlowInstance, error) {
 	if ref.FlowID <= 0 || ref.TriggerTime.IsZero() {
 		return c.GetFlowInstance(ctx, ref.InstanceID)
 	}
-	key := statusBatchKey{flowID: ref.FlowID, hour: ref.TriggerTime.Unix() / 3600}
+	key := statusBatchKey{hour: ref.TriggerTime.Unix() / 3600}
 	batch, opened := c.statuses.join(key, ref)
 	if opened {
 		// Detached: a caller that gives up must not fail the others.
@@ -97,26 +100,45 @@ func (c *Client) sendStatusBatch(ctx context.Context, key statusBatchKey, batch 
 	refs := c.statuses.close(key)
 
 	from, to := refs[0].TriggerTime, refs[0].TriggerTime
-	wanted := make(map[string]bool, len(refs))
+	wanted := make(map[string]int64, len(refs))
 	for _, r := range refs {
-		wanted[r.InstanceID] = true
+		wanted[r.InstanceID] = r.FlowID
 		from, to = minTime(from, r.TriggerTime), maxTime(to, r.TriggerTime)
 	}
-	// The service keeps trigger times to the second.
-	found, err := c.SearchFlowInstances(ctx, InstanceSearch{
-		Expression:      strconv.FormatInt(key.flowID, 10) + "-",
+	// The service keeps trigger times to the second. Its expression matches
+	// instance ids by text, so one flow's runs are found by "<flowId>-";
+	// runs of several flows by the time window alone.
+	search := InstanceSearch{
 		FromTriggerTime: from.Truncate(time.Second).Add(-time.Second),
 		ToTriggerTime:   to.Truncate(time.Second).Add(time.Second),
-	})
+		MaxResults:      len(refs) + otherRunsAllowance,
+	}
+	if flows := distinctFlows(refs); len(flows) == 1 {
+		search.Expression = strconv.FormatInt(flows[0], 10) + "-"
+		search.MaxResults = 0
+	}
+	found, err := c.SearchFlowInstances(ctx, search)
 	if err != nil {
 		return // every caller then reads its run alone
 	}
 	batch.found = make(map[string]FlowInstance, len(refs))
 	for _, inst := range found {
-		if inst.FlowID == key.flowID && wanted[inst.InstanceID] {
+		if flowID, ok := wanted[inst.InstanceID]; ok && inst.FlowID == flowID {
 			batch.found[inst.InstanceID] = inst
 		}
 	}
+}
+
+func distinctFlows(refs []RunRef) []int64 {
+	seen := map[int64]bool{}
+	var flows []int64
+	for _, r := range refs {
+		if !seen[r.FlowID] {
+			seen[r.FlowID] = true
+			flows = append(flows, r.FlowID)
+		}
+	}
+	return flows
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -9,21 +9,30 @@ import (
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
-func TestRunStatusBatchesConcurrentChecksOfOneFlow(t *testing.T) {
+func TestRunStatusBatchesConcurrentChecks(t *testing.T) {
+	for name, flows := range map[string][]int64{"one flow": {1001}, "several flows": {1001, 1002, 1004}} {
+		t.Run(name, func(t *testing.T) {
+			testRunStatusBatches(t, flows)
+		})
+	}
+}
+
+func testRunStatusBatches(t *testing.T, flows []int64) {
 	srv := startEmulator(t)
 	c := emulatorClient(t, srv, enos.APIVersion20)
 	ctx := context.Background()
 
-	// Twenty past runs of flow 1001, one a minute, all in one hour.
+	// Twenty past runs, one a minute, all in one hour, over the flows.
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
 	refs := make([]enos.RunRef, 20)
 	for i := range refs {
 		at := base.Add(time.Duration(i) * time.Minute)
-		run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at}, false)
+		flowID := flows[i%len(flows)]
+		run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: flowID, TriggerTime: at}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		refs[i] = enos.RunRef{InstanceID: run.InstanceID, FlowID: 1001, TriggerTime: at}
+		refs[i] = enos.RunRef{InstanceID: run.InstanceID, FlowID: flowID, TriggerTime: at}
 	}
 	srv.ResetRequests()
 
@@ -72,5 +81,36 @@ func TestRunStatusReadsAloneWhatTheSearchMisses(t *testing.T) {
 	}
 	if srv.Count("flowInstances/search") != 1 || srv.Count("flowInstances/get") != 1 {
 		t.Errorf("requests: %d searches and %d gets, want one of each", srv.Count("flowInstances/search"), srv.Count("flowInstances/get"))
+	}
+}
+
+func TestFlowGlobalsReadsEachFlowOnce(t *testing.T) {
+	srv := startEmulator(t)
+	c := emulatorClient(t, srv, enos.APIVersion20)
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for i := range 20 {
+		flowID := int64(1001 + i%2)
+		wg.Go(func() {
+			g, err := c.FlowGlobals(ctx, flowID)
+			if err != nil || g.FlowID != flowID || g.FlowName == "" {
+				t.Errorf("FlowGlobals(%d) = %+v, %v", flowID, g, err)
+			}
+		})
+	}
+	wg.Wait()
+	g, err := c.FlowGlobals(ctx, 1001)
+	if err != nil || len(g.Parameters) == 0 {
+		t.Fatalf("FlowGlobals(1001) = %+v, %v; want the flow's global parameters", g, err)
+	}
+	if n := srv.Count("flows/get"); n != 2 {
+		t.Errorf("%d flows/get requests for 21 reads of 2 flows, want 2", n)
+	}
+	if n := srv.Count("time/getTimeZone"); n != 0 {
+		t.Errorf("%d time/getTimeZone requests, want 0: parameters need no zone", n)
+	}
+	if _, err := c.FlowGlobals(ctx, 999999); !enos.IsNotFound(err) {
+		t.Errorf("FlowGlobals(unknown) error = %v, want not found", err)
 	}
 }

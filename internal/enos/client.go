@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -30,10 +29,11 @@ type Client struct {
 	userAgent string
 	backoff   backoff
 
-	tokens   tokenCache
-	zone     zoneCache
-	runs     runRegistry
-	statuses statusBatcher
+	tokens      tokenCache
+	zone        zoneCache
+	runs        runRegistry
+	statuses    statusBatcher
+	flowGlobals flowGlobalsCache
 }
 
 // New validates cfg and returns a Client. It sends nothing.
@@ -78,7 +78,8 @@ func New(cfg Config) (*Client, error) {
 		c.userAgent = defaultUserAgent
 	}
 	if cfg.RequestsPerSecond > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), int(math.Max(1, math.Floor(cfg.RequestsPerSecond))))
+		// A burst of one: requests are evenly spaced, never rps in one instant.
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1)
 	}
 	if cfg.ServerTimeZone != "" {
 		loc, _ := parseZone(cfg.ServerTimeZone) // validated above

@@ -44,7 +44,12 @@ func decodeEnvelope(op string, httpStatus int, body []byte) (data json.RawMessag
 		if msg == "" {
 			msg = "request failed"
 		}
-		return nil, env.RequestID, &APIError{Operation: op, HTTPStatus: httpStatus, Code: int(*code), Message: msg, SubMessage: strings.TrimSpace(env.SubMsg), RequestID: env.RequestID}
+		sub := strings.TrimSpace(env.SubMsg)
+		if *code == codeStaleTimestamp && sub == "" {
+			// The client's bodies are well-formed, so 1004 means the clock.
+			sub = "the gateway refuses requests whose timestamp is more than 15 minutes from its own clock: check that this machine's clock is synchronized"
+		}
+		return nil, env.RequestID, &APIError{Operation: op, HTTPStatus: httpStatus, Code: int(*code), Message: msg, SubMessage: sub, RequestID: env.RequestID}
 	}
 	return env.Data, env.RequestID, nil
 }

@@ -12,6 +12,7 @@ import (
 const (
 	codeOK                = 0
 	codeRepeatedToken     = 1001 // a token request repeated another's encryption
+	codeStaleTimestamp    = 1004 // also a malformed token body, which this client never sends
 	codeGatewayInternal   = 1005
 	codeTokenExpired      = 1203
 	codeUserOrgMismatch   = 62101

@@ -6,16 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 )
 
 // GetFlow returns a flow's definition (flows?action=get).
 func (c *Client) GetFlow(ctx context.Context, flowID int64) (*Flow, error) {
-	call := apiCall{resource: "flows", action: "get", method: http.MethodGet, policy: retryIdempotent,
-		query: url.Values{"flowId": {strconv.FormatInt(flowID, 10)}}}
-	if flowID <= 0 {
-		return nil, fmt.Errorf("%s: flow id must be positive, got %d", call.operation(), flowID)
-	}
-	data, err := c.do(ctx, call)
+	w, op, err := c.getFlow(ctx, flowID)
 	if err != nil {
 		return nil, err
 	}
@@ -23,15 +19,80 @@ func (c *Client) GetFlow(ctx context.Context, flowID int64) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	var w wireFlow
-	if err := decodeData(call.operation(), data, &w); err != nil {
-		return nil, err
-	}
 	flow, err := w.decode(loc)
 	if err != nil {
-		return nil, &APIError{Operation: call.operation(), HTTPStatus: http.StatusOK, Message: "malformed response: " + err.Error()}
+		return nil, &APIError{Operation: op, HTTPStatus: http.StatusOK, Message: "malformed response: " + err.Error()}
 	}
 	return flow, nil
+}
+
+// FlowGlobals returns a flow's name and global parameters. A Client reads
+// each flow once: a plan checks many triggers of the same flows, and a
+// flow's parameters do not change within one Terraform command. Unlike
+// GetFlow it needs no server time zone.
+func (c *Client) FlowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, error) {
+	return c.flowGlobals.get(ctx, flowID, func(ctx context.Context) (*FlowGlobals, error) {
+		w, op, err := c.getFlow(ctx, flowID)
+		if err != nil {
+			return nil, err
+		}
+		params, err := w.Parameters.parameters()
+		if err != nil {
+			return nil, &APIError{Operation: op, HTTPStatus: http.StatusOK, Message: "malformed response: " + err.Error()}
+		}
+		return &FlowGlobals{FlowID: int64(w.FlowID), FlowName: w.FlowName, Parameters: params}, nil
+	})
+}
+
+func (c *Client) getFlow(ctx context.Context, flowID int64) (*wireFlow, string, error) {
+	call := apiCall{resource: "flows", action: "get", method: http.MethodGet, policy: retryIdempotent,
+		query: url.Values{"flowId": {strconv.FormatInt(flowID, 10)}}}
+	if flowID <= 0 {
+		return nil, call.operation(), fmt.Errorf("%s: flow id must be positive, got %d", call.operation(), flowID)
+	}
+	data, err := c.do(ctx, call)
+	if err != nil {
+		return nil, call.operation(), err
+	}
+	var w wireFlow
+	if err := decodeData(call.operation(), data, &w); err != nil {
+		return nil, call.operation(), err
+	}
+	return &w, call.operation(), nil
+}
+
+// flowGlobalsCache keeps each flow's globals once read; concurrent first
+// reads of one flow share one request. Failures are not kept.
+type flowGlobalsCache struct {
+	mu      sync.Mutex
+	known   map[int64]*FlowGlobals
+	flights map[int64]*flight[*FlowGlobals]
+}
+
+func (f *flowGlobalsCache) get(ctx context.Context, flowID int64, read func(context.Context) (*FlowGlobals, error)) (*FlowGlobals, error) {
+	f.mu.Lock()
+	if globals, ok := f.known[flowID]; ok {
+		f.mu.Unlock()
+		return globals, nil
+	}
+	if f.flights == nil {
+		f.known, f.flights = map[int64]*FlowGlobals{}, map[int64]*flight[*FlowGlobals]{}
+	}
+	fl := f.flights[flowID]
+	if fl == nil {
+		fl = &flight[*FlowGlobals]{}
+		f.flights[flowID] = fl
+	}
+	f.mu.Unlock()
+	return fl.do(ctx, func(ctx context.Context) (*FlowGlobals, error) {
+		globals, err := read(ctx)
+		if err == nil {
+			f.mu.Lock()
+			f.known[flowID] = globals
+			f.mu.Unlock()
+		}
+		return globals, err
+	})
 }
 
 // GetMyFlows lists the caller's flows whose name contains searchValue

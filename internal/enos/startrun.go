@@ -101,7 +101,7 @@ func (r *runRegistry) claimed(id string) bool {
 //     a *DuplicateTriggerError naming that run; nothing is started.
 //   - when the outcome of a trigger is unknown, the run is looked up by flow
 //     and trigger minute and adopted when found; otherwise the trigger is
-//     sent once more.
+//     sent once more, and looked up once more should that answer be lost too.
 //
 // An instance id this Client already returned for another run is an error.
 func (c *Client) StartRun(ctx context.Context, req TriggerRequest, timeDefaulted bool) (RunStart, error) {
@@ -116,13 +116,16 @@ func (c *Client) StartRun(ctx context.Context, req TriggerRequest, timeDefaulted
 		switch {
 		case err == nil:
 			return c.claimRun(req, id, false)
-		case errors.Is(err, ErrOutcomeUnknown) && !resent && ctx.Err() == nil:
+		case errors.Is(err, ErrOutcomeUnknown) && ctx.Err() == nil:
 			found, lookErr := c.findOwnRun(ctx, req)
 			if lookErr != nil {
-				return RunStart{}, fmt.Errorf("%w; looking for the run before sending the trigger again failed: %w", err, lookErr)
+				return RunStart{}, fmt.Errorf("%w; looking for the run afterwards failed: %w", err, lookErr)
 			}
 			if found != "" {
 				return c.claimRun(req, found, true)
+			}
+			if resent {
+				return RunStart{}, err // unknown twice, and not found either time
 			}
 			resent = true
 		case IsDuplicateTrigger(err):

@@ -175,12 +175,14 @@ func TestResendAnsweredDuplicateAdoptsTheFirstAttemptsRun(t *testing.T) {
 	}
 }
 
+// Unknown twice: the run is looked for after each send, and only then is
+// the unknown outcome reported.
 func TestUnknownOutcomeTwiceIsReported(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.handle("flows/updateAndTrigger", rawReply(502, "text/html", "<html>bad gateway</html>"))
 	c := newRunClient(t, fs)
 	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
-	if !errors.Is(err, ErrOutcomeUnknown) || fs.count("flows/updateAndTrigger") != 2 || fs.count("flowInstances/search") != 1 {
+	if !errors.Is(err, ErrOutcomeUnknown) || fs.count("flows/updateAndTrigger") != 2 || fs.count("flowInstances/search") != 2 {
 		t.Errorf("err = %v after %d sends and %d searches", err, fs.count("flows/updateAndTrigger"), fs.count("flowInstances/search"))
 	}
 }
@@ -207,5 +209,24 @@ func TestStartRunSurfacesDefiniteErrors(t *testing.T) {
 	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1005}, true)
 	if !IsNoPrivilege(err) || fs.count("flows/updateAndTrigger") != 1 || fs.count("flowInstances/search") != 0 {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunFoundAfterTheSecondUnknownOutcomeIsAdopted(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	runNow := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	sends := 0
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		sends++
+		if sends == 2 {
+			// The second send starts the run, but its answer is lost.
+			fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow})
+		}
+		rawReply(502, "text/html", "<html>bad gateway</html>")(w, r, call)
+	})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || sends != 2 {
+		t.Errorf("run %+v, err %v after %d sends; want the run adopted after the second send", run, err, sends)
 	}
 }

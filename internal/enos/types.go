@@ -81,6 +81,14 @@ type Flow struct {
 	HasReadPri   bool
 }
 
+// FlowGlobals is what a plan needs of a flow: its name and its global
+// parameters with their defaults.
+type FlowGlobals struct {
+	FlowID     int64
+	FlowName   string
+	Parameters []Parameter
+}
+
 // FlowTask is a task node of a flow's graph.
 type FlowTask struct {
 	TaskID   string

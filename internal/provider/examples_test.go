@@ -1,10 +1,8 @@
 package provider
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,10 +18,7 @@ func TestExamplesValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("terraform"); err != nil {
-		t.Fatal("terraform CLI not found on PATH: install Terraform 1.11 or newer")
-	}
-	cliConfig := devOverrideCLIConfig(t, root)
+	cliConfig := builtProviderCLIConfig(t)
 
 	dirs := exampleDirs(t, filepath.Join(root, "examples"))
 	if len(dirs) == 0 {
@@ -47,13 +42,7 @@ func TestExamplesValidate(t *testing.T) {
 	t.Run("an invalid configuration is rejected", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		invalid := `
-terraform {
-  required_providers {
-    dataflow = { source = "enos-community/dataflow" }
-  }
-}
-
+		invalid := requiredProvidersBlock + `
 resource "dataflow_flow_trigger" "run" {
   flow_id          = 1001
   no_such_argument = true
@@ -70,31 +59,6 @@ resource "dataflow_flow_trigger" "run" {
 			t.Fatalf("terraform validate failed for another reason than the unknown argument: %v\n%s", err, out)
 		}
 	})
-}
-
-// devOverrideCLIConfig builds the provider into a temporary directory and
-// writes a Terraform CLI configuration whose dev_overrides use it, so that
-// validate needs neither `terraform init` nor a network.
-func devOverrideCLIConfig(t *testing.T, root string) string {
-	t.Helper()
-	dir := t.TempDir()
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", filepath.Join(dir, "terraform-provider-dataflow"), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	config := fmt.Sprintf(`provider_installation {
-  dev_overrides {
-    "enos-community/dataflow" = %q
-  }
-  direct {}
-}
-`, dir)
-	path := filepath.Join(dir, "terraformrc")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // exampleDirs lists the directories under examplesRoot that hold .tf files.
@@ -121,16 +85,6 @@ func exampleDirs(t *testing.T, examplesRoot string) []string {
 	return dirs
 }
 
-// requiredProviders is added to a copied example that does not declare the
-// provider's source itself, as documentation snippets usually don't: without
-// it Terraform would look for hashicorp/dataflow.
-const requiredProviders = `terraform {
-  required_providers {
-    dataflow = { source = "enos-community/dataflow" }
-  }
-}
-`
-
 // terraformValidate copies the files of dir (not its subdirectories, which
 // are examples of their own) to a temporary directory, so that nothing is
 // written to the work tree, and runs `terraform validate` there.
@@ -155,16 +109,13 @@ func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 		}
 		declaresSource = declaresSource || (strings.HasSuffix(e.Name(), ".tf") && strings.Contains(string(data), "required_providers"))
 	}
+	// Documentation snippets usually do not declare the provider's source;
+	// without it Terraform would look for hashicorp/dataflow.
 	if !declaresSource {
-		if err := os.WriteFile(filepath.Join(work, "zz_required_providers.tf"), []byte(requiredProviders), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(work, "zz_required_providers.tf"), []byte(requiredProvidersBlock), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.CommandContext(t.Context(), "terraform", "validate", "-no-color")
-	cmd.Dir = work
-	// The other tests of this package run in parallel: configure this
-	// process only, never the test binary's environment.
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
-	out, err := cmd.CombinedOutput()
+	out, err := terraformCLI(t, cliConfig, work, nil, "validate", "-no-color").CombinedOutput()
 	return string(out), err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,15 +29,26 @@ const (
 	phaseDestroy faultPhase = "destroy" // the cancel call of on_destroy = "cancel"
 )
 
-// operation is the service call the phase's fault targets.
-func (p faultPhase) operation() string {
+// operations are the service calls the phase's fault targets. A status
+// read is a batched search that falls back to reading the run alone, so
+// both are hit.
+func (p faultPhase) operations() []string {
 	switch p {
 	case phaseCreate:
-		return triggerOperation
+		return []string{triggerOperation}
 	case phaseDestroy:
-		return "flowInstances/cancel"
+		return []string{"flowInstances/cancel"}
 	}
-	return "flowInstances/get"
+	return []string{"flowInstances/search", "flowInstances/get"}
+}
+
+// inject adds the case's fault to each of the phase's operations.
+func (tc faultCase) inject(srv *emulator.Server) {
+	for _, op := range tc.phase.operations() {
+		f := tc.fault
+		f.Operation = op
+		srv.InjectFault(f)
+	}
 }
 
 // fastFlowID is a flow whose single task takes half a second, so that the
@@ -45,7 +57,7 @@ const fastFlowID = 2001
 
 const (
 	// faultRequestTimeout is the provider's per-attempt limit in the matrix;
-	// faultLongDelay exceeds it, so latency and slow bodies time out.
+	// faultLongDelay exceeds it, so slow bodies time out.
 	faultRequestTimeout = 3 * time.Second
 	faultLongDelay      = 4 * time.Second
 )
@@ -54,7 +66,7 @@ const (
 type faultCase struct {
 	name    string
 	phase   faultPhase
-	fault   emulator.Fault // Operation is set from phase
+	fault   emulator.Fault // injected into each of the phase's operations
 	wantErr string         // regexp of the error; "" when the apply, refresh or destroy succeeds
 	runs    int            // runs the service must have started
 }
@@ -70,7 +82,10 @@ var faultKindRows = []struct {
 	// errByPhase is the expected error per phase; missing phases succeed.
 	errByPhase map[faultPhase]string
 }{
-	{fault: emulator.Fault{Kind: emulator.FaultLatency, Delay: faultLongDelay, Count: 2}, countAtCreate: 1},
+	// Latency within the request timeout: an attempt cut off by the
+	// timeout is not in the emulator's records, so the timeout path is
+	// covered by slow-body (the service acted) and drop-before (it did not).
+	{fault: emulator.Fault{Kind: emulator.FaultLatency, Delay: time.Second, Count: 2}, countAtCreate: 1},
 	{fault: emulator.Fault{Kind: emulator.FaultHTTP502, Count: 2}, countAtCreate: 1},
 	{fault: emulator.Fault{Kind: emulator.FaultHTTP503, RetryAfter: time.Second, Count: 2}, countAtCreate: 1},
 	{fault: emulator.Fault{Kind: emulator.FaultThrottle, RetryAfter: time.Second, Count: 2}, countAtCreate: 2},
@@ -85,10 +100,10 @@ var faultKindRows = []struct {
 		// check (1004): not transient, so an error in every phase.
 		fault: emulator.Fault{Kind: emulator.FaultClockSkew, Skew: 20 * time.Minute, Count: 1}, countAtCreate: 1,
 		errByPhase: map[faultPhase]string{
-			phaseCreate:  `(?s)Triggering flow 2001 failed.*code 1004`,
-			phaseWaiting: `(?s)Flow run did not finish.*code 1004.*tainted`,
-			phaseRefresh: `(?s)Reading flow run failed.*code 1004`,
-			phaseDestroy: `(?s)Cancelling run 1004-\S+ of flow 1004 failed.*code 1004`,
+			phaseCreate:  `(?s)Triggering flow 2001 failed.*code 1004.*clock is\s+synchronized`,
+			phaseWaiting: `(?s)Flow run did not finish.*code 1004.*clock is\s+synchronized.*tainted`,
+			phaseRefresh: `(?s)Reading flow run failed.*code 1004.*clock is\s+synchronized`,
+			phaseDestroy: `(?s)Cancelling run 1004-\S+ of flow 1004 failed.*code 1004.*clock is\s+synchronized`,
 		},
 	},
 }
@@ -129,7 +144,6 @@ func TestAccFlowTriggerFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startTestEmulator(t, emulator.Options{})
 			addFastFlow(t, srv)
-			tc.fault.Operation = tc.phase.operation()
 			switch tc.phase {
 			case phaseCreate, phaseWaiting:
 				testFaultDuringCreate(t, srv, tc)
@@ -180,27 +194,19 @@ resource "dataflow_flow_trigger" "test" {
   poll_interval = "1s"
 }
 `, fastFlowID)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				PreConfig:   func() { srv.InjectFault(tc.fault) },
-				Config:      config,
-				ExpectError: optionalRegexp(tc.wantErr),
-			},
-			{
-				// The refreshed state, whatever the apply's outcome: a
-				// failed wait leaves the resource tainted, and the plan replaces it.
-				RefreshState:       true,
-				ExpectNonEmptyPlan: tc.wantErr != "",
-				Check: resource.ComposeTestCheckFunc(
-					checkRunsMatchState(srv, tc.runs),
-					checkFaultFired(srv, tc.fault),
-					checkTainted(tc.runs > 0, tc.wantErr != ""),
-				),
-			},
-		},
-	})
+	check := resource.ComposeTestCheckFunc(
+		checkRunsMatchState(srv, tc.runs),
+		checkFaultFired(srv, tc),
+		checkTainted(tc.runs > 0, tc.wantErr != ""),
+	)
+	steps := []resource.TestStep{{PreConfig: func() { tc.inject(srv) }, Config: config, Check: check}}
+	if tc.wantErr != "" {
+		// A failed apply runs no checks: read the state it left. A failed
+		// wait leaves the resource tainted, so the plan replaces it.
+		steps[0].Check, steps[0].ExpectError = nil, wrappedRegexp(tc.wantErr)
+		steps = append(steps, resource.TestStep{RefreshState: true, ExpectNonEmptyPlan: true, Check: check})
+	}
+	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 }
 
 // longRunConfig is an unfinished run of the long flow 1004, cancelled on destroy.
@@ -217,25 +223,20 @@ resource "dataflow_flow_trigger" "test" {
 
 // testFaultDuringRefresh starts a long run, then refreshes it under the fault.
 func testFaultDuringRefresh(t *testing.T, srv *emulator.Server, tc faultCase) {
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{Config: longRunConfig(srv)},
-			{
-				PreConfig:    func() { srv.InjectFault(tc.fault) },
-				RefreshState: true,
-				ExpectError:  optionalRegexp(tc.wantErr),
-			},
-			{
-				RefreshState: true,
-				Check: resource.ComposeTestCheckFunc(
-					checkRunsMatchState(srv, tc.runs),
-					checkFaultFired(srv, tc.fault),
-					resource.TestCheckResourceAttr(testTrigger, "status", "RUNNING"),
-				),
-			},
-		},
-	})
+	check := resource.ComposeTestCheckFunc(
+		checkRunsMatchState(srv, tc.runs),
+		checkFaultFired(srv, tc),
+		resource.TestCheckResourceAttr(testTrigger, "status", "RUNNING"),
+	)
+	steps := []resource.TestStep{
+		{Config: longRunConfig(srv)},
+		{PreConfig: func() { tc.inject(srv) }, RefreshState: true, Check: check},
+	}
+	if tc.wantErr != "" {
+		steps[1].Check, steps[1].ExpectError = nil, wrappedRegexp(tc.wantErr)
+		steps = append(steps, resource.TestStep{RefreshState: true, Check: check})
+	}
+	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 }
 
 // testFaultDuringDestroy starts a long run, then destroys it with
@@ -245,20 +246,20 @@ func testFaultDuringDestroy(t *testing.T, srv *emulator.Server, tc faultCase) {
 	steps := []resource.TestStep{
 		{Config: longRunConfig(srv), Check: checkRunsMatchState(srv, tc.runs)},
 		{
-			PreConfig:   func() { srv.InjectFault(tc.fault) },
-			Config:      longRunConfig(srv),
-			Destroy:     true,
-			ExpectError: optionalRegexp(tc.wantErr),
+			PreConfig: func() { tc.inject(srv) },
+			Config:    longRunConfig(srv),
+			Destroy:   true,
 		},
 	}
 	if tc.wantErr != "" {
+		steps[1].ExpectError = wrappedRegexp(tc.wantErr)
 		steps = append(steps, resource.TestStep{RefreshState: true, Check: checkRunsMatchState(srv, tc.runs)})
 	}
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps:                    steps,
 		CheckDestroy: func(*terraform.State) error {
-			if err := checkFaultFired(srv, tc.fault)(nil); err != nil {
+			if err := checkFaultFired(srv, tc)(nil); err != nil {
 				return err
 			}
 			in := srv.Instances()
@@ -270,11 +271,10 @@ func testFaultDuringDestroy(t *testing.T, srv *emulator.Server, tc faultCase) {
 	})
 }
 
-func optionalRegexp(expr string) *regexp.Regexp {
-	if expr == "" {
-		return nil
-	}
-	return regexp.MustCompile(expr)
+// wrappedRegexp compiles expr with each space matching any white space, as
+// terraform wraps long error messages.
+func wrappedRegexp(expr string) *regexp.Regexp {
+	return regexp.MustCompile(strings.ReplaceAll(expr, " ", `\s+`))
 }
 
 // checkRunsMatchState is the matrix's invariant: the service started
@@ -316,16 +316,16 @@ func triggerIDsInState(s *terraform.State) []string {
 	return ids
 }
 
-// checkFaultFired makes sure the fault hit its operation, so that no case
-// passes without having been tested.
-func checkFaultFired(srv *emulator.Server, f emulator.Fault) resource.TestCheckFunc {
+// checkFaultFired makes sure the fault hit one of its operations, so that
+// no case passes without having been tested.
+func checkFaultFired(srv *emulator.Server, tc faultCase) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, r := range srv.Requests() {
-			if r.Operation == f.Operation && r.Fault == f.Kind {
+			if slices.Contains(tc.phase.operations(), r.Operation) && r.Fault == tc.fault.Kind {
 				return nil
 			}
 		}
-		return fmt.Errorf("no %s request was hit by the %s fault", f.Operation, f.Kind)
+		return fmt.Errorf("no %v request was hit by the %s fault", tc.phase.operations(), tc.fault.Kind)
 	}
 }
 
@@ -344,4 +344,16 @@ func checkTainted(inState, want bool) resource.TestCheckFunc {
 		}
 		return nil
 	}
+}
+
+// TestAccFlowTriggerFaults_waitOutlastsRetryBudget: a gateway outage during
+// the wait that outlasts one call's retries (here three 502 answers to every
+// status read, about two seconds) is still transient. The run goes on at the
+// service, so the wait must go on polling until timeouts.create: failing the
+// apply taints the resource, and the next apply would start the run again.
+func TestAccFlowTriggerFaults_waitOutlastsRetryBudget(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	addFastFlow(t, srv)
+	tc := faultCase{phase: phaseWaiting, fault: emulator.Fault{Kind: emulator.FaultHTTP502, Count: 3}, runs: 1}
+	testFaultDuringCreate(t, srv, tc)
 }

@@ -36,7 +36,7 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 	}
 
 	defaults := map[string]string{}
-	flow, flowErr := r.data.client.GetFlow(ctx, inst.FlowID)
+	flow, flowErr := r.data.client.FlowGlobals(ctx, inst.FlowID)
 	if flowErr != nil {
 		resp.Diagnostics.AddWarning("Imported all of the run's parameters",
 			fmt.Sprintf("Reading flow %d to tell the run's overrides from the flow's defaults failed, so parameters holds every parameter of the run: %s", inst.FlowID, flowErr))

@@ -55,7 +55,7 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if resp.Diagnostics.HasError() || flowID.IsNull() || flowID.IsUnknown() {
 		return
 	}
-	flow, err := r.data.client.GetFlow(ctx, flowID.ValueInt64())
+	flow, err := r.data.client.FlowGlobals(ctx, flowID.ValueInt64())
 	if enos.IsNotFound(err) {
 		resp.Diagnostics.AddAttributeError(path.Root("flow_id"), "Flow not found",
 			fmt.Sprintf("The service has no flow %d in this organization (%s). Check flow_id, or find the flow with the dataflow_flow data source.", flowID.ValueInt64(), err))

@@ -58,6 +58,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 					"After import this holds the run's parameters whose values differ from the flow's defaults; writing a default value explicitly then plans an in-place update that calls nothing.",
 				ElementType:   types.StringType,
 				Optional:      true,
+				Validators:    []validator.Map{parameterMapValidator{}},
 				PlanModifiers: []planmodifier.Map{parametersReplace()},
 			},
 			"parameters_wo": schema.MapAttribute{
@@ -68,6 +69,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Optional:    true,
 				Sensitive:   true,
 				WriteOnly:   true,
+				Validators:  []validator.Map{parameterMapValidator{}},
 			},
 			"parameters_wo_version": schema.Int64Attribute{
 				MarkdownDescription: "Any number; change it to start a new run, for example after changing `parameters_wo` (whose values Terraform cannot compare).",

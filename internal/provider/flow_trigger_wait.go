@@ -28,7 +28,11 @@ const (
 // waitForTerminal polls the run until it reaches a terminal status. The
 // first check comes after firstCheck; then the interval starts at
 // pollInterval and grows by half after each check up to
-// max(pollInterval, maxPollBackoff), so long runs cost few requests. It
+// max(pollInterval, maxPollBackoff), so long runs cost few requests. Checks
+// fall on whole seconds, so that runs waited on together are read together
+// (the client answers them with one request per flow). A transient failure
+// that outlasts the client's retries is logged and the next check tries
+// again: the run goes on at the service whatever the network does. It
 // returns the last instance read (nil if none) with an error when ctx ends
 // first; timeoutName names the timeout for that message.
 func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunRef, firstCheck, pollInterval time.Duration, timeoutName string) (*enos.FlowInstance, error) {
@@ -44,25 +48,37 @@ func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunR
 		}
 		// Runs waited on together share one status request per flow.
 		inst, err := r.data.client.RunStatus(ctx, run)
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return last, waitExpired(ctx, last, timeoutName)
-		}
-		if err != nil {
+		case enos.IsTransient(err):
+			tflog.Warn(ctx, "reading the run's status failed; trying again at the next check", map[string]any{
+				"flow_instance_id": run.InstanceID, "error": err.Error()})
+		case err != nil:
 			return last, fmt.Errorf("reading the run's status: %w", err)
+		default:
+			fields := map[string]any{"flow_instance_id": run.InstanceID, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
+			if last == nil || last.Status != inst.Status {
+				tflog.Info(ctx, "flow run status", fields)
+			} else {
+				tflog.Debug(ctx, "flow run status unchanged", fields)
+			}
+			last = inst
+			if inst.Status.Terminal() {
+				return inst, nil
+			}
 		}
-		fields := map[string]any{"flow_instance_id": run.InstanceID, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
-		if last == nil || last.Status != inst.Status {
-			tflog.Info(ctx, "flow run status", fields)
-		} else {
-			tflog.Debug(ctx, "flow run status unchanged", fields)
-		}
-		last = inst
-		if inst.Status.Terminal() {
-			return inst, nil
-		}
-		timer.Reset(delay)
+		timer.Reset(untilWholeSecond(time.Now().Add(delay)))
 		delay = min(delay*3/2, ceiling)
 	}
+}
+
+// untilWholeSecond is the time from now to t rounded up to a whole second.
+func untilWholeSecond(t time.Time) time.Duration {
+	if rounded := t.Truncate(time.Second); rounded.Before(t) {
+		t = rounded.Add(time.Second)
+	}
+	return time.Until(t)
 }
 
 // waitExpired says why waiting stopped: the timeout, or an interrupt

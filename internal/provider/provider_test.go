@@ -32,7 +32,11 @@ func TestMain(m *testing.M) {
 	// They need no EnOS tenant, only the emulator, so they always run.
 	_ = os.Setenv("TF_ACC", "1")
 	_ = os.Setenv("CHECKPOINT_DISABLE", "1")
-	os.Exit(m.Run())
+	code := m.Run()
+	if providerBuild.dir != "" {
+		_ = os.RemoveAll(providerBuild.dir)
+	}
+	os.Exit(code)
 }
 
 // startTestEmulator starts an emulator on a random loopback port for one test.

@@ -3,9 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -59,4 +62,68 @@ func (v durationValidator) ValidateString(_ context.Context, req validator.Strin
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
 			fmt.Sprintf("%q is not %s.", req.ConfigValue.ValueString(), v.Description(context.Background())))
 	}
+}
+
+// Limits on trigger parameters. The service documents none; these keep one
+// configuration from sending megabytes per run, and keep invisible control
+// characters out of the console and the logs.
+const (
+	maxParameters          = 1000
+	maxParameterValueBytes = 64 << 10
+)
+
+// parameterMapValidator checks a parameter map's size, keys and values.
+type parameterMapValidator struct{}
+
+func (parameterMapValidator) Description(context.Context) string {
+	return fmt.Sprintf("at most %d parameters with non-empty keys, values of at most 64 KiB, and no control characters but tab, newline and carriage return", maxParameters)
+}
+
+func (v parameterMapValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (parameterMapValidator) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	elements := req.ConfigValue.Elements()
+	if len(elements) > maxParameters {
+		resp.Diagnostics.AddAttributeError(req.Path, "Too many parameters",
+			fmt.Sprintf("%s has %d entries; a run takes at most %d parameters.", req.Path, len(elements), maxParameters))
+		return
+	}
+	for key, element := range elements {
+		at := req.Path.AtMapKey(key)
+		if key == "" {
+			resp.Diagnostics.AddAttributeError(at, "Empty parameter name", fmt.Sprintf("%s has an entry with an empty key; every parameter needs a name.", req.Path))
+		}
+		if r, bad := controlCharacter(key, ""); bad {
+			resp.Diagnostics.AddAttributeError(at, "Invalid parameter name", fmt.Sprintf("The key %q in %s contains the control character %U.", key, req.Path, r))
+		}
+		value, ok := element.(types.String)
+		if !ok || value.IsNull() || value.IsUnknown() {
+			continue
+		}
+		s := value.ValueString()
+		if len(s) > maxParameterValueBytes {
+			resp.Diagnostics.AddAttributeError(at, "Parameter value too long",
+				fmt.Sprintf("The value of %q in %s is %d bytes; the limit is 64 KiB (%d bytes).", key, req.Path, len(s), maxParameterValueBytes))
+		}
+		if r, bad := controlCharacter(s, "\t\n\r"); bad {
+			resp.Diagnostics.AddAttributeError(at, "Invalid parameter value",
+				fmt.Sprintf("The value of %q in %s contains the control character %U; only tab, newline and carriage return are allowed.", key, req.Path, r))
+		}
+	}
+}
+
+// controlCharacter returns the first control character of s that is not
+// in allowed.
+func controlCharacter(s, allowed string) (rune, bool) {
+	for _, r := range s {
+		if unicode.IsControl(r) && !strings.ContainsRune(allowed, r) {
+			return r, true
+		}
+	}
+	return 0, false
 }

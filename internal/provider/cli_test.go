@@ -1,0 +1,89 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Helpers for tests that run the terraform CLI themselves (signals, log
+// files, plan files) instead of through terraform-plugin-testing: they need
+// the provider as a binary, found through dev_overrides.
+
+// providerBuild is the provider binary built once per test process.
+var providerBuild struct {
+	once sync.Once
+	dir  string // holds terraform-provider-dataflow
+	err  error
+	out  []byte
+}
+
+// builtProviderDir builds the provider from this tree once per test process
+// and returns the directory holding the binary. The directory lives for the
+// whole process (a t.TempDir would vanish with the first test that used it).
+func builtProviderDir(t *testing.T) string {
+	t.Helper()
+	providerBuild.once.Do(func() {
+		root, err := filepath.Abs(filepath.Join("..", ".."))
+		if err != nil {
+			providerBuild.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "terraform-provider-dataflow-test-")
+		if err != nil {
+			providerBuild.err = err
+			return
+		}
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-dataflow"), ".")
+		build.Dir = root
+		providerBuild.out, providerBuild.err = build.CombinedOutput()
+		providerBuild.dir = dir
+	})
+	if providerBuild.err != nil {
+		t.Fatalf("building the provider: %v\n%s", providerBuild.err, providerBuild.out)
+	}
+	return providerBuild.dir
+}
+
+// builtProviderCLIConfig writes a Terraform CLI configuration whose
+// dev_overrides load the provider built from this tree, so that terraform
+// needs neither `terraform init` nor a network, and returns its path.
+func builtProviderCLIConfig(t *testing.T) string {
+	t.Helper()
+	config := fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "enos-community/dataflow" = %q
+  }
+  direct {}
+}
+`, builtProviderDir(t))
+	path := filepath.Join(t.TempDir(), "terraformrc")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// requiredProvidersBlock declares the provider's source, which dev_overrides
+// match on.
+const requiredProvidersBlock = `terraform {
+  required_providers {
+    dataflow = { source = "enos-community/dataflow" }
+  }
+}
+`
+
+// terraformCLI runs terraform in dir with the given CLI configuration and
+// extra environment ("KEY=value"). Only the child's environment is set, as
+// the other tests of the package run in parallel.
+func terraformCLI(t *testing.T, cliConfig, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "terraform", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}

@@ -1,0 +1,225 @@
+package provider
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+// secretRecorder is a pass-through proxy in front of the emulator that
+// remembers every credential crossing it: the access tokens issued, the
+// signatures and token encryptions received. (The emulator's request log
+// keeps no headers and no responses.)
+type secretRecorder struct {
+	target string
+	mu     sync.Mutex
+	seen   map[string]string // secret value -> what it is
+}
+
+func (p *secretRecorder) remember(value, kind string) {
+	if value == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seen[value] = kind
+}
+
+func (p *secretRecorder) secrets() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]string, len(p.seen))
+	for k, v := range p.seen {
+		out[k] = v
+	}
+	return out
+}
+
+func (p *secretRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	p.remember(r.Header.Get(apim.HeaderAccessToken), "access token")
+	p.remember(r.Header.Get(apim.HeaderSignature), "signature")
+	var tokenRequest struct{ Encryption string }
+	if r.URL.Path == apim.TokenPath && json.Unmarshal(body, &tokenRequest) == nil {
+		p.remember(tokenRequest.Encryption, "token encryption")
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	out.Header = r.Header.Clone()
+	resp, err := http.DefaultClient.Do(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	var tokenAnswer struct {
+		Data struct{ AccessToken string } `json:"data"`
+	}
+	if r.URL.Path == apim.TokenPath && json.Unmarshal(answer, &tokenAnswer) == nil {
+		p.remember(tokenAnswer.Data.AccessToken, "access token")
+	}
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(answer)
+}
+
+// TestSecretsStayOutOfLogsStateAndPlan runs the real terraform CLI with
+// TF_LOG=trace through plan -out, show -json, apply and destroy, and looks
+// for every credential and the write-only value everywhere Terraform writes.
+func TestSecretsStayOutOfLogsStateAndPlan(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	recorder := &secretRecorder{target: srv.URL, seen: map[string]string{}}
+	proxy := httptest.NewServer(recorder)
+	t.Cleanup(proxy.Close)
+
+	const writeOnlyValue = "wo-value-7f3a9c"
+	dir := t.TempDir()
+	config := requiredProvidersBlock + `
+provider "dataflow" {
+  endpoint   = "` + proxy.URL + `"
+  access_key = "` + emulator.DefaultAccessKey + `"
+  org_id     = "` + emulator.DefaultOrgID + `"
+  user_id    = "` + emulator.DefaultUserID + `"
+}
+
+variable "db_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+resource "dataflow_flow_trigger" "test" {
+  flow_id               = 1001
+  parameters            = { bizdate = "20240101" }
+  parameters_wo         = { db_password = var.db_password }
+  parameters_wo_version = 1
+  poll_interval         = "1s"
+  on_destroy            = "cancel"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "terraform.log")
+	env := []string{
+		"TF_LOG=trace", "TF_LOG_PATH=" + logPath,
+		"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey, "TF_VAR_db_password=" + writeOnlyValue,
+	}
+	cliConfig := builtProviderCLIConfig(t)
+	var output bytes.Buffer
+	run := func(args ...string) []byte {
+		t.Helper()
+		cmd := terraformCLI(t, cliConfig, dir, env, append(args, "-no-color")...)
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		cmd.Stderr = &output
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), output.Bytes())
+		}
+		output.Write(stdout.Bytes())
+		return stdout.Bytes()
+	}
+	run("plan", "-out=tfplan")
+	planJSON := run("show", "-json", "tfplan")
+	run("apply", "tfplan")
+	state, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("destroy", "-auto-approve")
+	logText, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The checks below must not pass vacuously.
+	secrets := recorder.secrets()
+	kinds := map[string]bool{}
+	for _, kind := range secrets {
+		kinds[kind] = true
+	}
+	for _, kind := range []string{"access token", "signature", "token encryption"} {
+		if !kinds[kind] {
+			t.Fatalf("the proxy saw no %s; seen: %v", kind, kinds)
+		}
+	}
+	if !bytes.Contains(logText, []byte("EnOS call succeeded")) {
+		t.Fatal("the trace log holds none of the provider's EnOS call logs")
+	}
+	if bodies := triggerBodies(t, srv); len(bodies) != 1 || !slices.Contains(bodies[0].Parameters, enos.Parameter{Key: "db_password", Value: writeOnlyValue}) {
+		t.Fatalf("the trigger did not carry the write-only value: %+v", bodies)
+	}
+
+	secrets[emulator.DefaultSecretKey] = "secret key"
+	places := map[string][]byte{
+		"the trace log":          logText,
+		"the state":              state,
+		"terraform show -json":   planJSON,
+		"terraform's output":     output.Bytes(),
+		"the plan file contents": planFileContents(t, filepath.Join(dir, "tfplan")),
+	}
+	for place, text := range places {
+		for secret, kind := range secrets {
+			if bytes.Contains(text, []byte(secret)) {
+				t.Errorf("%s contains a %s", place, kind)
+			}
+		}
+	}
+	for _, place := range []string{"the state", "terraform show -json", "the plan file contents"} {
+		if bytes.Contains(places[place], []byte(writeOnlyValue)) {
+			t.Errorf("%s contains the write-only parameter value", place)
+		}
+	}
+}
+
+// planFileContents concatenates the uncompressed entries of a plan file
+// (a zip archive), so that a search sees what it stores.
+func planFileContents(t *testing.T, path string) []byte {
+	t.Helper()
+	archive, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer archive.Close()
+	var all bytes.Buffer
+	for _, f := range archive.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(&all, r)
+		_ = r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return all.Bytes()
+}
