@@ -23,7 +23,8 @@ var providerBuild struct {
 
 // builtProviderDir builds the provider from this tree once per test process
 // and returns the directory holding the binary. The directory lives for the
-// whole process (a t.TempDir would vanish with the first test that used it).
+// whole process (a t.TempDir would vanish with the first test that used it)
+// and TestMain removes it.
 func builtProviderDir(t *testing.T) string {
 	t.Helper()
 	providerBuild.once.Do(func() {
@@ -32,7 +33,7 @@ func builtProviderDir(t *testing.T) string {
 			providerBuild.err = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "terraform-provider-dataflow-test-")
+		dir, err := os.MkdirTemp("", "terraform-provider-dataflow-test-") //nolint:usetesting // outlives any one test; TestMain removes it
 		if err != nil {
 			providerBuild.err = err
 			return
