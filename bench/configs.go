@@ -1,0 +1,98 @@
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+)
+
+// triggerScript is what a user without the provider runs per trigger.
+//
+//go:embed trigger.sh
+var triggerScript string
+
+// plainConfig is N terraform_data resources: terraform's own cost.
+func plainConfig(n int) string {
+	return fmt.Sprintf(`resource "terraform_data" "run" {
+  count = %d
+  input = count.index
+}
+`, n)
+}
+
+// providerSettings shape the provider block.
+type providerSettings struct {
+	endpoint             string
+	maxRequestsPerSecond float64 // 0: unset
+}
+
+func providerBlock(s providerSettings) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `terraform {
+  required_providers {
+    dataflow = { source = "enos-community/dataflow" }
+  }
+}
+
+provider "dataflow" {
+  endpoint   = %q
+  access_key = %q
+  secret_key = %q
+  org_id     = %q
+  user_id    = %q
+`, s.endpoint, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID)
+	if s.maxRequestsPerSecond > 0 {
+		fmt.Fprintf(&b, "  max_requests_per_second = %g\n", s.maxRequestsPerSecond)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// triggerSettings shape the N dataflow_flow_trigger resources, one per flow.
+type triggerSettings struct {
+	n            int
+	wait         bool
+	pollInterval string // "" leaves the default
+}
+
+func triggerConfig(p providerSettings, t triggerSettings) string {
+	var b strings.Builder
+	b.WriteString(providerBlock(p))
+	fmt.Fprintf(&b, `
+resource "dataflow_flow_trigger" "run" {
+  count               = %d
+  flow_id             = %d + count.index
+  parameters          = { bizdate = %q }
+  wait_for_completion = %t
+`, t.n, firstBenchFlowID, bizdate, t.wait)
+	if t.pollInterval != "" {
+		fmt.Fprintf(&b, "  poll_interval       = %q\n", t.pollInterval)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// scriptConfig is N terraform_data resources whose local-exec runs
+// trigger.sh (written next to the configuration), one flow each.
+func scriptConfig(endpoint string, n int) string {
+	return fmt.Sprintf(`resource "terraform_data" "run" {
+  count = %d
+
+  provisioner "local-exec" {
+    command = "bash ${path.module}/trigger.sh"
+    environment = {
+      ENDPOINT   = %q
+      ACCESS_KEY = %q
+      SECRET_KEY = %q
+      ORG_ID     = %q
+      USER_ID    = %q
+      FLOW_ID    = %d + count.index
+      BIZDATE    = %q
+    }
+  }
+}
+`, n, endpoint, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID,
+		firstBenchFlowID, bizdate)
+}

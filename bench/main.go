@@ -1,0 +1,85 @@
+// Command bench is the harness behind `make bench`: it drives the real
+// terraform CLI and the provider against the in-process emulator, measures
+// the rows of issue 8 with their references in the same run, and writes
+// the table to BENCHMARKS.md (and prints it).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	latency := flag.Duration("latency", 20*time.Millisecond, "latency the emulator adds to every answer (env BENCH_LATENCY)")
+	sizesFlag := flag.String("sizes", "1,200,1000", "comma-separated numbers of triggers per apply (env BENCH_SIZES)")
+	out := flag.String("out", "BENCHMARKS.md", "where to write the report")
+	if v := os.Getenv("BENCH_LATENCY"); v != "" {
+		_ = flag.Set("latency", v)
+	}
+	if v := os.Getenv("BENCH_SIZES"); v != "" {
+		_ = flag.Set("sizes", v)
+	}
+	flag.Parse()
+	sizes, err := parseSizes(*sizesFlag)
+	if err != nil {
+		return err
+	}
+	if err := requireTools("terraform", "bash", "curl", "openssl", "/usr/bin/time"); err != nil {
+		return err
+	}
+	info := runInfo{Command: fmt.Sprintf("BENCH_LATENCY=%s BENCH_SIZES=%s make bench", *latency, *sizesFlag),
+		Started: time.Now(), LoadStart: loadAverage()}
+	ws, err := newWorkspace(".")
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	b := &bench{ws: ws, latency: *latency}
+	f, err := b.measure(sizes)
+	if err != nil {
+		return err
+	}
+	info.Took, info.LoadEnd = time.Since(info.Started), loadAverage()
+	report := renderReport(f, describeMachine(), info)
+	fmt.Print(report)
+	return os.WriteFile(*out, []byte(report), 0o644)
+}
+
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for field := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("sizes %q: expected positive numbers separated by commas", s)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+func requireTools(tools ...string) error {
+	var missing []string
+	for _, t := range tools {
+		if _, err := exec.LookPath(t); err != nil {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return errors.New("missing tools: " + strings.Join(missing, ", ") +
+			" (the script rows need bash, curl and openssl; peak memory needs GNU time at /usr/bin/time)")
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+)
+
+// Fixed parameters of the rows (the issue's).
+const (
+	quickTask       = time.Second      // the task of the flows of the apply rows
+	waitRuns        = 50               // runs waited for at once (the apply's -parallelism)
+	waitTask        = 30 * time.Second // how long each of them runs
+	waitPoll        = 10 * time.Second // their poll_interval
+	rateLimitN      = 200              // triggers of the rate-limit row
+	rateLimit       = 20.0             // its max_requests_per_second
+	startupLaunches = 10
+	finishLimit     = 2 * time.Minute // for quick runs to finish before the refresh row
+)
+
+// repsFor is how many applies of N triggers each wall time is the median
+// of: small applies are short and noisy, 1000 takes long enough to be stable.
+func repsFor(n int) int {
+	if n >= 1000 {
+		return 1
+	}
+	return 3
+}
+
+type bench struct {
+	ws      *workspace
+	latency time.Duration
+	process processFigures
+}
+
+// triggerRun is one apply against its own emulator, which stays up until
+// the caller closes it.
+type triggerRun struct {
+	wall     time.Duration
+	requests []emulator.Request
+	dir      string
+	srv      *emulator.Server
+}
+
+// applyTriggers serves n flows, applies the files made for that service in
+// a new directory, and checks that the apply started n runs.
+func (b *bench) applyTriggers(name string, n, parallel int, latency, taskTime time.Duration, files func(endpoint string) map[string]string) (*triggerRun, error) {
+	srv, err := startService(latency, n, taskTime)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := b.ws.newDir(name, files(srv.URL))
+	if err == nil {
+		var wall time.Duration
+		wall, err = b.ws.apply(dir, parallel)
+		if err == nil {
+			err = b.notePeakRSS(fmt.Sprintf("%s apply of %d", name, n))
+		}
+		if started := len(srv.Instances()); err == nil && started != n {
+			err = fmt.Errorf("%s: the apply started %d runs, expected %d", name, started, n)
+		}
+		if err == nil {
+			return &triggerRun{wall: wall, requests: srv.Requests(), dir: dir, srv: srv}, nil
+		}
+	}
+	_ = srv.Close()
+	return nil, err
+}
+
+// notePeakRSS takes the peak memory of the provider processes of the run
+// just done, named where.
+func (b *bench) notePeakRSS(where string) error {
+	peak, processes, err := b.ws.takePeakRSS()
+	if peak > b.process.PeakRSSKiB {
+		b.process.PeakRSSKiB, b.process.PeakWhere = peak, where
+	}
+	b.process.Processes += processes
+	return err
+}
+
+func (b *bench) applyPlain(n int) (time.Duration, string, error) {
+	dir, err := b.ws.newDir("terraform_data", map[string]string{"main.tf": plainConfig(n)})
+	if err != nil {
+		return 0, "", err
+	}
+	wall, err := b.ws.apply(dir, parallelism)
+	return wall, dir, err
+}
+
+func providerFiles(n int) func(string) map[string]string {
+	return func(endpoint string) map[string]string {
+		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint}, triggerSettings{n: n})}
+	}
+}
+
+// measureSize runs the applies of n triggers and their references, reps
+// times interleaved so drift hits all alike. When keep is set, the last
+// provider apply at the set latency and the last terraform_data directory
+// are kept for the refresh row.
+func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string, error) {
+	f := sizeFigures{N: n, Reps: repsFor(n), Requests: map[string]int{}}
+	var plain, provider, noLatency, script []time.Duration
+	var kept *triggerRun
+	var plainDir string
+	for rep := range f.Reps {
+		wall, dir, err := b.applyPlain(n)
+		if err != nil {
+			return f, nil, "", err
+		}
+		plain, plainDir = append(plain, wall), dir
+		run, err := b.applyTriggers("provider", n, parallelism, b.latency, quickTask, providerFiles(n))
+		if err != nil {
+			return f, nil, "", err
+		}
+		provider = append(provider, run.wall)
+		if counts := countByOperation(run.requests); total(counts) > total(f.Requests) {
+			f.Requests = counts
+		}
+		if kept != nil {
+			_ = kept.srv.Close()
+		}
+		kept = run
+		run, err = b.applyTriggers("provider-0ms", n, parallelism, 0, quickTask, providerFiles(n))
+		if err != nil {
+			return f, nil, "", err
+		}
+		_ = run.srv.Close()
+		noLatency = append(noLatency, run.wall)
+		run, err = b.applyTriggers("script", n, parallelism, b.latency, quickTask, func(endpoint string) map[string]string {
+			return map[string]string{"main.tf": scriptConfig(endpoint, n), "trigger.sh": triggerScript}
+		})
+		if err != nil {
+			return f, nil, "", err
+		}
+		_ = run.srv.Close()
+		script = append(script, run.wall)
+		logf("N=%d apply %d/%d: terraform_data %s, provider %s, provider at 0 ms %s, script %s",
+			n, rep+1, f.Reps, sec(plain[rep]), sec(provider[rep]), sec(noLatency[rep]), sec(script[rep]))
+	}
+	f.Terraform, f.Provider, f.ProviderNoLatency, f.Script = median(plain), median(provider), median(noLatency), median(script)
+	if !keep {
+		_ = kept.srv.Close()
+		return f, nil, "", nil
+	}
+	return f, kept, plainDir, nil
+}
+
+// measureRefresh plans over the kept apply once its runs have finished and
+// their final status is in state (recorded by a refresh-only apply).
+func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refreshFigures, error) {
+	f := refreshFigures{N: n}
+	if err := waitFinished(run.srv, n, finishLimit); err != nil {
+		return f, err
+	}
+	if _, err := b.ws.apply(run.dir, parallelism, "-refresh-only"); err != nil {
+		return f, err
+	}
+	run.srv.ResetRequests()
+	wall, out, err := b.ws.plan(run.dir)
+	if err != nil {
+		return f, err
+	}
+	f.Plan, f.Requests, f.NoChanges = wall, countByOperation(run.srv.Requests()), strings.Contains(out, "No changes.")
+	if f.TerraformPlan, _, err = b.ws.plan(plainDir); err != nil {
+		return f, err
+	}
+	logf("plan of %d finished triggers: %s, %d requests; of %d terraform_data: %s", n, sec(f.Plan), total(f.Requests), n, sec(f.TerraformPlan))
+	return f, b.notePeakRSS(fmt.Sprintf("refresh-only apply or plan of %d", n))
+}
+
+func (b *bench) measureWait() (waitFigures, error) {
+	f := waitFigures{Runs: waitRuns, TaskTime: waitTask, PollInterval: waitPoll}
+	run, err := b.applyTriggers("wait", waitRuns, waitRuns, b.latency, waitTask, func(endpoint string) map[string]string {
+		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint},
+			triggerSettings{n: waitRuns, wait: true, pollInterval: waitPoll.String()})}
+	})
+	if err != nil {
+		return f, err
+	}
+	defer run.srv.Close()
+	status := requestTimes(run.requests, "flowInstances/get", "flowInstances/search")
+	f.Wall, f.Requests, f.StatusRequests = run.wall, countByOperation(run.requests), len(status)
+	f.BusiestInterval = busiestWindow(status, waitPoll)
+	logf("wait for %d runs: %s, %d status requests, busiest poll interval %d", waitRuns, sec(f.Wall), f.StatusRequests, f.BusiestInterval)
+	return f, nil
+}
+
+func (b *bench) measureRateLimit() (rateFigures, error) {
+	f := rateFigures{N: rateLimitN, Limit: rateLimit}
+	run, err := b.applyTriggers("rate-limit", rateLimitN, parallelism, b.latency, quickTask, func(endpoint string) map[string]string {
+		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint, maxRequestsPerSecond: rateLimit},
+			triggerSettings{n: rateLimitN})}
+	})
+	if err != nil {
+		return f, err
+	}
+	defer run.srv.Close()
+	times := requestTimes(run.requests)
+	f.Wall, f.Requests = run.wall, len(times)
+	f.BusiestSecond, f.BusiestTenSec = busiestWindow(times, time.Second), busiestWindow(times, 10*time.Second)
+	logf("rate limit %g/s: %d requests in %s, busiest second %d", rateLimit, f.Requests, sec(f.Wall), f.BusiestSecond)
+	return f, nil
+}
+
+// measure runs every row; the start-up row first, on a quiet machine.
+func (b *bench) measure(sizes []int) (figures, error) {
+	f := figures{Latency: b.latency}
+	var err error
+	b.process.Launches = startupLaunches
+	if b.process.StartupMedian, b.process.StartupSlowest, err = startupTime(b.ws.binary, startupLaunches, true); err != nil {
+		return f, err
+	}
+	if b.process.StartupNoMTLS, _, err = startupTime(b.ws.binary, startupLaunches, false); err != nil {
+		return f, err
+	}
+	logf("start-up: median %s, slowest %s; without mTLS %s", ms(b.process.StartupMedian), ms(b.process.StartupSlowest), ms(b.process.StartupNoMTLS))
+	largest := slices.Max(sizes)
+	for _, n := range sizes {
+		s, kept, plainDir, err := b.measureSize(n, n == largest)
+		if err != nil {
+			return f, err
+		}
+		f.Sizes = append(f.Sizes, s)
+		if kept != nil {
+			f.Refresh, err = b.measureRefresh(kept, n, plainDir)
+			_ = kept.srv.Close()
+			if err != nil {
+				return f, err
+			}
+		}
+	}
+	if f.Wait, err = b.measureWait(); err != nil {
+		return f, err
+	}
+	if f.Rate, err = b.measureRateLimit(); err != nil {
+		return f, err
+	}
+	f.Process = b.process
+	return f, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	return sorted[len(sorted)/2]
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// sizeFigures are the applies of N triggers and their references.
+type sizeFigures struct {
+	N                 int
+	Reps              int            // wall times are the median of this many applies
+	Terraform         time.Duration  // N terraform_data
+	Provider          time.Duration  // N triggers at the set latency
+	ProviderNoLatency time.Duration  // N triggers at 0 ms
+	Script            time.Duration  // N terraform_data with the local-exec script, at the set latency
+	Requests          map[string]int // per operation, provider at the set latency (the largest count of the reps)
+}
+
+// waitFigures are the apply that waits for many long runs.
+type waitFigures struct {
+	Runs            int
+	TaskTime        time.Duration
+	PollInterval    time.Duration
+	Wall            time.Duration
+	StatusRequests  int // flowInstances get and search
+	BusiestInterval int // status requests in the busiest poll interval
+	Requests        map[string]int
+}
+
+// refreshFigures are terraform plan over finished triggers.
+type refreshFigures struct {
+	N             int
+	Plan          time.Duration
+	TerraformPlan time.Duration // plan of N terraform_data
+	Requests      map[string]int
+	NoChanges     bool
+}
+
+// rateFigures are an apply under max_requests_per_second.
+type rateFigures struct {
+	N             int
+	Limit         float64
+	Wall          time.Duration
+	Requests      int
+	BusiestSecond int
+	BusiestTenSec int
+}
+
+// processFigures are the provider process's own start-up and memory.
+type processFigures struct {
+	StartupMedian, StartupSlowest time.Duration
+	StartupNoMTLS                 time.Duration // median without go-plugin's automatic mTLS
+	Launches                      int
+	PeakRSSKiB                    int
+	PeakWhere                     string // the run of the peak
+	Processes                     int    // provider processes the peak is taken over
+}
+
+type figures struct {
+	Latency time.Duration
+	Sizes   []sizeFigures
+	Wait    waitFigures
+	Refresh refreshFigures
+	Rate    rateFigures
+	Process processFigures
+}
+
+type verdict string
+
+const (
+	pass     verdict = "pass"
+	fail     verdict = "**FAIL**"
+	reported verdict = "reported"
+)
+
+func check(ok bool) verdict {
+	if ok {
+		return pass
+	}
+	return fail
+}
+
+type row struct {
+	Measure, Measured, Target string
+	Result                    verdict
+}
+
+// idealLatency is what the latency must add to an apply of n triggers:
+// n ÷ parallelism rounds of one request each, plus one token call.
+func idealLatency(n int, latency time.Duration) time.Duration {
+	rounds := (n + parallelism - 1) / parallelism
+	return time.Duration(rounds+1) * latency
+}
+
+// total sums the counts.
+func total(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// maxRequestsPerTrigger is the target: at most 1% above one request per
+// trigger, but an apply of a single trigger needs its token call too.
+func maxRequestsPerTrigger(n int) float64 { return math.Max(1.01, 1+1/float64(n)) }
+
+// busiestWindow counts the most of times falling in any window of length w.
+func busiestWindow(times []time.Time, w time.Duration) int {
+	sorted := slices.SortedFunc(slices.Values(times), func(a, b time.Time) int { return a.Compare(b) })
+	best, first := 0, 0
+	for last, t := range sorted {
+		for t.Sub(sorted[first]) >= w {
+			first++
+		}
+		best = max(best, last-first+1)
+	}
+	return best
+}
+
+func (f figures) rows() []row {
+	var rows []row
+	lat := ms(f.Latency)
+	for _, s := range f.Sizes {
+		perTrigger := float64(total(s.Requests)) / float64(s.N)
+		limit := maxRequestsPerTrigger(s.N)
+		rows = append(rows, row{
+			Measure:  fmt.Sprintf("API requests per trigger, apply of %d (%s)", s.N, lat),
+			Measured: fmt.Sprintf("%.3f (%s)", perTrigger, breakdown(s.Requests)),
+			Target:   fmt.Sprintf("≤ %.2f", limit),
+			Result:   check(perTrigger <= limit),
+		})
+	}
+	for _, s := range f.Sizes {
+		provider, script := s.Provider-s.Terraform, s.Script-s.Terraform
+		ratio := provider.Seconds() / script.Seconds()
+		r := row{
+			Measure:  fmt.Sprintf("Apply beyond terraform, provider ÷ script, N = %d (%s)", s.N, lat),
+			Measured: fmt.Sprintf("%s ÷ %s = %.3f", sec(provider), sec(script), ratio),
+			Target:   "≤ 0.2",
+			Result:   check(script > 0 && ratio <= 0.2),
+		}
+		if s.N < 200 {
+			r.Target, r.Result = "≤ 0.2 at N = 200 and 1000", reported
+		}
+		rows = append(rows, r)
+	}
+	for _, s := range f.Sizes {
+		added, ideal := s.Provider-s.ProviderNoLatency, idealLatency(s.N, f.Latency)
+		ratio := added.Seconds() / ideal.Seconds()
+		rows = append(rows, row{
+			Measure:  fmt.Sprintf("Time the latency adds (%s − 0 ms), N = %d", lat, s.N),
+			Measured: fmt.Sprintf("%s vs ideal %s = %.2f×", ms(added), ms(ideal), ratio),
+			Target:   "≤ 1.25 × ideal",
+			Result:   check(ratio <= 1.25),
+		})
+	}
+	for _, s := range f.Sizes {
+		own := (s.ProviderNoLatency - s.Terraform) / time.Duration(s.N)
+		rows = append(rows, row{
+			Measure:  fmt.Sprintf("Provider's own cost per resource at 0 ms beyond terraform, N = %d", s.N),
+			Measured: fmt.Sprintf("%s (terraform_data: %s)", ms(own), ms(s.Terraform/time.Duration(s.N))),
+			Target:   "low; nothing per call that could be done once per process",
+			Result:   reported,
+		})
+	}
+	rf := f.Refresh
+	rows = append(rows, row{
+		Measure:  fmt.Sprintf("terraform plan (refresh) of %d finished triggers: API requests", rf.N),
+		Measured: fmt.Sprintf("%d in %s (%d terraform_data: %s)%s", total(rf.Requests), sec(rf.Plan), rf.N, sec(rf.TerraformPlan), planNote(rf)),
+		Target:   "0",
+		Result:   check(total(rf.Requests) == 0 && rf.NoChanges),
+	})
+	w := f.Wait
+	rows = append(rows, row{
+		Measure: fmt.Sprintf("Waiting: %d runs of %s, poll_interval %s: status requests in the busiest poll interval",
+			w.Runs, w.TaskTime, w.PollInterval),
+		Measured: fmt.Sprintf("%d (%d over the %s apply, %.1f per run: %s)", w.BusiestInterval, w.StatusRequests, sec(w.Wall),
+			float64(w.StatusRequests)/float64(w.Runs), breakdown(w.Requests)),
+		Target: fmt.Sprintf("< %d (the runs waiting)", w.Runs),
+		Result: check(w.BusiestInterval < w.Runs),
+	})
+	ra := f.Rate
+	rows = append(rows, row{
+		Measure: fmt.Sprintf("max_requests_per_second = %g, apply of %d (%s): requests in the busiest second", ra.Limit, ra.N, lat),
+		Measured: fmt.Sprintf("%d (busiest 10 s: %.1f/s; %d requests in %s)", ra.BusiestSecond,
+			float64(ra.BusiestTenSec)/10, ra.Requests, sec(ra.Wall)),
+		Target: fmt.Sprintf("≤ %g", ra.Limit),
+		Result: check(float64(ra.BusiestSecond) <= ra.Limit),
+	})
+	p := f.Process
+	rows = append(rows,
+		row{
+			Measure: "Provider start-up: exec to the GetProviderSchema answer",
+			Measured: fmt.Sprintf("%s median, %s slowest of %d (without go-plugin's automatic mTLS: %s median)",
+				ms(p.StartupMedian), ms(p.StartupSlowest), p.Launches, ms(p.StartupNoMTLS)),
+			Target: "median < 100 ms",
+			Result: check(p.StartupMedian < 100*time.Millisecond),
+		},
+		row{
+			Measure:  "Peak memory (RSS) of the provider process",
+			Measured: fmt.Sprintf("%.1f MiB (largest of %d processes, in the %s)", float64(p.PeakRSSKiB)/1024, p.Processes, p.PeakWhere),
+			Target:   "< 64 MiB",
+			Result:   check(p.PeakRSSKiB < 64*1024),
+		})
+	return rows
+}
+
+func planNote(rf refreshFigures) string {
+	if rf.NoChanges {
+		return ""
+	}
+	return "; the plan was not empty"
+}
+
+// breakdown renders counts as "flows/get 200, token/get 2" by operation.
+func breakdown(counts map[string]int) string {
+	var parts []string
+	for _, op := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", op, counts[op]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (f figures) figureTable() string {
+	var b strings.Builder
+	lat := ms(f.Latency)
+	fmt.Fprintf(&b, "| N | applies (median) | terraform_data | provider, %s | provider, 0 ms | script, %s | API requests (provider, %s) |\n", lat, lat, lat)
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range f.Sizes {
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s |\n", s.N, s.Reps, sec(s.Terraform), sec(s.Provider),
+			sec(s.ProviderNoLatency), sec(s.Script), breakdown(s.Requests))
+	}
+	return b.String()
+}
+
+func markdownTable(rows []row) string {
+	var b strings.Builder
+	b.WriteString("| Measure | Measured | Target | Result |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Measure, r.Measured, r.Target, r.Result)
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func sec(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parallelism is terraform's default, passed explicitly so that the ideal
+// figures below rest on it.
+const parallelism = 10
+
+// workspace holds the provider binary built once, the CLI configuration
+// that points terraform at it, and a directory per terraform run.
+type workspace struct {
+	root      string
+	binary    string // the provider as built
+	cliConfig string
+	rssDir    string // one file per provider process: its peak RSS in KiB
+	runs      int
+}
+
+// newWorkspace builds the provider from repo and installs it through
+// dev_overrides behind a wrapper that records each process's peak memory
+// (GNU time's %M, the kernel's maxrss), so no `terraform init` is needed.
+func newWorkspace(repo string) (*workspace, error) {
+	root, err := os.MkdirTemp("", "dataflow-bench-")
+	if err != nil {
+		return nil, err
+	}
+	w := &workspace{
+		root:      root,
+		binary:    filepath.Join(root, "bin", "terraform-provider-dataflow"),
+		cliConfig: filepath.Join(root, "terraform.tfrc"),
+		rssDir:    filepath.Join(root, "rss"),
+	}
+	build := exec.Command("go", "build", "-o", w.binary, ".")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the provider: %w\n%s", err, out)
+	}
+	plugins := filepath.Join(root, "plugins")
+	for _, dir := range []string{plugins, w.rssDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -f %%M -o %q/$$ %q \"$@\"\n", w.rssDir, w.binary)
+	if err := os.WriteFile(filepath.Join(plugins, "terraform-provider-dataflow"), []byte(wrapper), 0o755); err != nil {
+		return nil, err
+	}
+	cli := fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "enos-community/dataflow" = %q
+  }
+  direct {}
+}
+`, plugins)
+	return w, os.WriteFile(w.cliConfig, []byte(cli), 0o644)
+}
+
+func (w *workspace) Close() error { return os.RemoveAll(w.root) }
+
+// newDir writes files into a fresh directory for one terraform run.
+func (w *workspace) newDir(name string, files map[string]string) (string, error) {
+	w.runs++
+	dir := filepath.Join(w.root, fmt.Sprintf("%03d-%s", w.runs, name))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for file, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// terraform runs one terraform command in dir and returns its wall time
+// and output.
+func (w *workspace) terraform(dir string, args ...string) (time.Duration, string, error) {
+	cmd := exec.Command("terraform", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+w.cliConfig)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if err != nil {
+		return took, out.String(), fmt.Errorf("terraform %s in %s: %w\n%s", strings.Join(args, " "), dir, err, tail(out.String(), 40))
+	}
+	return took, out.String(), nil
+}
+
+// apply runs terraform apply with the given -parallelism and extra flags.
+func (w *workspace) apply(dir string, parallel int, extra ...string) (time.Duration, error) {
+	args := append([]string{"apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=" + strconv.Itoa(parallel)}, extra...)
+	took, _, err := w.terraform(dir, args...)
+	return took, err
+}
+
+func (w *workspace) plan(dir string) (time.Duration, string, error) {
+	return w.terraform(dir, "plan", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(parallelism))
+}
+
+// takePeakRSS returns the largest peak RSS (KiB) of the provider processes
+// since the last call and how many there were, and forgets them.
+func (w *workspace) takePeakRSS() (peakKiB, processes int, err error) {
+	entries, err := os.ReadDir(w.rssDir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range entries {
+		file := filepath.Join(w.rssDir, e.Name())
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return 0, 0, err
+		}
+		// GNU time puts a note about a non-zero exit status before the figure.
+		lines := strings.Fields(strings.TrimSpace(string(data)))
+		if len(lines) == 0 {
+			return 0, 0, fmt.Errorf("%s: no peak RSS recorded", file)
+		}
+		kib, err := strconv.Atoi(lines[len(lines)-1])
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", file, err)
+		}
+		peakKiB, processes = max(peakKiB, kib), processes+1
+		if err := os.Remove(file); err != nil {
+			return 0, 0, err
+		}
+	}
+	return peakKiB, processes, nil
+}
+
+// tail keeps the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
