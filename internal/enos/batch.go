@@ -24,9 +24,11 @@ type statusBatchKey struct {
 	hour int64
 }
 
-// otherRunsAllowance bounds how many runs a search of several flows may
-// page through beyond those asked for; runs it misses are read alone.
-const otherRunsAllowance = 100
+// crossFlowSearchFactor bounds a search of several flows' runs to this many
+// results per run asked for: such a search matches by time window alone,
+// and a window crowded with other runs must not cost pages of them. Runs
+// it misses are read alone.
+const crossFlowSearchFactor = 2
 
 type statusBatch struct {
 	refs  []RunRef
@@ -111,11 +113,12 @@ func (c *Client) sendStatusBatch(ctx context.Context, key statusBatchKey, batch 
 	search := InstanceSearch{
 		FromTriggerTime: from.Truncate(time.Second).Add(-time.Second),
 		ToTriggerTime:   to.Truncate(time.Second).Add(time.Second),
-		MaxResults:      len(refs) + otherRunsAllowance,
 	}
 	if flows := distinctFlows(refs); len(flows) == 1 {
 		search.Expression = strconv.FormatInt(flows[0], 10) + "-"
-		search.MaxResults = 0
+	} else {
+		search.MaxResults = crossFlowSearchFactor * len(refs)
+		search.PageSize = search.MaxResults
 	}
 	found, err := c.SearchFlowInstances(ctx, search)
 	if err != nil {

@@ -78,8 +78,11 @@ func New(cfg Config) (*Client, error) {
 		c.userAgent = defaultUserAgent
 	}
 	if cfg.RequestsPerSecond > 0 {
-		// A burst of one: requests are evenly spaced, never rps in one instant.
+		// A burst of one, starting empty: requests are evenly spaced, and a
+		// new process (Terraform starts one for plan and one for apply)
+		// cannot add an instant burst to the previous one's last requests.
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1)
+		c.limiter.Allow()
 	}
 	if cfg.ServerTimeZone != "" {
 		loc, _ := parseZone(cfg.ServerTimeZone) // validated above

@@ -257,20 +257,16 @@ func TestPerAttemptTimeout(t *testing.T) {
 	}
 }
 
-func TestRateLimitIsSharedByAllCalls(t *testing.T) {
+func TestRateLimitStartsEmptyAndCoversEveryCall(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { fs.ok(w, []any{}) })
 	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.RequestsPerSecond = 0.001 })
-	c.tokens.store("access-token-1-secretish", time.Now(), time.Hour)
-	fs.validTokens["access-token-1-secretish"] = true
-	if _, err := c.GetMyFlows(context.Background(), ""); err != nil {
-		t.Fatal(err)
-	}
-	// The burst is spent: the next call would wait ~1000s, beyond its deadline.
+	// A new client has no burst to spend: even its first request (the token
+	// call) would wait ~1000s, beyond the deadline, so nothing is sent.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := c.GetMyFlows(ctx, "")
-	if err == nil || !strings.Contains(err.Error(), "rate limit") || fs.count("flows/getMyFlow") != 1 {
-		t.Errorf("err = %v after %d calls, want a rate-limit refusal", err, fs.count("flows/getMyFlow"))
+	if err == nil || !strings.Contains(err.Error(), "rate limit") || fs.tokenCount() != 0 || fs.count("flows/getMyFlow") != 0 {
+		t.Errorf("err = %v after %d token and %d getMyFlow calls, want a rate-limit refusal and no call", err, fs.tokenCount(), fs.count("flows/getMyFlow"))
 	}
 }
