@@ -3,10 +3,8 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -115,42 +113,16 @@ func TestAccFlowTriggerBadInput_parameterLimits(t *testing.T) {
 	runBadInputCases(t, srv, cases)
 }
 
-// malformedStatusProxy forwards to the emulator but, while on, passes every
-// run the service returns from a status read through mutate.
-type malformedStatusProxy struct {
-	target string
-	on     atomic.Bool
-	mutate func(body []byte) []byte
-}
-
-func (p *malformedStatusProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return
-	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), strings.NewReader(string(body)))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	out.Header = r.Header.Clone()
-	resp, err := http.DefaultClient.Do(out)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return
-	}
-	query, _ := url.ParseQuery(r.URL.RawQuery)
-	if action := query.Get("action"); p.on.Load() && strings.HasSuffix(r.URL.Path, "/flowInstances") && (action == "get" || action == "search") {
-		answer = p.mutate(answer)
-	}
-	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(answer)
+// malformedStatusProxy forwards to the emulator but, once on is set,
+// passes every run the service returns from a status read through mutate.
+func malformedStatusProxy(target string, on *atomic.Bool, mutate func(body []byte) []byte) *emulatorProxy {
+	return &emulatorProxy{target: target, onAnswer: func(r *http.Request, answer []byte) []byte {
+		action := r.URL.Query().Get("action")
+		if on.Load() && strings.HasSuffix(r.URL.Path, "/flowInstances") && (action == "get" || action == "search") {
+			return mutate(answer)
+		}
+		return answer
+	}}
 }
 
 // mutateRuns applies change to every run object in a get or search answer.
@@ -197,15 +169,15 @@ func TestAccFlowTriggerBadInput_malformedResponses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startTestEmulator(t, emulator.Options{})
-			proxy := &malformedStatusProxy{target: srv.URL, mutate: tc.mutate}
-			front := httptest.NewServer(proxy)
+			var malformed atomic.Bool
+			front := httptest.NewServer(malformedStatusProxy(srv.URL, &malformed, tc.mutate))
 			t.Cleanup(front.Close)
 			provider := strings.Replace(testProviderBlock(srv), srv.URL, front.URL, 1)
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{
 					{
-						PreConfig: func() { proxy.on.Store(true) },
+						PreConfig: func() { malformed.Store(true) },
 						Config: provider + `
 resource "dataflow_flow_trigger" "test" {
   flow_id       = 1001
@@ -217,7 +189,7 @@ resource "dataflow_flow_trigger" "test" {
 					},
 					{
 						// The run was started, so it is in state whatever the answers were.
-						PreConfig:          func() { proxy.on.Store(false) },
+						PreConfig:          func() { malformed.Store(false) },
 						RefreshState:       true,
 						ExpectNonEmptyPlan: true,
 						Check:              resource.ComposeTestCheckFunc(checkRunsMatchState(srv, 1), checkTainted(true, true)),

@@ -172,17 +172,7 @@ func addFastFlow(t *testing.T, srv *emulator.Server) {
 // faultProviderBlock is testProviderBlock with a short per-attempt timeout,
 // so that latency and slow bodies beyond it are timeouts.
 func faultProviderBlock(srv *emulator.Server) string {
-	return fmt.Sprintf(`
-provider "dataflow" {
-  endpoint        = %q
-  access_key      = %q
-  secret_key      = %q
-  org_id          = %q
-  user_id         = %q
-  max_retries     = 2
-  request_timeout = %q
-}
-`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID, faultRequestTimeout)
+	return testProviderBlock(srv, fmt.Sprintf("request_timeout = %q", faultRequestTimeout))
 }
 
 // testFaultDuringCreate injects the fault before the apply that creates

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -51,9 +53,13 @@ func startTestEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
 }
 
 // testProviderBlock points the provider at srv with the default seed's
-// credentials. Tests set it explicitly rather than through ENOS_* variables
-// so that they can run in parallel.
-func testProviderBlock(srv *emulator.Server) string {
+// credentials and max_retries = 2, plus settings (lines such as
+// `request_timeout = "3s"`, or another max_retries). Tests set it explicitly
+// rather than through ENOS_* variables so that they can run in parallel.
+func testProviderBlock(srv *emulator.Server, settings ...string) string {
+	if !slices.ContainsFunc(settings, func(s string) bool { return strings.HasPrefix(s, "max_retries") }) {
+		settings = append(settings, "max_retries = 2")
+	}
 	return fmt.Sprintf(`
 provider "dataflow" {
   endpoint   = %q
@@ -61,9 +67,9 @@ provider "dataflow" {
   secret_key = %q
   org_id     = %q
   user_id    = %q
-  max_retries = 2
+  %s
 }
-`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID)
+`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID, strings.Join(settings, "\n  "))
 }
 
 // providerConfigTestStep reads flow 1001 with the given provider block, so

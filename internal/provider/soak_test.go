@@ -58,16 +58,7 @@ func TestAccFlowTriggerSoak(t *testing.T) {
 		inject(op, repeatableCallFaults)
 	}
 	inject(triggerOperation, triggerFaults)
-	config := fmt.Sprintf(`
-provider "dataflow" {
-  endpoint    = %q
-  access_key  = %q
-  secret_key  = %q
-  org_id      = %q
-  user_id     = %q
-  max_retries = 10
-}
-
+	config := testProviderBlock(srv, "max_retries = 10") + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "soak" {
   count               = %d
   flow_id             = %d + count.index %% %d
@@ -75,8 +66,7 @@ resource "dataflow_flow_trigger" "soak" {
   on_destroy          = "cancel"
   poll_interval       = "1s"
 }
-`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID,
-		soakFlows*soakRunsPerFlow, soakFirstFlowID, soakFlows)
+`, soakFlows*soakRunsPerFlow, soakFirstFlowID, soakFlows)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
