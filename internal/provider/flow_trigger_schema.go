@@ -55,7 +55,8 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"parameters": schema.MapAttribute{
 				MarkdownDescription: "Overrides of the flow's global parameters for this run, e.g. `{ bizdate = \"20240101\" }`. " +
 					"Keys that are not global parameters of the flow get a warning at plan time (a likely typo). Changing them starts a new run. " +
-					"After import this holds the run's parameters whose values differ from the flow's defaults; writing a default value explicitly then plans an in-place update that calls nothing.",
+					"After import this holds the run's parameters whose values differ from the flow's defaults; writing a default value explicitly then plans an in-place update that calls nothing. " +
+					"At most 1000 entries with non-empty keys; values up to 64 KiB, without control characters other than tab and line breaks.",
 				ElementType:   types.StringType,
 				Optional:      true,
 				Validators:    []validator.Map{parameterMapValidator{}},
@@ -64,7 +65,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"parameters_wo": schema.MapAttribute{
 				MarkdownDescription: "Parameter overrides that must not be stored (passwords, tokens): write-only, sent with the trigger and kept " +
 					"neither in plan nor in state. They are merged with `parameters`; a key may appear in only one of the two. " +
-					"Change `parameters_wo_version` to start a new run with new values. Needs Terraform 1.11 or later.",
+					"Change `parameters_wo_version` to start a new run with new values. Needs Terraform 1.11 or later. Same limits as `parameters`.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Sensitive:   true,
