@@ -192,7 +192,7 @@ func (d *flowDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client := dataSourceClient(d.data, &resp.Diagnostics)
+	client := configuredClient(d.data, &resp.Diagnostics)
 	if client == nil {
 		return
 	}

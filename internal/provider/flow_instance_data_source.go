@@ -73,19 +73,6 @@ func newFlowInstanceModel(ctx context.Context, inst *enos.FlowInstance) (flowIns
 	}, diags
 }
 
-// dataSourceClient is the client a data source reads with. A data source
-// cannot leave its values unknown, so reading one while the provider's
-// configuration is still unknown is an error rather than a skipped call.
-func dataSourceClient(data *providerData, diags *diag.Diagnostics) *enos.Client {
-	if data == nil {
-		diags.AddError("Provider not configured",
-			"The dataflow provider's configuration depends on values that are known only after apply, so this data source cannot be read yet. "+
-				"Configure the provider with values known at plan time.")
-		return nil
-	}
-	return data.client
-}
-
 // nullableString is null for the empty string the service sends for a
 // field it has no value for.
 func nullableString(s string) types.String {
@@ -189,7 +176,7 @@ func (d *flowInstanceDataSource) Read(ctx context.Context, req datasource.ReadRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client := dataSourceClient(d.data, &resp.Diagnostics)
+	client := configuredClient(d.data, &resp.Diagnostics)
 	if client == nil {
 		return
 	}

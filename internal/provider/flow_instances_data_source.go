@@ -182,7 +182,7 @@ func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client := dataSourceClient(d.data, &resp.Diagnostics)
+	client := configuredClient(d.data, &resp.Diagnostics)
 	if client == nil {
 		return
 	}

@@ -21,8 +21,7 @@ import (
 // a configuration writing a default out is an in-place update, not a new
 // run. Behaviour settings get their defaults; trigger_time is stored in UTC.
 func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The dataflow provider has no configuration; cannot read the flow run to import.")
+	if configuredClient(r.data, &resp.Diagnostics) == nil {
 		return
 	}
 	inst, err := r.data.client.GetFlowInstance(ctx, req.ID)

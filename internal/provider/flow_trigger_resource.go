@@ -120,8 +120,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The dataflow provider has no configuration; cannot trigger the flow.")
+	if configuredClient(r.data, &resp.Diagnostics) == nil {
 		return
 	}
 	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
@@ -267,8 +266,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyCancel || state.terminal() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The dataflow provider has no configuration; cannot cancel the flow run.")
+	if configuredClient(r.data, &resp.Diagnostics) == nil {
 		return
 	}
 	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
 // configuredData extracts the provider's data in a resource's or data
@@ -19,4 +21,17 @@ func configuredData(raw any, diags *diag.Diagnostics) *providerData {
 		return nil
 	}
 	return data
+}
+
+// configuredClient returns the client, or nil with an error when the
+// provider has no configuration yet (it depends on values known only after
+// apply).
+func configuredClient(data *providerData, diags *diag.Diagnostics) *enos.Client {
+	if data == nil {
+		diags.AddError("Provider not configured",
+			"The dataflow provider's configuration depends on values that are known only after apply, so it cannot call the service yet. "+
+				"Configure the provider with values known at plan time.")
+		return nil
+	}
+	return data.client
 }
