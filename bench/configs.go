@@ -26,6 +26,7 @@ func plainConfig(n int) string {
 type providerSettings struct {
 	endpoint             string
 	maxRequestsPerSecond float64 // 0: unset
+	skipFlowValidation   bool
 }
 
 func providerBlock(s providerSettings) string {
@@ -45,6 +46,9 @@ provider "dataflow" {
 `, s.endpoint, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID)
 	if s.maxRequestsPerSecond > 0 {
 		fmt.Fprintf(&b, "  max_requests_per_second = %g\n", s.maxRequestsPerSecond)
+	}
+	if s.skipFlowValidation {
+		b.WriteString("  skip_flow_validation = true\n")
 	}
 	b.WriteString("}\n")
 	return b.String()

@@ -17,6 +17,7 @@ const (
 	waitTask        = 30 * time.Second // how long each of them runs
 	waitPoll        = 10 * time.Second // their poll_interval
 	rateLimitN      = 200              // triggers of the rate-limit row
+	validationN     = 200              // triggers of the flow-validation row
 	rateLimit       = 20.0             // its max_requests_per_second
 	startupLaunches = 10
 	finishLimit     = 2 * time.Minute // for quick runs to finish before the refresh row
@@ -91,9 +92,11 @@ func (b *bench) applyPlain(n int) (time.Duration, string, error) {
 	return wall, dir, err
 }
 
-func providerFiles(n int) func(string) map[string]string {
+// providerFiles are n triggers; skipValidation sets skip_flow_validation,
+// the setting for large backfills.
+func providerFiles(n int, skipValidation bool) func(string) map[string]string {
 	return func(endpoint string) map[string]string {
-		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint}, triggerSettings{n: n})}
+		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint, skipFlowValidation: skipValidation}, triggerSettings{n: n})}
 	}
 }
 
@@ -112,7 +115,7 @@ func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string,
 			return f, nil, "", err
 		}
 		plain, plainDir = append(plain, wall), dir
-		run, err := b.applyTriggers("provider", n, parallelism, b.latency, quickTask, providerFiles(n))
+		run, err := b.applyTriggers("provider", n, parallelism, b.latency, quickTask, providerFiles(n, true))
 		if err != nil {
 			return f, nil, "", err
 		}
@@ -124,7 +127,7 @@ func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string,
 			_ = kept.srv.Close()
 		}
 		kept = run
-		run, err = b.applyTriggers("provider-0ms", n, parallelism, 0, quickTask, providerFiles(n))
+		run, err = b.applyTriggers("provider-0ms", n, parallelism, 0, quickTask, providerFiles(n, true))
 		if err != nil {
 			return f, nil, "", err
 		}
@@ -170,6 +173,20 @@ func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refresh
 	}
 	logf("plan of %d finished triggers: %s, %d requests; of %d terraform_data: %s", n, sec(f.Plan), total(f.Requests), n, sec(f.TerraformPlan))
 	return f, b.notePeakRSS(fmt.Sprintf("refresh-only apply or plan of %d", n))
+}
+
+// measureValidation counts the requests of an apply with the default
+// plan-time flow validation.
+func (b *bench) measureValidation() (validationFigures, error) {
+	f := validationFigures{N: validationN}
+	run, err := b.applyTriggers("validation", validationN, parallelism, b.latency, quickTask, providerFiles(validationN, false))
+	if err != nil {
+		return f, err
+	}
+	_ = run.srv.Close()
+	f.Requests = countByOperation(run.requests)
+	logf("flow validation, apply of %d: %d requests", validationN, total(f.Requests))
+	return f, nil
 }
 
 func (b *bench) measureWait() (waitFigures, error) {
@@ -232,6 +249,9 @@ func (b *bench) measure(sizes []int) (figures, error) {
 				return f, err
 			}
 		}
+	}
+	if f.Validation, err = b.measureValidation(); err != nil {
+		return f, err
 	}
 	if f.Wait, err = b.measureWait(); err != nil {
 		return f, err

@@ -109,6 +109,9 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   so no `+"`terraform init`"+` runs. API requests are the emulator's count for that apply.
 - Triggers use `+"`wait_for_completion = false`"+`, no `+"`trigger_time`"+`, `+"`parameters = { bizdate = ... }`"+`, and one
   flow each, so the service's one-run-per-flow-and-minute rule never applies; every apply must start exactly N runs.
+  The applies of the size rows set `+"`skip_flow_validation = true`"+` in the provider block, as a large backfill
+  should; one more apply of %d with the default plan-time flow validation shows what that validation costs.
+  The waiting and rate-limit rows use the default.
 - "Beyond terraform" subtracts the apply of N plain `+"`terraform_data`"+` resources. The script way is one
   `+"`terraform_data`"+` per trigger whose `+"`local-exec`"+` runs bash with curl and openssl: a token (one per
   trigger), a signature, a POST of updateAndTrigger.
@@ -125,6 +128,6 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   every run above (dev_overrides points at a wrapper that execs the binary under `+"`/usr/bin/time -f %%M`"+`).
 `, r.Command, r.Started.UTC().Format(time.RFC3339), r.Took.Round(time.Second), failed, len(rows),
 		m.CPUs, m.CPUModel, m.Memory, m.Go, m.Terraform, r.LoadStart, r.LoadEnd,
-		markdownTable(rows), f.figureTable(), parallelism, parallelism, f.Wait.Runs)
+		markdownTable(rows), f.figureTable(), parallelism, f.Validation.N, parallelism, f.Wait.Runs)
 	return b.String()
 }

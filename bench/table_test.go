@@ -69,10 +69,11 @@ func sampleFigures() figures {
 			s(1, time.Second, 1100*time.Millisecond, 1060*time.Millisecond, 2*time.Second),
 			s(200, 5*time.Second, 6*time.Second, 5600*time.Millisecond, 15*time.Second),
 		},
-		Wait:    waitFigures{Runs: 50, TaskTime: 30 * time.Second, PollInterval: 10 * time.Second, StatusRequests: 8, BusiestInterval: 3},
-		Refresh: refreshFigures{N: 200, Requests: map[string]int{}, NoChanges: true},
-		Rate:    rateFigures{N: 200, Limit: 20, BusiestSecond: 20, BusiestTenSec: 200},
-		Process: processFigures{StartupMedian: 30 * time.Millisecond, StartupSlowest: 40 * time.Millisecond, Launches: 10, PeakRSSKiB: 30 * 1024},
+		Validation: validationFigures{N: 200, Requests: map[string]int{"flows/get": 400, "flows/updateAndTrigger": 200, "token/get": 2}},
+		Wait:       waitFigures{Runs: 50, TaskTime: 30 * time.Second, PollInterval: 10 * time.Second, StatusRequests: 8, BusiestInterval: 3},
+		Refresh:    refreshFigures{N: 200, Requests: map[string]int{}, NoChanges: true},
+		Rate:       rateFigures{N: 200, Limit: 20, BusiestSecond: 20, BusiestTenSec: 200},
+		Process:    processFigures{StartupMedian: 30 * time.Millisecond, StartupSlowest: 40 * time.Millisecond, Launches: 10, PeakRSSKiB: 30 * 1024},
 	}
 }
 
@@ -94,7 +95,7 @@ func TestRowsPassWhenTargetsMet(t *testing.T) {
 
 func TestRowsFailWhenTargetsMissed(t *testing.T) {
 	cases := map[string]func(*figures){
-		"API requests per trigger, apply of 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
+		"API requests per trigger, apply of 200 (20.0 ms, skip_flow_validation = true)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
 		// beyond terraform: 1 s ÷ 4 s = 0.25
 		"Apply beyond terraform, provider ÷ script, N = 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Script = 9 * time.Second },
 		// 600 ms added vs the ideal 420 ms: 1.43×
@@ -142,7 +143,7 @@ func TestMarkdownTable(t *testing.T) {
 		t.Errorf("markdownTable =\n%s\nwant\n%s", got, want)
 	}
 	report := renderReport(sampleFigures(), machine{CPUs: 2}, runInfo{Command: "make bench"})
-	for _, part := range []string{"`make bench`", "0 of 13 targets fail", "| 200 | 1 | 5.00 s | 6.00 s | 5.60 s | 15.00 s |"} {
+	for _, part := range []string{"`make bench`", "0 of 14 targets fail", "| 200 | 1 | 5.00 s | 6.00 s | 5.60 s | 15.00 s |"} {
 		if !strings.Contains(report, part) {
 			t.Errorf("report lacks %q:\n%s", part, report)
 		}

@@ -54,10 +54,14 @@ func triggerBodies(t *testing.T, srv *emulator.Server) []triggerBody {
 	return bodies
 }
 
-// emulatorCheck is a state check that asserts on the emulator.
+// emulatorCheck is a state or plan check that asserts on the emulator.
 type emulatorCheck func() error
 
 func (c emulatorCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = c()
+}
+
+func (c emulatorCheck) CheckPlan(_ context.Context, _ plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
 	resp.Error = c()
 }
 

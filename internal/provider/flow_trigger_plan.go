@@ -42,9 +42,10 @@ func (r *flowTriggerResource) ValidateConfig(ctx context.Context, req resource.V
 
 // ModifyPlan checks, before a run is planned, that the flow exists and that
 // each parameter key is one of its global parameters. It only reads the
-// flow; nothing is ever triggered during plan.
+// flow; nothing is ever triggered during plan. skip_flow_validation turns
+// the read off for plans that must cost no API request.
 func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if !req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil {
+	if !req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil || r.data.skipFlowValidation {
 		return
 	}
 	var flowID types.Int64

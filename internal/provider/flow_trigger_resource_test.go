@@ -450,6 +450,50 @@ resource "dataflow_flow_trigger" "second" {
 	})
 }
 
+// With skip_flow_validation a plan costs no API request at all, and an
+// unknown flow is reported by the trigger at apply instead.
+func TestAccFlowTrigger_skipFlowValidationPlansWithoutRequests(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	requests := &requestCounter{srv: srv}
+	config := func(flowID int64) string {
+		return testProviderBlock(srv, "skip_flow_validation = true") + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = %d
+  parameters          = { regoin = "eu" }
+  wait_for_completion = false
+}
+`, flowID)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config(1001),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{requests.expectNoNewRequests()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectTriggerCount(srv, 1),
+					emulatorCheck(func() error {
+						if n := srv.Count("flows/get"); n != 0 {
+							return fmt.Errorf("flows/get requests: got %d, want none", n)
+						}
+						return nil
+					}),
+					requests.record(),
+				},
+			},
+			{
+				Config:      config(424242),
+				ExpectError: errorText("Flow not found", "does not know flow 424242"),
+			},
+		},
+	})
+	if n := len(srv.Instances()); n != 1 {
+		t.Errorf("runs started: got %d, want the one of flow 1001", n)
+	}
+}
+
 func TestAccFlowTrigger_userOrgMismatch(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
 	resource.ParallelTest(t, resource.TestCase{

@@ -50,6 +50,9 @@ func New(version string) func() provider.Provider {
 type providerData struct {
 	client *enos.Client
 	now    func() time.Time
+	// skipFlowValidation leaves out the plan-time read of each flow a new
+	// trigger names, so that a plan costs no API request.
+	skipFlowValidation bool
 }
 
 type providerModel struct {
@@ -63,6 +66,7 @@ type providerModel struct {
 	MaxRetries           types.Int64          `tfsdk:"max_retries"`
 	MaxRequestsPerSecond types.Float64        `tfsdk:"max_requests_per_second"`
 	CACertPEM            types.String         `tfsdk:"ca_cert_pem"`
+	SkipFlowValidation   types.Bool           `tfsdk:"skip_flow_validation"`
 }
 
 func (p *dataflowProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -127,6 +131,13 @@ func (p *dataflowProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				MarkdownDescription: "Extra PEM-encoded CA certificates to trust for the gateway, added to the system pool. TLS verification is always on.",
 				Optional:            true,
 			},
+			"skip_flow_validation": schema.BoolAttribute{
+				MarkdownDescription: "Skip the plan-time read of the flows that new triggers name. By default a plan reads each such flow once " +
+					"(one `flows/get` request per flow and provider process), so that an unknown `flow_id` fails the plan and a `parameters` key " +
+					"the flow does not define is warned about. Set `true` for large backfills where every API request counts: plans then make " +
+					"no request at all, and an unknown flow fails at apply instead. Defaults to `false`.",
+				Optional: true,
+			},
 		},
 	}
 }
@@ -151,7 +162,7 @@ func (p *dataflowProvider) Configure(ctx context.Context, req provider.Configure
 	// framework then leaves ProviderData unset: resources skip their
 	// plan-time reads and everything is configured again at apply.
 	if anyUnknown(config.Endpoint, config.AccessKey, config.SecretKey, config.OrgID, config.UserID,
-		config.APIVersion, config.RequestTimeout, config.MaxRetries, config.MaxRequestsPerSecond, config.CACertPEM) {
+		config.APIVersion, config.RequestTimeout, config.MaxRetries, config.MaxRequestsPerSecond, config.CACertPEM, config.SkipFlowValidation) {
 		if req.ClientCapabilities.DeferralAllowed {
 			resp.Deferred = &provider.Deferred{Reason: provider.DeferredReasonProviderConfigUnknown}
 		}
@@ -203,7 +214,7 @@ func (p *dataflowProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid Dataflow provider configuration", err.Error())
 		return
 	}
-	data := &providerData{client: client, now: p.now}
+	data := &providerData{client: client, now: p.now, skipFlowValidation: config.SkipFlowValidation.ValueBool()}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
