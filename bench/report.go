@@ -116,7 +116,8 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   `+"`terraform_data`"+` per trigger whose `+"`local-exec`"+` runs bash with curl and openssl: a token (one per
   trigger), a signature, a POST of updateAndTrigger.
 - The ideal time the latency adds is ⌈N ÷ %d⌉ round trips plus one token call, times the latency.
-- Wall times of N < 1000 are medians of 3 applies, interleaved with their references.
+- Wall times are medians of the applies the table names (9 for N < 10, else 3; the script's once at 1000, where
+  one apply takes minutes), interleaved with their references.
 - Refresh: the runs of the largest apply are left to finish, an `+"`apply -refresh-only`"+` records their final
   status, then `+"`terraform plan`"+` is timed and its API requests counted.
 - Waiting: the apply runs with `+"`-parallelism=%d`"+` so that all its runs wait at once (at 10, only 10 would).

@@ -60,7 +60,7 @@ func TestMaxRequestsPerTrigger(t *testing.T) {
 // sampleFigures meet every target.
 func sampleFigures() figures {
 	s := func(n int, tf, p, p0, sc time.Duration) sizeFigures {
-		return sizeFigures{N: n, Reps: 1, Terraform: tf, Provider: p, ProviderNoLatency: p0, Script: sc,
+		return sizeFigures{N: n, Reps: 1, ScriptReps: 1, Terraform: tf, Provider: p, ProviderNoLatency: p0, Script: sc,
 			Requests: map[string]int{"flows/updateAndTrigger": n, "token/get": 1}}
 	}
 	return figures{
@@ -143,7 +143,7 @@ func TestMarkdownTable(t *testing.T) {
 		t.Errorf("markdownTable =\n%s\nwant\n%s", got, want)
 	}
 	report := renderReport(sampleFigures(), machine{CPUs: 2}, runInfo{Command: "make bench"})
-	for _, part := range []string{"`make bench`", "0 of 14 targets fail", "| 200 | 1 | 5.00 s | 6.00 s | 5.60 s | 15.00 s |"} {
+	for _, part := range []string{"`make bench`", "0 of 14 targets fail", "| 200 | 1 (script 1) | 5.00 s | 6.00 s | 5.60 s | 15.00 s |"} {
 		if !strings.Contains(report, part) {
 			t.Errorf("report lacks %q:\n%s", part, report)
 		}
