@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Client calls the EnOS API gateway and the Dataflow Batch Service. It is
@@ -23,7 +21,7 @@ type Client struct {
 	prefix    string // service path prefix of the API version
 	firstPage int    // pageNo of the first page
 	http      *http.Client
-	limiter   *rate.Limiter // nil: unlimited
+	limiter   *pacer // nil: unlimited
 	now       func() time.Time
 	timeout   time.Duration // per attempt
 	userAgent string
@@ -78,11 +76,9 @@ func New(cfg Config) (*Client, error) {
 		c.userAgent = defaultUserAgent
 	}
 	if cfg.RequestsPerSecond > 0 {
-		// A burst of one, starting empty: requests are evenly spaced, and a
-		// new process (Terraform starts one for plan and one for apply)
-		// cannot add an instant burst to the previous one's last requests.
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1)
-		c.limiter.Allow()
+		// Paced on the real clock, whatever cfg.Now says: the limit is about
+		// when requests actually leave.
+		c.limiter = newPacer(cfg.RequestsPerSecond, time.Now, sleepContext)
 	}
 	if cfg.ServerTimeZone != "" {
 		loc, _ := parseZone(cfg.ServerTimeZone) // validated above

@@ -35,16 +35,19 @@ type exchange struct {
 func (c *Client) exchange(ctx context.Context, x exchange) ([]byte, error) {
 	retries, renewedToken := 0, false
 	for attempt := 1; ; attempt++ {
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
-				return nil, fmt.Errorf("%s: waiting for the rate limit: %w", x.op, err)
-			}
-		}
 		token := ""
 		if x.signed {
 			var err error
 			if token, err = c.accessToken(ctx); err != nil {
 				return nil, fmt.Errorf("%s: %w", x.op, err)
+			}
+		}
+		// The rate limit is waited for right before the send, after the
+		// token: callers admitted before a shared token fetch would
+		// otherwise all go out together when the token arrives.
+		if c.limiter != nil {
+			if err := c.limiter.wait(ctx); err != nil {
+				return nil, fmt.Errorf("%s: waiting for the rate limit: %w", x.op, err)
 			}
 		}
 		started := time.Now()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -263,10 +265,47 @@ func TestRateLimitStartsEmptyAndCoversEveryCall(t *testing.T) {
 	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.RequestsPerSecond = 0.001 })
 	// A new client has no burst to spend: even its first request (the token
 	// call) would wait ~1000s, beyond the deadline, so nothing is sent.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.GetMyFlows(ctx, "")
-	if err == nil || !strings.Contains(err.Error(), "rate limit") || fs.tokenCount() != 0 || fs.count("flows/getMyFlow") != 0 {
-		t.Errorf("err = %v after %d token and %d getMyFlow calls, want a rate-limit refusal and no call", err, fs.tokenCount(), fs.count("flows/getMyFlow"))
+	if !errors.Is(err, context.DeadlineExceeded) || fs.tokenCount() != 0 || fs.count("flows/getMyFlow") != 0 {
+		t.Errorf("err = %v after %d token and %d getMyFlow calls, want the deadline and no call", err, fs.tokenCount(), fs.count("flows/getMyFlow"))
+	}
+}
+
+// Callers that wait together for a new client's first token must not all go
+// out together when it arrives: the rate limit is waited for after the token.
+func TestRateLimitSpacesCallsThatWaitedForTheToken(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	var mu sync.Mutex
+	var arrivals []time.Time
+	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		fs.ok(w, []any{})
+	})
+	const perSecond = 20
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.RequestsPerSecond = perSecond })
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if _, err := c.GetMyFlows(t.Context(), ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	// Admissions are 51 ms apart; half of that leaves room for delivery
+	// jitter and still fails a burst, whose calls arrive within a few ms.
+	minGap := time.Second / perSecond / 2
+	for i := 1; i < len(arrivals); i++ {
+		if gap := arrivals[i].Sub(arrivals[i-1]); gap < minGap {
+			t.Errorf("calls %d and %d arrived %s apart, want at least %s", i, i+1, gap, minGap)
+		}
+	}
+	if fs.tokenCount() != 1 || len(arrivals) != 6 {
+		t.Errorf("%d token requests and %d calls, want 1 and 6", fs.tokenCount(), len(arrivals))
 	}
 }
