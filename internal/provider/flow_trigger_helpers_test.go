@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -26,7 +25,7 @@ const triggerOperation = "flows/updateAndTrigger"
 // it and an emulator on a ManualClock agree on "now".
 func providerFactoriesWithClock(now func() time.Time) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"dataflow": providerserver.NewProtocol6WithError(&dataflowProvider{version: "test", now: now}),
+		"dataflow": protocol6Factory(&dataflowProvider{version: "test", now: now}),
 	}
 }
 

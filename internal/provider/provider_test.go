@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -22,7 +22,13 @@ import (
 // testAccProtoV6ProviderFactories runs the provider in-process for the real
 // terraform CLI driven by terraform-plugin-testing.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"dataflow": providerserver.NewProtocol6WithError(New("test")()),
+	"dataflow": protocol6Factory(New("test")()),
+}
+
+// protocol6Factory serves p as the provider binary does.
+func protocol6Factory(p provider.Provider) func() (tfprotov6.ProviderServer, error) {
+	server := NewProtocol6Server(p)
+	return func() (tfprotov6.ProviderServer, error) { return server(), nil }
 }
 
 func TestMain(m *testing.M) {
