@@ -118,10 +118,14 @@ func newHTTPClient(caPEM []byte) (*http.Client, error) {
 		return nil, errors.New("invalid EnOS client configuration: the CA bundle holds no PEM certificate")
 	}
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
+		Proxy:             http.ProxyFromEnvironment,
+		DialContext:       (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// Every request goes to the one gateway host; the default of 2 idle
+		// connections would close and re-dial (with a TLS handshake) all but
+		// two of Terraform's parallel requests each round.
+		MaxIdleConnsPerHost:   100,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,

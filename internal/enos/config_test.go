@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
@@ -94,5 +96,42 @@ func TestTLSVerificationWithExtraCA(t *testing.T) {
 	}
 	if _, err := trusted.GetMyFlows(context.Background(), ""); err != nil {
 		t.Errorf("with the server's CA: %v", err)
+	}
+}
+
+// Terraform sends ten requests at a time to the one gateway host; the
+// client keeps their connections for the next ten instead of dialing anew.
+func TestClientReusesTheConnectionsOfParallelCalls(t *testing.T) {
+	const parallel = 10
+	fs := newFakeService(t, APIVersion20)
+	var callers sync.WaitGroup
+	var round atomic.Pointer[sync.WaitGroup]
+	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		// Hold every call until all of its round have callers, so the round
+		// really needs ten connections at once.
+		wg := round.Load()
+		wg.Done()
+		wg.Wait()
+		fs.ok(w, []any{})
+	})
+	c, _ := newTestClient(t, fs, nil)
+	if _, err := c.accessToken(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		wg := &sync.WaitGroup{}
+		wg.Add(parallel)
+		round.Store(wg)
+		for range parallel {
+			callers.Go(func() {
+				if _, err := c.GetMyFlows(t.Context(), ""); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		callers.Wait()
+	}
+	if n := fs.connections.Load(); n > parallel {
+		t.Errorf("three rounds of %d parallel calls opened %d connections, want at most %d", parallel, n, parallel)
 	}
 }

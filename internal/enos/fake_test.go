@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +58,8 @@ type fakeService struct {
 	secretKey string
 	tokenName func(n int) string // the n-th token issued (1-based)
 
+	connections atomic.Int64 // TCP connections accepted
+
 	mu            sync.Mutex
 	tokenRequests int
 	tokenBodies   []map[string]json.RawMessage
@@ -92,7 +96,13 @@ func newFakeService(t *testing.T, apiVersion string) *fakeService {
 	fs.handlers["time/getTimeZone"] = func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
 		fs.ok(w, map[string]string{"timezone": "GMT+8"})
 	}
-	fs.server = httptest.NewServer(http.HandlerFunc(fs.serveHTTP))
+	fs.server = httptest.NewUnstartedServer(http.HandlerFunc(fs.serveHTTP))
+	fs.server.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			fs.connections.Add(1)
+		}
+	}
+	fs.server.Start()
 	t.Cleanup(fs.server.Close)
 	return fs
 }
