@@ -30,16 +30,19 @@ func repsFor(n int) int {
 	if n < 10 {
 		return 9
 	}
-	return 3
+	return 5
 }
 
-// scriptRepsFor is how many script applies of N run: at 1000 one takes
-// minutes, and its ratio to the provider is far from the target.
+// scriptRepsFor is how many script applies of N run: they take long (minutes
+// at 1000), and their ratio to the provider is far from the target.
 func scriptRepsFor(n int) int {
-	if n >= 1000 {
-		return 1
+	switch {
+	case n < 10:
+		return repsFor(n)
+	case n < 1000:
+		return 3
 	}
-	return repsFor(n)
+	return 1
 }
 
 type bench struct {
@@ -159,6 +162,11 @@ func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string,
 		logf("N=%d script apply %d/%d: %s", n, rep+1, f.ScriptReps, sec(run.wall))
 	}
 	f.Terraform, f.Provider, f.ProviderNoLatency, f.Script = median(plain), median(provider), median(noLatency), median(script)
+	added := make([]time.Duration, len(provider))
+	for rep := range provider {
+		added[rep] = provider[rep] - noLatency[rep]
+	}
+	f.LatencyAdded = median(added)
 	if !keep {
 		_ = kept.srv.Close()
 		return f, nil, "", nil

@@ -115,9 +115,11 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
 - "Beyond terraform" subtracts the apply of N plain `+"`terraform_data`"+` resources. The script way is one
   `+"`terraform_data`"+` per trigger whose `+"`local-exec`"+` runs bash with curl and openssl: a token (one per
   trigger), a signature, a POST of updateAndTrigger.
-- The ideal time the latency adds is ⌈N ÷ %d⌉ round trips plus one token call, times the latency.
-- Wall times are medians of the applies the table names (9 for N < 10, else 3; the script's once at 1000, where
-  one apply takes minutes), interleaved with their references.
+- The ideal time the latency adds is ⌈N ÷ %d⌉ round trips plus one token call, times the latency. The measured
+  time is the median over the repetitions of each one's apply at the latency minus its apply at 0 ms, run
+  right after it, so that drift of the machine cancels out.
+- Wall times are medians of the applies the table names (9 for N < 10, else 5; the script's 3 times, and once at
+  1000, where one apply takes minutes), interleaved with their references.
 - Refresh: the runs of the largest apply are left to finish, an `+"`apply -refresh-only`"+` records their final
   status, then `+"`terraform plan`"+` is timed and its API requests counted.
 - Waiting: the apply runs with `+"`-parallelism=%d`"+` so that all its runs wait at once (at 10, only 10 would).

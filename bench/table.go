@@ -17,6 +17,7 @@ type sizeFigures struct {
 	Terraform         time.Duration  // N terraform_data
 	Provider          time.Duration  // N triggers at the set latency
 	ProviderNoLatency time.Duration  // N triggers at 0 ms
+	LatencyAdded      time.Duration  // median over the reps of each one's provider apply at the latency minus at 0 ms
 	Script            time.Duration  // N terraform_data with the local-exec script, at the set latency
 	Requests          map[string]int // per operation, provider at the set latency (the largest count of the reps)
 }
@@ -166,7 +167,7 @@ func (f figures) rows() []row {
 		rows = append(rows, r)
 	}
 	for _, s := range f.Sizes {
-		added, ideal := s.Provider-s.ProviderNoLatency, idealLatency(s.N, f.Latency)
+		added, ideal := s.LatencyAdded, idealLatency(s.N, f.Latency)
 		ratio := added.Seconds() / ideal.Seconds()
 		rows = append(rows, row{
 			Measure:  fmt.Sprintf("Time the latency adds (%s − 0 ms), N = %d", lat, s.N),

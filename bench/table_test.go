@@ -60,7 +60,7 @@ func TestMaxRequestsPerTrigger(t *testing.T) {
 // sampleFigures meet every target.
 func sampleFigures() figures {
 	s := func(n int, tf, p, p0, sc time.Duration) sizeFigures {
-		return sizeFigures{N: n, Reps: 1, ScriptReps: 1, Terraform: tf, Provider: p, ProviderNoLatency: p0, Script: sc,
+		return sizeFigures{N: n, Reps: 1, ScriptReps: 1, Terraform: tf, Provider: p, ProviderNoLatency: p0, LatencyAdded: p - p0, Script: sc,
 			Requests: map[string]int{"flows/updateAndTrigger": n, "token/get": 1}}
 	}
 	return figures{
@@ -99,7 +99,7 @@ func TestRowsFailWhenTargetsMissed(t *testing.T) {
 		// beyond terraform: 1 s ÷ 4 s = 0.25
 		"Apply beyond terraform, provider ÷ script, N = 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Script = 9 * time.Second },
 		// 600 ms added vs the ideal 420 ms: 1.43×
-		"Time the latency adds (20.0 ms − 0 ms), N = 200":                                          func(f *figures) { f.Sizes[1].ProviderNoLatency = 5400 * time.Millisecond },
+		"Time the latency adds (20.0 ms − 0 ms), N = 200":                                          func(f *figures) { f.Sizes[1].LatencyAdded = 600 * time.Millisecond },
 		"terraform plan (refresh) of 200 finished triggers: API requests":                          func(f *figures) { f.Refresh.Requests["flowInstances/get"] = 1 },
 		"Waiting: 50 runs of 30s, poll_interval 10s: status requests in the busiest poll interval": func(f *figures) { f.Wait.BusiestInterval = 50 },
 		"max_requests_per_second = 20, apply of 200 (20.0 ms): requests in the busiest second":     func(f *figures) { f.Rate.BusiestSecond = 21 },
