@@ -480,7 +480,6 @@ resource "dataflow_flow_trigger" "test" {
 						}
 						return nil
 					}),
-					requests.record(),
 				},
 			},
 			{
