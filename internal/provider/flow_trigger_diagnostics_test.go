@@ -40,7 +40,7 @@ func testFlowTriggerModel(flowID int64) flowTriggerModel {
 		Parameters: nullMap, ParametersWO: nullMap, ParametersWOVersion: types.Int64Null(),
 		TriggerTime: timetypes.NewRFC3339Null(), Triggers: nullMap,
 		WaitForCompletion: types.BoolValue(true), PollInterval: types.StringValue("10s"), OnDestroy: types.StringValue("detach"),
-		Timeouts:       timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "delete": types.StringType})},
+		Timeouts:       timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
 		FlowInstanceID: types.StringNull(), FlowName: types.StringNull(), Status: types.StringNull(), StatusCode: types.Int64Null(),
 		StartedAt: timetypes.NewRFC3339Null(), FinishedAt: timetypes.NewRFC3339Null(), Tasks: types.ListNull(taskObjectType),
 	}

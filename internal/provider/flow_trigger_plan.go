@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
@@ -40,12 +42,20 @@ func (r *flowTriggerResource) ValidateConfig(ctx context.Context, req resource.V
 	}
 }
 
-// ModifyPlan checks, before a run is planned, that the flow exists and that
-// each parameter key is one of its global parameters. It only reads the
-// flow; nothing is ever triggered during plan. skip_flow_validation turns
-// the read off for plans that must cost no API request.
+// ModifyPlan plans what an earlier wait left to do (see planFollowUp) and
+// checks, before a run is planned, that the flow exists and that each
+// parameter key is one of its global parameters. It only reads the flow;
+// nothing is ever triggered during plan. skip_flow_validation turns the
+// read off for plans that must cost no API request.
 func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if !req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil || r.data.skipFlowValidation {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	if !req.State.Raw.IsNull() {
+		planFollowUp(ctx, req, resp)
+		return
+	}
+	if r.data == nil || r.data.skipFlowValidation {
 		return
 	}
 	var flowID types.Int64
@@ -89,6 +99,44 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 					fmt.Sprintf("Flow %d (%s) has no global parameter %q, so the run probably ignores it; is it a typo? The flow's parameters: %s.",
 						flow.FlowID, flow.FlowName, key, known))
 			}
+		}
+	}
+}
+
+// runStatusAttributes are the computed attributes that a wait updates.
+var runStatusAttributes = map[string]attr.Value{
+	"flow_name":   types.StringUnknown(),
+	"status":      types.StringUnknown(),
+	"status_code": types.Int64Unknown(),
+	"started_at":  timetypes.NewRFC3339Unknown(),
+	"finished_at": timetypes.NewRFC3339Unknown(),
+	"tasks":       types.ListUnknown(taskObjectType),
+}
+
+// planFollowUp plans what a wait that did not see its run end left to do
+// (see waitMark). A pending wait, with wait_for_completion, becomes an
+// in-place update whose status attributes are unknown: Update follows the
+// same run. A run seen failing is replaced, as a failed create is.
+// Resources without a mark (imported, or whose wait saw the end) plan
+// nothing here.
+func planFollowUp(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	mark, diags := getWaitMark(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	var wait types.Bool
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait_for_completion"), &wait)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	switch {
+	case mark == waitFailed:
+		// Terraform honours RequiresReplace only on a path whose planned
+		// value differs from the prior state: the new run's status is
+		// unknown.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("status"), types.StringUnknown())...)
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
+	case mark == waitPending && wait.ValueBool():
+		for _, name := range slices.Sorted(maps.Keys(runStatusAttributes)) {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), runStatusAttributes[name])...)
 		}
 	}
 }

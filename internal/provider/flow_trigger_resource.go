@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+	"github.com/enos-community/terraform-provider-dataflow/internal/runwait"
 )
 
 // Behaviour settings of dataflow_flow_trigger: none of them shapes the run.
@@ -174,24 +174,8 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	}
 
 	// The run has just started: the first check can wait a full interval.
-	inst, err := r.waitForTerminal(ctx, plan.runRef(), plan.pollInterval(), plan.pollInterval(), "create")
-	if inst != nil {
-		resp.Diagnostics.Append(plan.setInstance(ctx, inst)...)
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	}
-	if err != nil {
-		detail := fmt.Sprintf("Waiting for run %s of flow %d: %s\n\nThe run stays in state and is marked tainted, so the next apply starts a new run.",
-			run.InstanceID, request.FlowID, err)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			detail += " Raise timeouts.create, or set wait_for_completion = false to return as soon as the run is started."
-		}
-		resp.Diagnostics.AddError("Flow run did not finish", detail)
-		return
-	}
-	if !inst.Status.Succeeded() {
-		resp.Diagnostics.AddError(fmt.Sprintf("Flow run ended with status %s", inst.Status.Name()),
-			r.failureDetail(ctx, inst))
-	}
+	res := waitForRun(ctx, r.data.client, plan.runRef(), runPolicy(plan.pollInterval(), plan.pollInterval()))
+	resp.Diagnostics.Append(r.endWait(ctx, &plan, res, stageCreate, &resp.State, resp.Private)...)
 }
 
 // triggerRequest builds the updateAndTrigger request from the plan and the
@@ -245,10 +229,32 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	resp.Diagnostics.Append(state.setInstance(ctx, inst)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	if inst.Status.Terminal() {
+		resp.Diagnostics.Append(r.settleWait(ctx, &state, req.Private, resp.Private, inst)...)
+	}
 }
 
-// Update only ever changes behaviour settings (everything else replaces), so
-// it stores them and calls nothing.
+// settleWait resolves the mark of a wait that did not see its run end, now
+// that a refresh has: a success needs nothing more, a failure leads to a
+// replacement at the next apply.
+func (r *flowTriggerResource) settleWait(ctx context.Context, state *flowTriggerModel, prior privateGetter, private privateSetter, inst *enos.FlowInstance) diag.Diagnostics {
+	mark, diags := getWaitMark(ctx, prior)
+	if mark != waitPending {
+		return diags
+	}
+	if inst.Status.Succeeded() {
+		return append(diags, setWaitMark(ctx, private, waitOver)...)
+	}
+	diags.AddWarning(fmt.Sprintf("Flow run ended with status %s", inst.Status.Name()), fmt.Sprintf(
+		"Run %s of flow %d, whose wait was interrupted, ended with status %s. The next apply replaces the resource: it starts a new run.",
+		state.ID.ValueString(), state.FlowID.ValueInt64(), inst.Status.Name()))
+	return append(diags, setWaitMark(ctx, private, waitFailed)...)
+}
+
+// Update stores the behaviour settings (every other change replaces) and
+// calls nothing, unless an earlier wait did not see the run end: then,
+// with wait_for_completion, it follows the same run to its end (see
+// planFollowUp), bounded by timeouts.update.
 func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state flowTriggerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -267,6 +273,25 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	// parametersReplace) are taken as written.
 	state.Parameters = plan.Parameters
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	mark, diags := getWaitMark(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() || mark != waitPending || !state.WaitForCompletion.ValueBool() {
+		return
+	}
+	if configuredClient(r.data, &resp.Diagnostics) == nil {
+		return
+	}
+	timeout, diags := state.Timeouts.Update(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tflog.Info(ctx, "following a run whose wait was interrupted", map[string]any{"flow_instance_id": state.ID.ValueString()})
+	// The run has been going on since the earlier apply: check at once.
+	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()))
+	resp.Diagnostics.Append(r.endWait(ctx, &state, res, stageUpdate, &resp.State, resp.Private)...)
 }
 
 func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -308,11 +333,23 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 	tflog.Info(ctx, "flow run cancel requested", map[string]any{"flow_instance_id": id})
 	// Read the run back at once: a cancel usually takes effect immediately.
-	inst, err = r.waitForTerminal(ctx, state.runRef(), 0, state.pollInterval(), "delete")
-	if err != nil {
+	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()))
+	switch res.Outcome {
+	case runwait.Succeeded, runwait.Failed:
+		tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": res.Status.Status.Name()})
+	case runwait.NotFound:
+		resp.Diagnostics.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
+			"Run %s was cancelled, then %d consecutive reads did not find it (%s), so whether it stopped is unknown. It is forgotten.", id, notFoundReads, res.Err))
+	default:
+		reason := fmt.Sprintf("reading its status: %s", res.Err)
+		switch res.Outcome {
+		case runwait.TimedOut:
+			reason = fmt.Sprintf("it was still %s when timeouts.delete expired", lastStatusName(res))
+		case runwait.Interrupted:
+			reason = fmt.Sprintf("waiting was interrupted while it was %s", lastStatusName(res))
+		}
 		resp.Diagnostics.AddError("Cancelled flow run did not stop", fmt.Sprintf(
-			"Run %s was cancelled but is not finished: %s. Raise timeouts.delete, or destroy with on_destroy = \"detach\".", id, err))
-		return
+			"Run %s was cancelled but is not seen finished: %s. It stays in state, and the next destroy cancels it again. "+
+				"Raise timeouts.delete, or destroy with on_destroy = \"detach\".", id, reason))
 	}
-	tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": inst.Status.Name()})
 }

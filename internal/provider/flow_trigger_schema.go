@@ -27,7 +27,7 @@ const flowTriggerDescription = "Triggers one run of a Dataflow flow (the service
 	"`parameters_wo_version`, `trigger_time` or `triggers` change, on `terraform apply -replace`, or through " +
 	"`lifecycle { replace_triggered_by = [...] }`. Nothing is triggered during plan or refresh. The run's id is stored as soon " +
 	"as the service returns it; a run that fails, or outlasts `timeouts.create`, leaves the resource tainted so that the next " +
-	"apply starts a new run. Refresh reads the run only while it is unfinished; a run the service no longer knows stays in state " +
+	"apply starts a new run. An interrupted wait (Ctrl-C, a cancelled CI job) leaves it untainted, and the next apply follows the same run to its end. Refresh reads the run only while it is unfinished; a run the service no longer knows stays in state " +
 	"with a warning and is never re-triggered behind your back.\n\n" +
 	"The service names runs after the flow and the trigger minute, so one flow can have one run per minute. With `trigger_time` " +
 	"unset, runs of one flow started in the same apply (for example with `for_each`) get distinct minutes; with `trigger_time` " +
@@ -124,9 +124,12 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{
 				Create: true,
+				Update: true,
 				Delete: true,
 				CreateDescription: fmt.Sprintf("How long create may take, trigger and wait included, as a duration such as `30m` (default `%s`). "+
 					"A run still unfinished then fails the apply and leaves the resource tainted.", defaultCreateTimeout),
+				UpdateDescription: fmt.Sprintf("How long an update may follow a run whose wait an earlier apply did not finish (interrupted), as a duration (default `%s`). "+
+					"A run still unfinished then fails the apply; it stays in state, untainted, and the next apply follows it again.", defaultCreateTimeout),
 				DeleteDescription: fmt.Sprintf("How long destroy with `on_destroy = \"cancel\"` waits for the run to stop (default `%s`).", defaultDeleteTimeout),
 			}),
 			"flow_instance_id": schema.StringAttribute{

@@ -2,20 +2,28 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+	"github.com/enos-community/terraform-provider-dataflow/internal/runwait"
 )
 
 const (
 	// maxPollBackoff is how far the poll interval grows unless the
 	// configured interval is already longer.
 	maxPollBackoff = time.Minute
+	// pollGrowth is the factor by which the interval grows after a check,
+	// so that long runs cost few requests.
+	pollGrowth = 1.5
+	// notFoundReads is how many consecutive reads that do not find a
+	// started run end a wait: one read that misses it is no verdict.
+	notFoundReads = 3
 	// logTailLines is how much of a failed task's log an error shows.
 	logTailLines = 20
 	// logFetchLength is the log length requested; the tail is cut locally
@@ -25,38 +33,34 @@ const (
 	maxLoggedFailedTasks = 3
 )
 
-// waitForTerminal polls the run until it reaches a terminal status. The
-// first check comes after firstCheck; then the interval starts at
-// pollInterval and grows by half after each check up to
-// max(pollInterval, maxPollBackoff), so long runs cost few requests. Checks
-// fall on whole seconds, so that runs waited on together are read together
-// (the client answers them with one request per flow). A transient failure
+// runPolicy checks a run first after firstCheck, then every pollInterval,
+// growing by half after each check up to max(pollInterval,
+// maxPollBackoff). Checks fall on whole seconds: see waitForRun.
+func runPolicy(firstCheck, pollInterval time.Duration) runwait.Policy {
+	return runwait.Policy{
+		InitialDelay: firstCheck, Interval: pollInterval, Growth: pollGrowth,
+		Ceiling: max(pollInterval, maxPollBackoff), AlignToSecond: true,
+	}
+}
+
+// waitForRun follows a run until it ends, ctx ends (timeout or interrupt),
+// or the service keeps not knowing it. Create, the update that resumes an
+// interrupted wait and a delete that cancels share it. A transient failure
 // that outlasts the client's retries is logged and the next check tries
-// again: the run goes on at the service whatever the network does. It
-// returns the last instance read (nil if none) with an error when ctx ends
-// first; timeoutName names the timeout for that message.
-func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunRef, firstCheck, pollInterval time.Duration, timeoutName string) (*enos.FlowInstance, error) {
+// again: the run goes on at the service whatever the network does.
+func waitForRun(ctx context.Context, client *enos.Client, run enos.RunRef, policy runwait.Policy) runwait.Result[*enos.FlowInstance] {
 	var last *enos.FlowInstance
-	delay, ceiling := pollInterval, max(pollInterval, maxPollBackoff)
-	timer := time.NewTimer(firstCheck)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return last, waitExpired(ctx, last, timeoutName)
-		case <-timer.C:
-		}
-		// Runs waited on together share one status request per flow.
-		inst, err := r.data.client.RunStatus(ctx, run)
-		switch {
-		case ctx.Err() != nil:
-			return last, waitExpired(ctx, last, timeoutName)
-		case enos.IsTransient(err):
-			tflog.Warn(ctx, "reading the run's status failed; trying again at the next check", map[string]any{
-				"flow_instance_id": run.InstanceID, "error": err.Error()})
-		case err != nil:
-			return last, fmt.Errorf("reading the run's status: %w", err)
-		default:
+	return runwait.Wait(ctx, runwait.Config[*enos.FlowInstance]{
+		Status: func(ctx context.Context) (*enos.FlowInstance, error) {
+			// The policy aligns checks to whole seconds because RunStatus
+			// gathers the reads that arrive together into one instance
+			// search per trigger hour: runs waited on together share it
+			// only when they check at the same instants.
+			inst, err := client.RunStatus(ctx, run)
+			if err != nil {
+				tflog.Warn(ctx, "reading the run's status failed", map[string]any{"flow_instance_id": run.InstanceID, "error": err.Error()})
+				return nil, err
+			}
 			fields := map[string]any{"flow_instance_id": run.InstanceID, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
 			if last == nil || last.Status != inst.Status {
 				tflog.Info(ctx, "flow run status", fields)
@@ -64,34 +68,30 @@ func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunR
 				tflog.Debug(ctx, "flow run status unchanged", fields)
 			}
 			last = inst
-			if inst.Status.Terminal() {
-				return inst, nil
+			return inst, nil
+		},
+		Phase: func(inst *enos.FlowInstance) runwait.Phase {
+			switch {
+			case inst.Status.Succeeded():
+				return runwait.Success
+			case inst.Status.Terminal():
+				return runwait.Failure
 			}
-		}
-		timer.Reset(untilWholeSecond(time.Now().Add(delay)))
-		delay = min(delay*3/2, ceiling)
-	}
+			return runwait.Pending
+		},
+		Transient:     enos.IsTransient,
+		IsNotFound:    enos.IsNotFound,
+		NotFoundAfter: notFoundReads,
+		Policy:        policy,
+	})
 }
 
-// untilWholeSecond is the time from now to t rounded up to a whole second.
-func untilWholeSecond(t time.Time) time.Duration {
-	if rounded := t.Truncate(time.Second); rounded.Before(t) {
-		t = rounded.Add(time.Second)
+// lastStatusName is the status a wait last saw, INIT when none.
+func lastStatusName(res runwait.Result[*enos.FlowInstance]) string {
+	if res.Seen {
+		return res.Status.Status.Name()
 	}
-	return time.Until(t)
-}
-
-// waitExpired says why waiting stopped: the timeout, or an interrupt
-// (Ctrl-C, or a CI job cancelled) that Terraform passed on.
-func waitExpired(ctx context.Context, last *enos.FlowInstance, timeoutName string) error {
-	status := enos.StatusInit.Name()
-	if last != nil {
-		status = last.Status.Name()
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("the run was still %s when timeouts.%s expired", status, timeoutName)
-	}
-	return fmt.Errorf("waiting was interrupted while the run was %s; the run goes on in the service", status)
+	return enos.StatusInit.Name()
 }
 
 // taskSummary renders tasks as "name=STATUS, ..." for logs and errors.
@@ -134,7 +134,6 @@ func (r *flowTriggerResource) failureDetail(ctx context.Context, inst *enos.Flow
 		}
 		fmt.Fprintf(&b, "\n\nLast lines of the log of task %s:\n%s", t.TaskName, logTail(log, logTailLines))
 	}
-	b.WriteString("\n\nThe resource is tainted: the next apply starts a new run.")
 	return b.String()
 }
 
@@ -142,4 +141,116 @@ func (r *flowTriggerResource) failureDetail(ctx context.Context, inst *enos.Flow
 func logTail(log string, n int) string {
 	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// privateWait is the private-state key that remembers a wait that did not
+// see its run end. Its values are JSON, as private state requires.
+const privateWait = "wait"
+
+// waitMark is the value under privateWait.
+type waitMark string
+
+const (
+	// waitOver (no key): nothing to follow up.
+	waitOver waitMark = ""
+	// waitPending: a wait was interrupted, timed out in an update, or lost
+	// sight of the run before it ended. The next plan follows the same run
+	// again with an in-place update.
+	waitPending waitMark = `"pending"`
+	// waitFailed: the run was seen failing after its create. The next plan
+	// replaces it, as it does a run that failed during create (tainted).
+	waitFailed waitMark = `"failed"`
+)
+
+// privateGetter and privateSetter are the private state of the framework's
+// requests and responses.
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func getWaitMark(ctx context.Context, p privateGetter) (waitMark, diag.Diagnostics) {
+	raw, diags := p.GetKey(ctx, privateWait)
+	return waitMark(raw), diags
+}
+
+func setWaitMark(ctx context.Context, p privateSetter, m waitMark) diag.Diagnostics {
+	return p.SetKey(ctx, privateWait, []byte(m))
+}
+
+// waitStage says which operation waited: an error in create taints the
+// resource, one in the update that resumes a wait does not.
+type waitStage string
+
+const (
+	stageCreate waitStage = "create"
+	stageUpdate waitStage = "update"
+)
+
+// endWait records in state what the wait saw and in private the mark the
+// resource keeps (see waitMark), and reports how the wait ended.
+func (r *flowTriggerResource) endWait(ctx context.Context, m *flowTriggerModel, res runwait.Result[*enos.FlowInstance], stage waitStage, state *tfsdk.State, private privateSetter) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if res.Seen {
+		diags.Append(m.setInstance(ctx, res.Status)...)
+	}
+	diags.Append(state.Set(ctx, m)...)
+	mark, reported := r.describeWaitEnd(ctx, m, res, stage)
+	diags.Append(reported...)
+	diags.Append(setWaitMark(ctx, private, mark)...)
+	return diags
+}
+
+// describeWaitEnd says how a wait ended and which mark the resource keeps.
+func (r *flowTriggerResource) describeWaitEnd(ctx context.Context, m *flowTriggerModel, res runwait.Result[*enos.FlowInstance], stage waitStage) (waitMark, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	id, flowID, status := m.ID.ValueString(), m.FlowID.ValueInt64(), lastStatusName(res)
+	// What the next apply does with a run whose wait ended in an error.
+	next := "The resource is tainted: the next apply replaces it with a new run (on_destroy decides whether this run is cancelled or left to go on)."
+	mark := waitOver
+	if stage == stageUpdate {
+		next = "The run stays in state: the next apply follows it again, without starting another."
+		mark = waitPending
+	}
+	switch res.Outcome {
+	case runwait.Succeeded:
+		return waitOver, diags
+	case runwait.Failed:
+		detail := r.failureDetail(ctx, res.Status)
+		if stage == stageCreate {
+			detail += "\n\nThe resource is tainted: the next apply starts a new run."
+		} else {
+			detail += "\n\nThe next apply replaces the resource: it starts a new run."
+		}
+		diags.AddError(fmt.Sprintf("Flow run ended with status %s", status), detail)
+		return waitFailed, diags
+	case runwait.Interrupted:
+		diags.AddWarning("Waiting for the flow run was interrupted", fmt.Sprintf(
+			"Waiting for run %s of flow %d was interrupted while the run was %s. The run goes on in the service and stays in state, not tainted. "+
+				"The next plan shows an in-place update that follows this same run to its end and reports it, without starting another run; "+
+				"set wait_for_completion = false to stop following it.", id, flowID, status))
+		return waitPending, diags
+	case runwait.NotFound:
+		diags.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
+			"%d consecutive reads did not find run %s of flow %d (%s). It was started, so it stays in state with its last known status %s and is not triggered again. "+
+				"To start a new run, use `terraform apply -replace` on this resource or change its triggers.",
+			notFoundReads, id, flowID, res.Err, status))
+		if stage == stageCreate {
+			// A run that was just started may yet appear: follow it again.
+			return waitPending, diags
+		}
+		return waitOver, diags
+	case runwait.TimedOut:
+		diags.AddError("Flow run did not finish", fmt.Sprintf(
+			"Waiting for run %s of flow %d: the run was still %s when timeouts.%s expired; it goes on in the service. %s "+
+				"Raise timeouts.%s, or set wait_for_completion = false to stop waiting once the run is started.",
+			id, flowID, status, stage, next, stage))
+	default:
+		diags.AddError("Flow run did not finish", fmt.Sprintf(
+			"Waiting for run %s of flow %d: reading the run's status: %s\n\n%s", id, flowID, res.Err, next))
+	}
+	return mark, diags
 }
