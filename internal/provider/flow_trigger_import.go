@@ -64,7 +64,7 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 		PollInterval:        types.StringValue(defaultPollInterval.String()),
 		OnDestroy:           types.StringValue(onDestroyDetach),
 		Timeouts: timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-			"create": types.StringType, "delete": types.StringType,
+			"create": types.StringType, "update": types.StringType, "delete": types.StringType,
 		})},
 	}
 	if len(overrides) > 0 {
