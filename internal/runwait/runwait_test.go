@@ -83,7 +83,8 @@ func script(t *testing.T, clock *fakeClock, policy Policy, steps ...step) Config
 
 var start = time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC)
 
-func fixed(d time.Duration) Policy { return Policy{InitialDelay: d, Interval: d} }
+// everySecond checks after a second, then every second.
+var everySecond = Policy{InitialDelay: time.Second, Interval: time.Second}
 
 func expect(t *testing.T, got Result[string], outcome Outcome, status string, seen bool, err error) {
 	t.Helper()
@@ -95,7 +96,7 @@ func expect(t *testing.T, got Result[string], outcome Outcome, status string, se
 
 func TestSucceeded(t *testing.T) {
 	clock := &fakeClock{now: start}
-	got := Wait(t.Context(), script(t, clock, fixed(time.Second), step{status: "running"}, step{status: "running"}, step{status: "ok"}))
+	got := Wait(t.Context(), script(t, clock, everySecond, step{status: "running"}, step{status: "running"}, step{status: "ok"}))
 	expect(t, got, Succeeded, "ok", true, nil)
 	if want := []time.Duration{time.Second, time.Second, time.Second}; !slices.Equal(clock.delays, want) {
 		t.Fatalf("delays %v, want %v", clock.delays, want)
@@ -104,7 +105,7 @@ func TestSucceeded(t *testing.T) {
 
 func TestFailedKeepsTheLastStatus(t *testing.T) {
 	clock := &fakeClock{now: start}
-	got := Wait(t.Context(), script(t, clock, fixed(time.Second), step{status: "running"}, step{status: "bad"}))
+	got := Wait(t.Context(), script(t, clock, everySecond, step{status: "running"}, step{status: "bad"}))
 	expect(t, got, Failed, "bad", true, nil)
 }
 
@@ -153,7 +154,7 @@ func TestChecksAlignToWholeSeconds(t *testing.T) {
 
 func TestWithoutAlignmentChecksKeepTheirOffset(t *testing.T) {
 	clock := &fakeClock{now: start.Add(300 * time.Millisecond)}
-	Wait(t.Context(), script(t, clock, fixed(time.Second), step{status: "running"}, step{status: "ok"}))
+	Wait(t.Context(), script(t, clock, everySecond, step{status: "running"}, step{status: "ok"}))
 	want := []time.Time{start.Add(1300 * time.Millisecond), start.Add(2300 * time.Millisecond)}
 	if !slices.Equal(clock.checks, want) {
 		t.Fatalf("checks at %v, want %v", clock.checks, want)
@@ -163,13 +164,13 @@ func TestWithoutAlignmentChecksKeepTheirOffset(t *testing.T) {
 func TestTransientErrorsKeepPolling(t *testing.T) {
 	clock := &fakeClock{now: start}
 	outage := step{err: errOutage}
-	got := Wait(t.Context(), script(t, clock, fixed(time.Second), step{status: "running"}, outage, outage, outage, outage, step{status: "ok"}))
+	got := Wait(t.Context(), script(t, clock, everySecond, step{status: "running"}, outage, outage, outage, outage, step{status: "ok"}))
 	expect(t, got, Succeeded, "ok", true, nil)
 }
 
 func TestPermanentErrorEnds(t *testing.T) {
 	clock := &fakeClock{now: start}
-	got := Wait(t.Context(), script(t, clock, fixed(time.Second), step{status: "running"}, step{err: errDenied}))
+	got := Wait(t.Context(), script(t, clock, everySecond, step{status: "running"}, step{err: errDenied}))
 	expect(t, got, Errored, "running", true, errDenied)
 }
 
@@ -178,7 +179,7 @@ func TestNotFoundNeedsConsecutiveMisses(t *testing.T) {
 	missing := step{err: errMissing}
 	// Two misses, then the run is seen again: the count starts over, and
 	// an outage between misses neither counts nor resets it.
-	got := Wait(t.Context(), script(t, clock, fixed(time.Second),
+	got := Wait(t.Context(), script(t, clock, everySecond,
 		missing, missing, step{status: "running"}, missing, step{err: errOutage}, missing, missing))
 	expect(t, got, NotFound, "running", true, errMissing)
 	if len(clock.checks) != 7 {
@@ -188,7 +189,7 @@ func TestNotFoundNeedsConsecutiveMisses(t *testing.T) {
 
 func TestNotFoundAfterOneByDefault(t *testing.T) {
 	clock := &fakeClock{now: start}
-	cfg := script(t, clock, fixed(time.Second), step{err: errMissing})
+	cfg := script(t, clock, everySecond, step{err: errMissing})
 	cfg.NotFoundAfter = 0
 	expect(t, Wait(t.Context(), cfg), NotFound, "", false, errMissing)
 }
@@ -197,7 +198,7 @@ func TestCancelIsInterrupted(t *testing.T) {
 	clock := &fakeClock{now: start}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	got := Wait(ctx, script(t, clock, fixed(time.Second), step{status: "running"}, step{status: "running", then: cancel}))
+	got := Wait(ctx, script(t, clock, everySecond, step{status: "running"}, step{status: "running", then: cancel}))
 	expect(t, got, Interrupted, "running", true, context.Canceled)
 }
 
@@ -205,13 +206,13 @@ func TestCancelledBeforeTheFirstCheck(t *testing.T) {
 	clock := &fakeClock{now: start}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	expect(t, Wait(ctx, script(t, clock, fixed(time.Second))), Interrupted, "", false, context.Canceled)
+	expect(t, Wait(ctx, script(t, clock, everySecond)), Interrupted, "", false, context.Canceled)
 }
 
 func TestDeadlineIsTimedOut(t *testing.T) {
 	clock := &fakeClock{now: start}
 	ctx := newEndingContext(t.Context())
-	got := Wait(ctx, script(t, clock, fixed(time.Second), step{status: "running"}, step{err: errOutage, then: ctx.expire}))
+	got := Wait(ctx, script(t, clock, everySecond, step{status: "running"}, step{err: errOutage, then: ctx.expire}))
 	expect(t, got, TimedOut, "running", true, context.DeadlineExceeded)
 }
 
@@ -226,7 +227,7 @@ func TestTerminalStatusReadAsTheContextEndsCounts(t *testing.T) {
 	clock := &fakeClock{now: start}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	got := Wait(ctx, script(t, clock, fixed(time.Second), step{status: "ok", then: cancel}))
+	got := Wait(ctx, script(t, clock, everySecond, step{status: "ok", then: cancel}))
 	expect(t, got, Succeeded, "ok", true, nil)
 }
 
