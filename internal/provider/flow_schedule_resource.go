@@ -78,7 +78,7 @@ func (r *flowScheduleResource) Schema(_ context.Context, _ resource.SchemaReques
 			"like the switch in the EnOS console: for example, the nightly flow scheduled in production and paused in staging. " +
 			"The flow itself is not changed and no run is triggered. The provider calls `enable` or `disable` only when the " +
 			"service's state differs from `active`, and a refresh shows a schedule toggled in the console as drift.\n\n" +
-			"Manage each flow's schedule with one resource: two resources for one flow in a configuration are an error at plan. " +
+			"Manage each flow's schedule with one resource: the plan refuses two resources for one flow where it can see them. " +
 			"Only an owner of the flow may change its schedule, and neither the user nor the flow may be locked.",
 		Attributes: map[string]schema.Attribute{
 			"flow_id": schema.Int64Attribute{
@@ -123,8 +123,8 @@ func (r *flowScheduleResource) Schema(_ context.Context, _ resource.SchemaReques
 				PlanModifiers:       keepString,
 			},
 			"type": schema.Int64Attribute{
-				MarkdownDescription: "Scheduling type as the service numbers it: `0` manual, `1` periodic, `2` temporary. " +
-					"Only a periodic flow runs by its schedule; `active` of another type is kept but has no visible effect.",
+				MarkdownDescription: "Scheduling type, the number the service sends (as in the `dataflow_flow` data source): " +
+					"`0` manual, `1` periodic, `2` temporary.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
