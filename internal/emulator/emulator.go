@@ -208,6 +208,33 @@ func (e *Emulator) SetFlowLocked(flowID int64, locked bool) error {
 	return nil
 }
 
+// FlowActive reports whether a flow's schedule is started (active = 1).
+func (e *Emulator) FlowActive(flowID int64) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.flows[flowID]
+	if !ok {
+		return false, fmt.Errorf("FlowActive: flow %d not found", flowID)
+	}
+	return f.active == 1, nil
+}
+
+// SetFlowActive starts or pauses a flow's schedule, as a user of the
+// console would.
+func (e *Emulator) SetFlowActive(flowID int64, active bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.flows[flowID]
+	if !ok {
+		return fmt.Errorf("SetFlowActive: flow %d not found", flowID)
+	}
+	f.active, f.updated = 0, e.clock.Now()
+	if active {
+		f.active = 1
+	}
+	return nil
+}
+
 // Instance is a snapshot of one flow instance for test assertions.
 type Instance struct {
 	ID          string            `json:"id"`

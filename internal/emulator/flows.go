@@ -257,6 +257,9 @@ func (e *Emulator) getMyFlow(c *call) reply {
 	}
 	items := []item{}
 	search := c.query.Get("searchValue")
+	if c.version == "v2.1" {
+		search = c.query.Get("expression") // the filter's v2.1 name (spec §3.4)
+	}
 	for _, f := range e.sortedFlows(c.user.OrgID) {
 		owner := slices.Contains(f.spec.Owners, c.user.Name)
 		if !owner && !slices.Contains(f.spec.Visitors, c.user.Name) || !containsFold(f.spec.Name, search) {

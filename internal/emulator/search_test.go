@@ -209,3 +209,40 @@ func TestV21Extras(t *testing.T) {
 		t.Errorf("task instance = %v", task)
 	}
 }
+
+func TestGetMyFlowFilterNamedExpressionOnV21(t *testing.T) {
+	env := startEnv(t, Options{})
+	var mine []struct {
+		FlowID string `json:"flowId"`
+	}
+	decodeStrictly(t, env.alice().v21().get("flows", "getMyFlow", url.Values{"expression": {"REPORT"}}).Data, &mine)
+	if len(mine) != 1 || mine[0].FlowID != "1005" {
+		t.Errorf("v2.1 flows matching expression REPORT = %+v", mine)
+	}
+}
+
+func TestFlowActiveSettersAndLockedUser(t *testing.T) {
+	env := startEnv(t, Options{})
+	alice := env.alice()
+	if err := env.srv.SetFlowActive(1001, false); err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Active int `json:"active"`
+	}
+	decodeStrictly(t, alice.get("flows", "get", url.Values{"flowId": {"1001"}}).Data, &f)
+	if f.Active != 0 {
+		t.Errorf("active = %d after SetFlowActive(false)", f.Active)
+	}
+	wantCode(t, alice.post("flows", "enable", `{"flowId":1001}`), 0, "")
+	if active, err := env.srv.FlowActive(1001); err != nil || !active {
+		t.Errorf("FlowActive after enable = %t, %v", active, err)
+	}
+	if err := env.srv.SetUserLocked(alice.userID, true); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, alice.post("flows", "disable", `{"flowId":1001}`), 62105, "Your account has been locked")
+	if _, err := env.srv.FlowActive(42); err == nil {
+		t.Error("FlowActive of an unknown flow: no error")
+	}
+}

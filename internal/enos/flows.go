@@ -96,10 +96,14 @@ func (f *flowGlobalsCache) get(ctx context.Context, flowID int64, read func(cont
 }
 
 // GetMyFlows lists the caller's flows whose name contains searchValue
-// (all of them when it is empty).
+// (all of them when it is empty). v2.1 names the filter expression.
 func (c *Client) GetMyFlows(ctx context.Context, searchValue string) ([]FlowSummary, error) {
+	filter := "searchValue"
+	if c.cfg.APIVersion == APIVersion21 {
+		filter = "expression"
+	}
 	call := apiCall{resource: "flows", action: "getMyFlow", method: http.MethodGet, policy: retryIdempotent,
-		query: url.Values{"searchValue": {searchValue}}}
+		query: url.Values{filter: {searchValue}}}
 	data, err := c.do(ctx, call)
 	if err != nil {
 		return nil, err

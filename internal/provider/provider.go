@@ -53,6 +53,8 @@ type providerData struct {
 	// skipFlowValidation leaves out the plan-time read of each flow a new
 	// trigger names, so that a plan costs no API request.
 	skipFlowValidation bool
+	// schedules finds two dataflow_flow_schedule resources for one flow.
+	schedules scheduleClaims
 }
 
 type providerModel struct {
@@ -222,6 +224,7 @@ func (p *dataflowProvider) Configure(ctx context.Context, req provider.Configure
 func (p *dataflowProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewFlowTriggerResource,
+		NewFlowScheduleResource,
 	}
 }
 
@@ -230,6 +233,7 @@ func (p *dataflowProvider) DataSources(_ context.Context) []func() datasource.Da
 		NewFlowDataSource,
 		NewFlowInstanceDataSource,
 		NewFlowInstancesDataSource,
+		NewFlowsDataSource,
 	}
 }
 
