@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -26,7 +25,7 @@ import (
 func testFlowTrigger(t *testing.T) (*flowTriggerResource, schema.Schema, *emulator.Server) {
 	t.Helper()
 	srv := startTestEmulator(t, emulator.Options{})
-	r := &flowTriggerResource{data: &providerData{client: testClient(t, srv), now: time.Now}}
+	r := &flowTriggerResource{data: &providerData{client: testClient(t, srv)}}
 	var resp resource.SchemaResponse
 	r.Schema(t.Context(), resource.SchemaRequest{}, &resp)
 	return r, resp.Schema, srv
@@ -41,8 +40,9 @@ func testFlowTriggerModel(flowID int64) flowTriggerModel {
 		TriggerTime: timetypes.NewRFC3339Null(), Triggers: nullMap,
 		WaitForCompletion: types.BoolValue(true), PollInterval: types.StringValue("10s"), OnDestroy: types.StringValue("detach"),
 		Timeouts:       timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "delete": types.StringType})},
-		FlowInstanceID: types.StringNull(), FlowName: types.StringNull(), Status: types.StringNull(), StatusCode: types.Int64Null(),
-		StartedAt: timetypes.NewRFC3339Null(), FinishedAt: timetypes.NewRFC3339Null(), Tasks: types.ListNull(taskObjectType),
+		FlowInstanceID: types.StringNull(),
+		runModel: runModel{FlowName: types.StringNull(), Status: types.StringNull(), StatusCode: types.Int64Null(),
+			StartedAt: timetypes.NewRFC3339Null(), FinishedAt: timetypes.NewRFC3339Null(), Tasks: types.ListNull(taskObjectType)},
 	}
 }
 

@@ -102,7 +102,7 @@ var faultKindRows = []struct {
 		errByPhase: map[faultPhase]string{
 			phaseCreate:  `(?s)Triggering flow 2001 failed.*code 1004.*clock is\s+synchronized`,
 			phaseWaiting: `(?s)Flow run did not finish.*code 1004.*clock is\s+synchronized.*tainted`,
-			phaseRefresh: `(?s)Reading flow run failed.*code 1004.*clock is\s+synchronized`,
+			phaseRefresh: `(?s)Reading flow run 1004-\S+ of flow 1004 failed.*code 1004.*clock is\s+synchronized`,
 			phaseDestroy: `(?s)Cancelling run 1004-\S+ of flow 1004 failed.*code 1004.*clock is\s+synchronized`,
 		},
 	},

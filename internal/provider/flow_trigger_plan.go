@@ -58,8 +58,7 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 	flow, err := r.data.client.FlowGlobals(ctx, flowID.ValueInt64())
 	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddAttributeError(path.Root("flow_id"), "Flow not found",
-			fmt.Sprintf("The service has no flow %d in this organization (%s). Check flow_id, or find the flow with the dataflow_flow data source.", flowID.ValueInt64(), err))
+		addCallError(&resp.Diagnostics, path.Root("flow_id"), fmt.Sprintf("Reading flow %d", flowID.ValueInt64()), callSubject{flowID: flowID.ValueInt64()}, err)
 		return
 	}
 	if err != nil {

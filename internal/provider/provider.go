@@ -35,7 +35,8 @@ var _ provider.Provider = (*dataflowProvider)(nil)
 
 type dataflowProvider struct {
 	version string
-	// now is the clock handed to resources; tests replace it.
+	// now is the client's clock; tests replace it to share an emulator's
+	// manual clock.
 	now func() time.Time
 }
 
@@ -49,7 +50,6 @@ func New(version string) func() provider.Provider {
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
 	client *enos.Client
-	now    func() time.Time
 	// skipFlowValidation leaves out the plan-time read of each flow a new
 	// trigger names, so that a plan costs no API request.
 	skipFlowValidation bool
@@ -214,7 +214,7 @@ func (p *dataflowProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid Dataflow provider configuration", err.Error())
 		return
 	}
-	data := &providerData{client: client, now: p.now, skipFlowValidation: config.SkipFlowValidation.ValueBool()}
+	data := &providerData{client: client, skipFlowValidation: config.SkipFlowValidation.ValueBool()}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
