@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -38,7 +39,7 @@ func testFlowTriggerModel(flowID int64) flowTriggerModel {
 		ID: types.StringNull(), FlowID: types.Int64Value(flowID),
 		Parameters: nullMap, ParametersWO: nullMap, ParametersWOVersion: types.Int64Null(),
 		TriggerTime: timetypes.NewRFC3339Null(), Triggers: nullMap,
-		WaitForCompletion: types.BoolValue(true), PollInterval: types.StringValue("10s"), OnDestroy: types.StringValue("detach"),
+		WaitForCompletion: types.BoolValue(true), PollInterval: timetypes.NewGoDurationValue(10 * time.Second), OnDestroy: types.StringValue("detach"),
 		Timeouts:       timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "delete": types.StringType})},
 		FlowInstanceID: types.StringNull(),
 		runModel: runModel{FlowName: types.StringNull(), Status: types.StringNull(), StatusCode: types.Int64Null(),

@@ -48,18 +48,18 @@ type flowTriggerResource struct {
 // flowTriggerModel is the resource's state. ParametersWO is only ever read
 // from the configuration and always null in state.
 type flowTriggerModel struct {
-	ID                  types.String      `tfsdk:"id"`
-	FlowID              types.Int64       `tfsdk:"flow_id"`
-	Parameters          types.Map         `tfsdk:"parameters"`
-	ParametersWO        types.Map         `tfsdk:"parameters_wo"`
-	ParametersWOVersion types.Int64       `tfsdk:"parameters_wo_version"`
-	TriggerTime         timetypes.RFC3339 `tfsdk:"trigger_time"`
-	Triggers            types.Map         `tfsdk:"triggers"`
-	WaitForCompletion   types.Bool        `tfsdk:"wait_for_completion"`
-	PollInterval        types.String      `tfsdk:"poll_interval"`
-	OnDestroy           types.String      `tfsdk:"on_destroy"`
-	Timeouts            timeouts.Value    `tfsdk:"timeouts"`
-	FlowInstanceID      types.String      `tfsdk:"flow_instance_id"`
+	ID                  types.String         `tfsdk:"id"`
+	FlowID              types.Int64          `tfsdk:"flow_id"`
+	Parameters          types.Map            `tfsdk:"parameters"`
+	ParametersWO        types.Map            `tfsdk:"parameters_wo"`
+	ParametersWOVersion types.Int64          `tfsdk:"parameters_wo_version"`
+	TriggerTime         timetypes.RFC3339    `tfsdk:"trigger_time"`
+	Triggers            types.Map            `tfsdk:"triggers"`
+	WaitForCompletion   types.Bool           `tfsdk:"wait_for_completion"`
+	PollInterval        timetypes.GoDuration `tfsdk:"poll_interval"`
+	OnDestroy           types.String         `tfsdk:"on_destroy"`
+	Timeouts            timeouts.Value       `tfsdk:"timeouts"`
+	FlowInstanceID      types.String         `tfsdk:"flow_instance_id"`
 	runModel
 }
 
@@ -73,8 +73,8 @@ func (r *flowTriggerResource) Configure(_ context.Context, req resource.Configur
 
 // pollInterval is the configured interval; the validator guarantees it parses.
 func (m *flowTriggerModel) pollInterval() time.Duration {
-	d, err := time.ParseDuration(m.PollInterval.ValueString())
-	if err != nil {
+	d, diags := m.PollInterval.ValueGoDuration()
+	if diags.HasError() {
 		return defaultPollInterval
 	}
 	return d

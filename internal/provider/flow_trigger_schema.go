@@ -101,6 +101,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Default:  booldefault.StaticBool(true),
 			},
 			"poll_interval": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{},
 				MarkdownDescription: fmt.Sprintf("Time between status checks while waiting, as a Go duration from %s to %s (default `%s`). "+
 					"The interval grows by half after each check, up to the larger of this value and one minute. Changing it calls nothing.",
 					minPollInterval, maxPollInterval, defaultPollInterval),

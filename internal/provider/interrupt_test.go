@@ -16,6 +16,7 @@ import (
 // waits for a long run, and checks that the state records the run: the next
 // apply must not start another one behind the user's back.
 func TestInterruptedApplyKeepsTheRunInState(t *testing.T) {
+	skipWithoutCLI(t)
 	t.Parallel()
 	srv := startTestEmulator(t, emulator.Options{})
 	dir := t.TempDir()
