@@ -90,7 +90,7 @@ func describeCallError(action string, about callSubject, err error) (summary, de
 		}
 		if about.flowID != 0 {
 			return explain("Flow not found",
-				"the service does not know flow %d: there is no flow %d in this organization. Check flow_id, and the provider's endpoint and org_id; "+
+				"there is no flow %d in this organization (the service does not know flow %d). Check flow_id, and the provider's endpoint and org_id; "+
 					"the dataflow_flow data source reads a flow by its id.", about.flowID, about.flowID)
 		}
 		return explain("Not found", "the service does not know what was asked for. Check the ids, and the provider's endpoint and org_id.")

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
@@ -48,7 +49,7 @@ func TestDescribeCallError(t *testing.T) {
 		detail  []string // fragments, in order
 	}{
 		{"flow not found", "Reading flow 1001", reading, serviceError("flows/get", 62102, "Flow not found: 1001", ""),
-			"Flow not found", []string{"Reading flow 1001 failed:", "does not know flow 1001", "Check flow_id", "code 62102: Flow not found: 1001 (requestId req-1)"}},
+			"Flow not found", []string{"Reading flow 1001 failed:", "no flow 1001", "does not know flow 1001", "Check flow_id", "code 62102: Flow not found: 1001 (requestId req-1)"}},
 		{"run not found on cancel", "Cancelling run " + run + " of flow 1001", cancelling, serviceError("flowInstances/cancel", 62102, "Instance not found", ""),
 			"Flow instance not found", []string{"Cancelling run " + run + " of flow 1001 failed:", `flow instance "` + run + `"`, "Check the id"}},
 		{"invalid body", "Triggering flow 1001", reading, serviceError("flows/updateAndTrigger", 62102, "Invalid request body.", ""),
@@ -153,4 +154,10 @@ func TestAddCallErrorAttachesNotFoundToTheLookedUpAttribute(t *testing.T) {
 	if _, ok := diags[1].(diag.DiagnosticWithPath); ok {
 		t.Errorf("a user/org mismatch is on an attribute: %v", diags[1])
 	}
+}
+
+// foreignUserProviderBlock is testProviderBlock with a user id the
+// emulator does not know in the organization (62101 on every call).
+func foreignUserProviderBlock(srv *emulator.Server) string {
+	return strings.Replace(testProviderBlock(srv), fmt.Sprintf("%q", emulator.DefaultUserID), `"u99999999999999"`, 1)
 }

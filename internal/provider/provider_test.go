@@ -174,6 +174,7 @@ func TestProvider_invalidSettingsFailAtPlan(t *testing.T) {
 		{"endpoint with a path", `endpoint = "https://apim.example.com/dataflow"`, `(?s)Invalid endpoint.*without path`},
 		{"unknown api version", fmt.Sprintf("endpoint = %q\napi_version = \"v3\"", srv.URL), `(?s)api_version.*v2\.0.*v2\.1`},
 		{"request timeout not a duration", fmt.Sprintf("endpoint = %q\nrequest_timeout = \"30\"", srv.URL), `(?s)Invalid duration.*request_timeout|(?s)request_timeout.*duration`},
+		{"request timeout too short", fmt.Sprintf("endpoint = %q\nrequest_timeout = \"1ns\"", srv.URL), `(?s)Invalid duration.*request_timeout.*"1ns" is not a Go duration from 1s to 10m0s`},
 		{"too many retries", fmt.Sprintf("endpoint = %q\nmax_retries = 11", srv.URL), `(?s)max_retries.*between 0 and 10`},
 		{"zero rate limit", fmt.Sprintf("endpoint = %q\nmax_requests_per_second = 0", srv.URL), `(?s)max_requests_per_second.*at least 0\.1`},
 	}
