@@ -56,8 +56,8 @@ var runStatusAttributes = []runAttribute{
 	{name: "status", typ: runString, description: statusDescription(), resourceNote: " As of the last read."},
 	{name: "status_code", typ: runInt64, description: "The service's numeric status code, e.g. `1` for `SUCCESS` and `-1` for `FAIL`.",
 		resourceNote: " As of the last read."},
-	{name: "started_at", typ: runTime, description: "Time the run started, null until it has;" + timeDescription},
-	{name: "finished_at", typ: runTime, description: "Time the run finished, null until it has;" + timeDescription},
+	{name: "started_at", typ: runTime, description: "Time the run started." + timeDescription},
+	{name: "finished_at", typ: runTime, description: "Time the run finished." + timeDescription},
 	{name: "tasks", typ: runTasks, description: "Tasks of the run, in the order of the flow's graph.", resourceNote: " As of the last read."},
 }
 
