@@ -73,41 +73,23 @@ func asAPIError(err error) (*APIError, bool) {
 
 // IsNotFound reports an unknown flow, instance or task instance (62102
 // "... not found", or HTTP 404).
-func IsNotFound(err error) bool {
-	e, ok := asAPIError(err)
-	if !ok {
-		return false
-	}
-	if e.Code == codeOK {
-		return e.HTTPStatus == 404
-	}
-	return e.Code == codeInvalidParameter && (e.messageContains("not found") || e.messageContains("no log"))
-}
+func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
 // IsNoTask reports a trigger of a flow without tasks (62104).
-func IsNoTask(err error) bool {
-	e, ok := asAPIError(err)
-	return ok && e.Code == codeBusinessRule && e.messageContains("no task")
-}
+func IsNoTask(err error) bool { return KindOf(err) == KindNoTask }
 
 // IsNoPrivilege reports that the caller lacks the right, e.g. is not the
 // flow's owner (62103, other than a locked flow).
-func IsNoPrivilege(err error) bool {
-	e, ok := asAPIError(err)
-	return ok && e.Code == codeNoPrivilege && !e.messageContains("lock")
-}
+func IsNoPrivilege(err error) bool { return KindOf(err) == KindNoPrivilege }
 
 // IsLocked reports a locked user (62105) or a locked flow (62103 "...locked").
 func IsLocked(err error) bool {
-	e, ok := asAPIError(err)
-	return ok && (e.Code == codeUserLocked || (e.Code == codeNoPrivilege && e.messageContains("lock")))
+	k := KindOf(err)
+	return k == KindUserLocked || k == KindFlowLocked
 }
 
 // IsUserOrgMismatch reports a user id that does not exist in the org (62101).
-func IsUserOrgMismatch(err error) bool {
-	e, ok := asAPIError(err)
-	return ok && e.Code == codeUserOrgMismatch
-}
+func IsUserOrgMismatch(err error) bool { return KindOf(err) == KindUserOrgMismatch }
 
 // IsTransient reports a failure that may pass when repeated later:
 // throttling, gateway errors, internal exceptions and lost connections.
@@ -130,14 +112,7 @@ func IsTransient(err error) bool {
 // IsDuplicateTrigger reports that the flow already has a run for the
 // trigger minute (spec §4.6), as the service's error or as a
 // *DuplicateTriggerError from StartRun.
-func IsDuplicateTrigger(err error) bool {
-	var dup *DuplicateTriggerError
-	if errors.As(err, &dup) {
-		return true
-	}
-	e, ok := asAPIError(err)
-	return ok && e.Code == codeInvalidParameter && (e.messageContains("repeatedly") || e.messageContains("cannot create workflow instance"))
-}
+func IsDuplicateTrigger(err error) bool { return KindOf(err) == KindDuplicateTrigger }
 
 func isTokenExpired(err error) bool {
 	e, ok := asAPIError(err)
@@ -149,10 +124,7 @@ func isRepeatedToken(err error) bool {
 	return ok && e.Code == codeRepeatedToken
 }
 
-func isIllegalSorter(err error) bool {
-	e, ok := asAPIError(err)
-	return ok && e.Code == codeInvalidParameter && e.messageContains("illegal sorted by field")
-}
+func isIllegalSorter(err error) bool { return KindOf(err) == KindIllegalSorter }
 
 // ErrOutcomeUnknown marks a trigger that may or may not have started a run:
 // the request was sent but no definite answer came back.

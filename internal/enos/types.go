@@ -2,25 +2,6 @@ package enos
 
 import "time"
 
-// Status is a flow or task instance status code (spec §4.3).
-type Status int
-
-// The documented status codes.
-const (
-	StatusFail          Status = -1
-	StatusInit          Status = 0
-	StatusSuccess       Status = 1
-	StatusRunning       Status = 2
-	StatusSuspend       Status = 3
-	StatusInternalError Status = 4
-	StatusWait          Status = 5
-	StatusReady         Status = 6
-	StatusTimeout       Status = 7
-	StatusCancel        Status = 8
-	StatusRerun         Status = 9
-	StatusSkip          Status = 10
-)
-
 // TriggerRequest is one updateAndTrigger call. Parameters are sent as an
 // array of {key, value} sorted by key; an empty map is sent as [].
 type TriggerRequest struct {

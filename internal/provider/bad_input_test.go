@@ -76,7 +76,7 @@ func TestAccFlowTriggerBadInput_invalidConfigurations(t *testing.T) {
 		{name: "flow_id zero", attribute: `flow_id = 0`, wantErr: `(?s)flow_id.*at least 1`},
 		{name: "flow_id negative", attribute: `flow_id = -1`, wantErr: `(?s)flow_id.*at least 1`},
 		{name: "trigger_time not RFC 3339", attribute: "flow_id = 1001\ntrigger_time = \"2024-01-01 08:00:00\"", wantErr: `(?s)trigger_time.*RFC3339`},
-		{name: "poll_interval not a duration", attribute: "flow_id = 1001\npoll_interval = \"fast\"", wantErr: `(?s)Invalid duration.*poll_interval.*from 1s to 1h0m0s`},
+		{name: "poll_interval not a duration", attribute: "flow_id = 1001\npoll_interval = \"fast\"", wantErr: `(?s)Invalid Time Duration String Value.*poll_interval.*Given Value: fast`},
 		{name: "poll_interval zero", attribute: "flow_id = 1001\npoll_interval = \"0s\"", wantErr: `(?s)Invalid duration.*poll_interval`},
 		{name: "poll_interval too long", attribute: "flow_id = 1001\npoll_interval = \"2h\"", wantErr: `(?s)Invalid duration.*poll_interval`},
 		{name: "on_destroy unknown", attribute: "flow_id = 1001\non_destroy = \"delete\"", wantErr: `(?s)on_destroy.*"detach".*"cancel"`},

@@ -13,6 +13,7 @@ import (
 // tree, so the documentation and `make demo` never show a configuration that
 // does not validate.
 func TestExamplesValidate(t *testing.T) {
+	skipWithoutCLI(t)
 	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {

@@ -103,13 +103,6 @@ func (d *flowDataSource) Metadata(_ context.Context, req datasource.MetadataRequ
 }
 
 func (d *flowDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	timeAttribute := func(description string) schema.Attribute {
-		return schema.StringAttribute{
-			CustomType:          timetypes.RFC3339Type{},
-			MarkdownDescription: description + " RFC 3339, in the service's time zone; null when the service has none.",
-			Computed:            true,
-		}
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the definition of a Dataflow flow: its schedule, owners, global parameters and tasks. " +
 			"Use it to check a flow before triggering it, e.g. which `parameters` a `dataflow_flow_trigger` can override.",
@@ -136,11 +129,11 @@ func (d *flowDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				Computed:            true,
 			},
 			"cycle": schema.StringAttribute{
-				MarkdownDescription: "Scheduling cycle: `M`, `W`, `D`, `H` or `mi` (month, week, day, hour, minute).",
+				MarkdownDescription: "Scheduling cycle: " + cycleValues,
 				Computed:            true,
 			},
 			"cron": schema.StringAttribute{
-				MarkdownDescription: "Schedule as a 7-field Quartz cron expression (the service's `freq`), e.g. `0 0 0 * * ? *`.",
+				MarkdownDescription: "Schedule " + cronValues,
 				Computed:            true,
 			},
 			"owners": schema.ListAttribute{
@@ -176,8 +169,8 @@ func (d *flowDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, r
 				MarkdownDescription: "Whether the flow is locked. A locked flow cannot be triggered.",
 				Computed:            true,
 			},
-			"created_at": timeAttribute("Time the flow was created."),
-			"updated_at": timeAttribute("Time the flow was last changed."),
+			"created_at": dataSourceTimeAttribute("Time the flow was created."),
+			"updated_at": dataSourceTimeAttribute("Time the flow was last changed."),
 		},
 	}
 }
@@ -199,13 +192,8 @@ func (d *flowDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	id := config.FlowID.ValueInt64()
 
 	flow, err := client.GetFlow(ctx, id)
-	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddAttributeError(path.Root("flow_id"), "Flow not found",
-			fmt.Sprintf("The Dataflow service has no flow %d in this organization: check the id and the provider's endpoint and org_id. (%v)", id, err))
-		return
-	}
 	if err != nil {
-		resp.Diagnostics.AddError("Reading flow failed", fmt.Sprintf("Reading flow %d: %v", id, err))
+		addCallError(&resp.Diagnostics, path.Root("flow_id"), fmt.Sprintf("Reading flow %d", id), callSubject{flowID: id}, err)
 		return
 	}
 

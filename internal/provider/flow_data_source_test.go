@@ -90,3 +90,30 @@ data "dataflow_flow" "missing" {
 		}},
 	})
 }
+
+// The service's refusals of a read become errors that say what to fix.
+func TestAccFlowDataSource_refusalsAreActionable(t *testing.T) {
+	seed := emulator.DefaultSeed()
+	seed.Orgs = append(seed.Orgs, emulator.Org{ID: "o19999999999999", Name: "Another OU"})
+	srv := startTestEmulator(t, emulator.Options{Seed: seed})
+	err := srv.AddFlow(emulator.FlowSpec{
+		ID: 4343, Name: "other_org_flow", OrgID: "o19999999999999", Owners: []string{"alice"},
+		Tasks: []emulator.TaskSpec{{Name: "only", Duration: emulator.Duration(time.Second)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      testProviderBlock(srv) + "data \"dataflow_flow\" \"other\" {\n  flow_id = 4343\n}\n",
+				ExpectError: errorText("No privilege on the flow", "Reading flow 4343 failed", "only users of its organization may read it", "code 62103"),
+			},
+			{
+				Config:      foreignUserProviderBlock(srv) + "data \"dataflow_flow\" \"test\" {\n  flow_id = 1001\n}\n",
+				ExpectError: errorText("User does not belong to the organization", "Reading flow 1001 failed", "Check user_id and org_id", "code 62101"),
+			},
+		},
+	})
+}

@@ -312,3 +312,20 @@ data "dataflow_flow_instances" "latest_success" {
 		}},
 	})
 }
+
+// A user the organization does not know gets an error that says what to
+// fix, and names the run that was read.
+func TestAccFlowInstanceDataSource_userOrgMismatchIsActionable(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: foreignUserProviderBlock(srv) + `
+data "dataflow_flow_instance" "test" {
+  flow_instance_id = "1001-20240101080000"
+}
+`,
+			ExpectError: errorText("User does not belong to the organization", "Reading run 1001-20240101080000 failed", "Check user_id and org_id", "code 62101"),
+		}},
+	})
+}

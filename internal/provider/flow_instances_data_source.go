@@ -66,21 +66,12 @@ type instanceSortModel struct {
 	Order types.String `tfsdk:"order"`
 }
 
-// statusNames are the documented status names, in code order.
-func statusNames() []string {
-	var names []string
-	for s := enos.StatusFail; s <= enos.StatusSkip; s++ {
-		names = append(names, s.Name())
-	}
-	return names
-}
-
 func (d *flowInstancesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_flow_instances"
 }
 
 func (d *flowInstancesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	item := flowInstanceAttributes()
+	item := runDataSourceAttributes()
 	item["flow_instance_id"] = schema.StringAttribute{
 		MarkdownDescription: "Id of the run, e.g. `2430-20190718075000`.",
 		Computed:            true,
@@ -204,7 +195,7 @@ func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadR
 
 	found, err := searchInstances(ctx, client, query, keep, maxResults)
 	if err != nil {
-		resp.Diagnostics.AddError("Searching flow instances failed", err.Error())
+		resp.Diagnostics.AddError(describeServiceError("Searching flow instances", config.FlowID.ValueInt64(), err))
 		return
 	}
 	sortInstances(found, query.SortField, query.SortDescending)

@@ -272,3 +272,19 @@ func TestFlowInstancesDataSource_narrowingAsksForMore(t *testing.T) {
 		}
 	}
 }
+
+// A user the organization does not know gets an error that says what to fix.
+func TestAccFlowInstancesDataSource_userOrgMismatchIsActionable(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: foreignUserProviderBlock(srv) + `
+data "dataflow_flow_instances" "test" {
+  flow_id = 1001
+}
+`,
+			ExpectError: errorText("User does not belong to the organization", "Searching flow instances failed", "Check user_id and org_id", "code 62101"),
+		}},
+	})
+}

@@ -26,7 +26,7 @@ import (
 func testFlowTrigger(t *testing.T) (*flowTriggerResource, schema.Schema, *emulator.Server) {
 	t.Helper()
 	srv := startTestEmulator(t, emulator.Options{})
-	r := &flowTriggerResource{data: &providerData{client: testClient(t, srv), now: time.Now}}
+	r := &flowTriggerResource{data: &providerData{client: testClient(t, srv)}}
 	var resp resource.SchemaResponse
 	r.Schema(t.Context(), resource.SchemaRequest{}, &resp)
 	return r, resp.Schema, srv
@@ -39,10 +39,11 @@ func testFlowTriggerModel(flowID int64) flowTriggerModel {
 		ID: types.StringNull(), FlowID: types.Int64Value(flowID),
 		Parameters: nullMap, ParametersWO: nullMap, ParametersWOVersion: types.Int64Null(),
 		TriggerTime: timetypes.NewRFC3339Null(), Triggers: nullMap,
-		WaitForCompletion: types.BoolValue(true), PollInterval: types.StringValue("10s"), OnDestroy: types.StringValue("detach"),
+		WaitForCompletion: types.BoolValue(true), PollInterval: timetypes.NewGoDurationValue(10 * time.Second), OnDestroy: types.StringValue("detach"),
 		Timeouts:       timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
-		FlowInstanceID: types.StringNull(), FlowName: types.StringNull(), Status: types.StringNull(), StatusCode: types.Int64Null(),
-		StartedAt: timetypes.NewRFC3339Null(), FinishedAt: timetypes.NewRFC3339Null(), Tasks: types.ListNull(taskObjectType),
+		FlowInstanceID: types.StringNull(),
+		runModel: runModel{FlowName: types.StringNull(), Status: types.StringNull(), StatusCode: types.Int64Null(),
+			StartedAt: timetypes.NewRFC3339Null(), FinishedAt: timetypes.NewRFC3339Null(), Tasks: types.ListNull(taskObjectType)},
 	}
 }
 

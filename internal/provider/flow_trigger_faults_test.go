@@ -102,7 +102,7 @@ var faultKindRows = []struct {
 		errByPhase: map[faultPhase]string{
 			phaseCreate:  `(?s)Triggering flow 2001 failed.*code 1004.*clock is\s+synchronized`,
 			phaseWaiting: `(?s)Flow run did not finish.*code 1004.*clock is\s+synchronized.*tainted`,
-			phaseRefresh: `(?s)Reading flow run failed.*code 1004.*clock is\s+synchronized`,
+			phaseRefresh: `(?s)Reading flow run 1004-\S+ of flow 1004 failed.*code 1004.*clock is\s+synchronized`,
 			phaseDestroy: `(?s)Cancelling run 1004-\S+ of flow 1004 failed.*code 1004.*clock is\s+synchronized`,
 		},
 	},
@@ -142,13 +142,15 @@ func faultMatrix() []faultCase {
 func TestAccFlowTriggerFaults(t *testing.T) {
 	for _, tc := range faultMatrix() {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.phase == phaseRefresh {
+				testFaultDuringRefresh(t, tc)
+				return
+			}
 			srv := startTestEmulator(t, emulator.Options{})
 			addFastFlow(t, srv)
 			switch tc.phase {
 			case phaseCreate, phaseWaiting:
 				testFaultDuringCreate(t, srv, tc)
-			case phaseRefresh:
-				testFaultDuringRefresh(t, srv, tc)
 			case phaseDestroy:
 				testFaultDuringDestroy(t, srv, tc)
 			}
@@ -211,8 +213,13 @@ resource "dataflow_flow_trigger" "test" {
 `
 }
 
-// testFaultDuringRefresh starts a long run, then refreshes it under the fault.
-func testFaultDuringRefresh(t *testing.T, srv *emulator.Server, tc faultCase) {
+// testFaultDuringRefresh starts a long run, then refreshes it under the
+// fault. The emulator and the provider share a manual clock, and the test
+// moves it past the run's READY phase before the refresh, so that the run
+// is RUNNING however fast terraform is.
+func testFaultDuringRefresh(t *testing.T, tc faultCase) {
+	clock := emulator.NewManualClock(time.Now())
+	srv := startTestEmulator(t, emulator.Options{Clock: clock})
 	check := resource.ComposeTestCheckFunc(
 		checkRunsMatchState(srv, tc.runs),
 		checkFaultFired(srv, tc),
@@ -220,13 +227,21 @@ func testFaultDuringRefresh(t *testing.T, srv *emulator.Server, tc faultCase) {
 	)
 	steps := []resource.TestStep{
 		{Config: longRunConfig(srv)},
-		{PreConfig: func() { tc.inject(srv) }, RefreshState: true, Check: check},
+		{PreConfig: func() { clock.Advance(5 * time.Second); tc.inject(srv) }, RefreshState: true, Check: check},
 	}
 	if tc.wantErr != "" {
 		steps[1].Check, steps[1].ExpectError = nil, wrappedRegexp(tc.wantErr)
 		steps = append(steps, resource.TestStep{RefreshState: true, Check: check})
 	}
-	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	resource.ParallelTest(t, resource.TestCase{
+		// The provider's clock ticks on each reading, as a real one would:
+		// the token service rejects a repeated request timestamp.
+		ProtoV6ProviderFactories: providerFactoriesWithClock(func() time.Time {
+			clock.Advance(time.Millisecond)
+			return clock.Now()
+		}),
+		Steps: steps,
+	})
 }
 
 // testFaultDuringDestroy starts a long run, then destroys it with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -61,7 +62,7 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 		TriggerTime:         rfc3339(inst.TriggerTime.UTC()),
 		Triggers:            types.MapNull(types.StringType),
 		WaitForCompletion:   types.BoolValue(true),
-		PollInterval:        types.StringValue(defaultPollInterval.String()),
+		PollInterval:        timetypes.NewGoDurationValue(defaultPollInterval),
 		OnDestroy:           types.StringValue(onDestroyDetach),
 		Timeouts: timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
 			"create": types.StringType, "update": types.StringType, "delete": types.StringType,

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
@@ -68,8 +66,7 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 	flow, err := r.data.client.FlowGlobals(ctx, flowID.ValueInt64())
 	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddAttributeError(path.Root("flow_id"), "Flow not found",
-			fmt.Sprintf("The service has no flow %d in this organization (%s). Check flow_id, or find the flow with the dataflow_flow data source.", flowID.ValueInt64(), err))
+		addCallError(&resp.Diagnostics, path.Root("flow_id"), fmt.Sprintf("Reading flow %d", flowID.ValueInt64()), callSubject{flowID: flowID.ValueInt64()}, err)
 		return
 	}
 	if err != nil {
@@ -103,16 +100,6 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 }
 
-// runStatusAttributes are the computed attributes that a wait updates.
-var runStatusAttributes = map[string]attr.Value{
-	"flow_name":   types.StringUnknown(),
-	"status":      types.StringUnknown(),
-	"status_code": types.Int64Unknown(),
-	"started_at":  timetypes.NewRFC3339Unknown(),
-	"finished_at": timetypes.NewRFC3339Unknown(),
-	"tasks":       types.ListUnknown(taskObjectType),
-}
-
 // planFollowUp plans what a wait that did not see its run end left to do
 // (see waitMark). A pending wait, with wait_for_completion, becomes an
 // in-place update whose status attributes are unknown: Update follows the
@@ -135,8 +122,8 @@ func planFollowUp(ctx context.Context, req resource.ModifyPlanRequest, resp *res
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("status"), types.StringUnknown())...)
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
 	case mark == waitPending && wait.ValueBool():
-		for _, name := range slices.Sorted(maps.Keys(runStatusAttributes)) {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), runStatusAttributes[name])...)
+		for _, a := range runStatusAttributes {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a.name), a.unknown())...)
 		}
 	}
 }

@@ -48,24 +48,19 @@ type flowTriggerResource struct {
 // flowTriggerModel is the resource's state. ParametersWO is only ever read
 // from the configuration and always null in state.
 type flowTriggerModel struct {
-	ID                  types.String      `tfsdk:"id"`
-	FlowID              types.Int64       `tfsdk:"flow_id"`
-	Parameters          types.Map         `tfsdk:"parameters"`
-	ParametersWO        types.Map         `tfsdk:"parameters_wo"`
-	ParametersWOVersion types.Int64       `tfsdk:"parameters_wo_version"`
-	TriggerTime         timetypes.RFC3339 `tfsdk:"trigger_time"`
-	Triggers            types.Map         `tfsdk:"triggers"`
-	WaitForCompletion   types.Bool        `tfsdk:"wait_for_completion"`
-	PollInterval        types.String      `tfsdk:"poll_interval"`
-	OnDestroy           types.String      `tfsdk:"on_destroy"`
-	Timeouts            timeouts.Value    `tfsdk:"timeouts"`
-	FlowInstanceID      types.String      `tfsdk:"flow_instance_id"`
-	FlowName            types.String      `tfsdk:"flow_name"`
-	Status              types.String      `tfsdk:"status"`
-	StatusCode          types.Int64       `tfsdk:"status_code"`
-	StartedAt           timetypes.RFC3339 `tfsdk:"started_at"`
-	FinishedAt          timetypes.RFC3339 `tfsdk:"finished_at"`
-	Tasks               types.List        `tfsdk:"tasks"`
+	ID                  types.String         `tfsdk:"id"`
+	FlowID              types.Int64          `tfsdk:"flow_id"`
+	Parameters          types.Map            `tfsdk:"parameters"`
+	ParametersWO        types.Map            `tfsdk:"parameters_wo"`
+	ParametersWOVersion types.Int64          `tfsdk:"parameters_wo_version"`
+	TriggerTime         timetypes.RFC3339    `tfsdk:"trigger_time"`
+	Triggers            types.Map            `tfsdk:"triggers"`
+	WaitForCompletion   types.Bool           `tfsdk:"wait_for_completion"`
+	PollInterval        timetypes.GoDuration `tfsdk:"poll_interval"`
+	OnDestroy           types.String         `tfsdk:"on_destroy"`
+	Timeouts            timeouts.Value       `tfsdk:"timeouts"`
+	FlowInstanceID      types.String         `tfsdk:"flow_instance_id"`
+	runModel
 }
 
 func (r *flowTriggerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -78,8 +73,8 @@ func (r *flowTriggerResource) Configure(_ context.Context, req resource.Configur
 
 // pollInterval is the configured interval; the validator guarantees it parses.
 func (m *flowTriggerModel) pollInterval() time.Duration {
-	d, err := time.ParseDuration(m.PollInterval.ValueString())
-	if err != nil {
+	d, diags := m.PollInterval.ValueGoDuration()
+	if diags.HasError() {
 		return defaultPollInterval
 	}
 	return d
@@ -105,13 +100,8 @@ func terminalStatus(code types.Int64) bool {
 
 // setInstance copies what the service reports about the run into the model.
 func (m *flowTriggerModel) setInstance(ctx context.Context, inst *enos.FlowInstance) diag.Diagnostics {
-	m.FlowName = types.StringValue(inst.FlowName)
-	m.Status = types.StringValue(inst.Status.Name())
-	m.StatusCode = types.Int64Value(int64(inst.Status))
-	m.StartedAt = rfc3339(inst.StartTime)
-	m.FinishedAt = rfc3339(inst.EndTime)
-	tasks, diags := taskList(ctx, inst.Tasks)
-	m.Tasks = tasks
+	run, diags := newRunModel(ctx, inst)
+	m.runModel = run
 	return diags
 }
 
@@ -224,7 +214,7 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Reading flow run failed", fmt.Sprintf("Reading run %s: %s", state.ID.ValueString(), err))
+		resp.Diagnostics.AddError(describeRunError(fmt.Sprintf("Reading flow run %s of flow %d", state.ID.ValueString(), state.FlowID.ValueInt64()), state.FlowID.ValueInt64(), state.ID.ValueString(), err))
 		return
 	}
 	resp.Diagnostics.Append(state.setInstance(ctx, inst)...)
@@ -320,14 +310,14 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Reading flow run before cancelling failed", fmt.Sprintf("Reading run %s: %s", id, err))
+		resp.Diagnostics.AddError(describeRunError(fmt.Sprintf("Reading run %s before cancelling it", id), state.FlowID.ValueInt64(), id, err))
 		return
 	}
 	if inst.Status.Terminal() {
 		return
 	}
 	if err := r.data.client.CancelFlowInstance(ctx, id); err != nil {
-		summary, detail := describeServiceError(fmt.Sprintf("Cancelling run %s of flow %d", id, inst.FlowID), inst.FlowID, err)
+		summary, detail := describeRunError(fmt.Sprintf("Cancelling run %s of flow %d", id, inst.FlowID), inst.FlowID, id, err)
 		resp.Diagnostics.AddError(summary, detail)
 		return
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -34,13 +33,9 @@ const flowTriggerDescription = "Triggers one run of a Dataflow flow (the service
 	"set, a collision with an existing run is an error that names that run."
 
 func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	taskAttributes := map[string]schema.Attribute{}
-	for name, description := range taskDescriptions {
-		taskAttributes[name] = schema.StringAttribute{Computed: true, MarkdownDescription: description}
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: flowTriggerDescription,
-		Attributes: map[string]schema.Attribute{
+		Attributes: runResourceAttributes(map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The flow instance id of the run, e.g. `1001-20240101080000` (same as `flow_instance_id`).",
 				Computed:            true,
@@ -106,6 +101,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Default:  booldefault.StaticBool(true),
 			},
 			"poll_interval": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{},
 				MarkdownDescription: fmt.Sprintf("Time between status checks while waiting, as a Go duration from %s to %s (default `%s`). "+
 					"The interval grows by half after each check, up to the larger of this value and one minute. Changing it calls nothing.",
 					minPollInterval, maxPollInterval, defaultPollInterval),
@@ -137,40 +133,6 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"flow_name": schema.StringAttribute{
-				MarkdownDescription: "Name of the flow, as the run reports it. Null until the run is first read (after waiting, or on a later refresh).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"status": schema.StringAttribute{
-				MarkdownDescription: "Status name of the run when last read: `INIT`, `WAIT`, `READY`, `RUNNING`, `SUSPEND`, `RERUN` (unfinished), " +
-					"`SUCCESS`, `FAIL`, `INTERNAL_ERROR`, `TIMEOUT`, `CANCEL`, `SKIP` (finished), or `UNKNOWN(<code>)`.",
-				Computed:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"status_code": schema.Int64Attribute{
-				MarkdownDescription: "Numeric status of the run when last read, e.g. `1` for `SUCCESS` or `-1` for `FAIL`.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
-			},
-			"started_at": schema.StringAttribute{
-				CustomType:          timetypes.RFC3339Type{},
-				MarkdownDescription: "When the run actually started, RFC 3339 in the service's time zone; null until it has.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"finished_at": schema.StringAttribute{
-				CustomType:          timetypes.RFC3339Type{},
-				MarkdownDescription: "When the run finished, RFC 3339 in the service's time zone; null until it has.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"tasks": schema.ListNestedAttribute{
-				MarkdownDescription: "The run's tasks in graph order when last read.",
-				Computed:            true,
-				NestedObject:        schema.NestedAttributeObject{Attributes: taskAttributes},
-				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()},
-			},
-		},
+		}),
 	}
 }

@@ -103,8 +103,12 @@ func taskSummary(tasks []enos.TaskInstance) string {
 	return strings.Join(parts, ", ")
 }
 
-// failedTaskStatuses are the task statuses that make a run fail.
-var failedTaskStatuses = map[string]bool{"FAIL": true, "TIMEOUT": true, "INTERNAL_ERROR": true}
+// failedTask reports whether the task's status makes a run fail (not
+// cancelled or skipped ones).
+func failedTask(t enos.TaskInstance) bool {
+	status, ok := enos.ParseStatusName(t.Status)
+	return ok && status.Outcome() == enos.OutcomeFailed
+}
 
 // failureDetail explains a run that finished without success: its status,
 // its failed tasks and the last lines of their logs.
@@ -113,7 +117,7 @@ func (r *flowTriggerResource) failureDetail(ctx context.Context, inst *enos.Flow
 	fmt.Fprintf(&b, "Run %s of flow %d (%s) ended with status %s (code %d).", inst.InstanceID, inst.FlowID, inst.FlowName, inst.Status.Name(), int(inst.Status))
 	var failed []enos.TaskInstance
 	for _, t := range inst.Tasks {
-		if failedTaskStatuses[t.Status] {
+		if failedTask(t) {
 			failed = append(failed, t)
 		}
 	}

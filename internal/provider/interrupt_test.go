@@ -28,6 +28,7 @@ const (
 // run to its end: a success completes it, a failure fails that apply and
 // the apply after starts exactly one new run.
 func TestInterruptedApplyKeepsTheRunInState(t *testing.T) {
+	skipWithoutCLI(t)
 	t.Parallel()
 	t.Run("run succeeds", func(t *testing.T) { t.Parallel(); testInterruptedApply(t, emulator.OutcomeSuccess) })
 	t.Run("run fails", func(t *testing.T) { t.Parallel(); testInterruptedApply(t, emulator.OutcomeFail) })

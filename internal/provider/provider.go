@@ -28,14 +28,20 @@ import (
 const (
 	defaultAPIVersion     = "v2.0"
 	defaultRequestTimeout = 30 * time.Second
-	defaultMaxRetries     = 4
+	// A request of the service takes milliseconds to seconds: below a
+	// second every attempt would time out, and above ten minutes a hung
+	// connection would hold an apply for long.
+	minRequestTimeout = time.Second
+	maxRequestTimeout = 10 * time.Minute
+	defaultMaxRetries = 4
 )
 
 var _ provider.Provider = (*dataflowProvider)(nil)
 
 type dataflowProvider struct {
 	version string
-	// now is the clock handed to resources; tests replace it.
+	// now is the client's clock; tests replace it to share an emulator's
+	// manual clock.
 	now func() time.Time
 }
 
@@ -49,7 +55,6 @@ func New(version string) func() provider.Provider {
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
 	client *enos.Client
-	now    func() time.Time
 	// skipFlowValidation leaves out the plan-time read of each flow a new
 	// trigger names, so that a plan costs no API request.
 	skipFlowValidation bool
@@ -115,9 +120,9 @@ func (p *dataflowProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"request_timeout": schema.StringAttribute{
 				CustomType:          timetypes.GoDurationType{},
-				MarkdownDescription: "Time limit of one HTTP attempt, as a Go duration such as `30s` (the default) or `2m`.",
+				MarkdownDescription: fmt.Sprintf("Time limit of one HTTP attempt, as a Go duration from %s to %s such as `30s` (the default) or `2m`.", minRequestTimeout, maxRequestTimeout),
 				Optional:            true,
-				Validators:          []validator.String{positiveDuration()},
+				Validators:          []validator.String{durationBetween(minRequestTimeout, maxRequestTimeout)},
 			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a call that is safe to repeat is retried on throttling (429), gateway errors (502, 503, 504), transient service errors (62109) and connection failures, with capped exponential backoff. From 0 to 10; default %d. Trigger calls are never repeated blindly.", defaultMaxRetries),
@@ -216,7 +221,7 @@ func (p *dataflowProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid Dataflow provider configuration", err.Error())
 		return
 	}
-	data := &providerData{client: client, now: p.now, skipFlowValidation: config.SkipFlowValidation.ValueBool()}
+	data := &providerData{client: client, skipFlowValidation: config.SkipFlowValidation.ValueBool()}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -76,6 +76,7 @@ func (p *secretRecorder) proxy() *emulatorProxy {
 // TF_LOG=trace through plan -out, show -json, apply and destroy, and looks
 // for every credential and the write-only value everywhere Terraform writes.
 func TestSecretsStayOutOfLogsStateAndPlan(t *testing.T) {
+	skipWithoutCLI(t)
 	t.Parallel()
 	srv := startTestEmulator(t, emulator.Options{})
 	recorder := &secretRecorder{target: srv.URL, seen: map[string]string{}}

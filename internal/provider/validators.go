@@ -31,34 +31,32 @@ func (endpointValidator) ValidateString(_ context.Context, req validator.StringR
 	}
 }
 
-// durationValidator checks a Go duration string against bounds.
-type durationValidator struct {
+// durationBetweenValidator checks a Go duration, the string of a
+// timetypes.GoDuration, against bounds. Its message names the bounds, also
+// for a string that is no duration at all.
+type durationBetweenValidator struct {
 	min, max time.Duration
 }
 
-// positiveDuration accepts any Go duration above zero.
-func positiveDuration() durationValidator { return durationValidator{min: time.Nanosecond} }
-
-// durationBetween accepts a Go duration within [min, max].
-func durationBetween(minimum, maximum time.Duration) durationValidator {
-	return durationValidator{min: minimum, max: maximum}
+// durationBetween accepts a Go duration within [minimum, maximum].
+func durationBetween(minimum, maximum time.Duration) durationBetweenValidator {
+	return durationBetweenValidator{min: minimum, max: maximum}
 }
 
-func (v durationValidator) Description(context.Context) string {
-	if v.max == 0 {
-		return "a Go duration greater than zero, such as 30s or 5m"
-	}
+func (v durationBetweenValidator) Description(context.Context) string {
 	return fmt.Sprintf("a Go duration from %s to %s, such as 10s", v.min, v.max)
 }
 
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v durationBetweenValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
-func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+func (v durationBetweenValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
 	d, err := time.ParseDuration(req.ConfigValue.ValueString())
-	if err != nil || d < v.min || (v.max != 0 && d > v.max) {
+	if err != nil || d < v.min || d > v.max {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
 			fmt.Sprintf("%q is not %s.", req.ConfigValue.ValueString(), v.Description(context.Background())))
 	}

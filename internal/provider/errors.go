@@ -1,0 +1,157 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+// One mapping from the client's errors to diagnostics, for every resource,
+// data source and action: the summary says what went wrong, the detail
+// names the operation, says what to do, and ends with the client's error
+// (code, message and request id).
+
+// callSubject is what a failed call was about, so that "not found" and
+// "no privilege" say what to check.
+type callSubject struct {
+	flowID int64  // 0 when not known
+	runID  string // "" for a call about a flow, or a search
+}
+
+// describeTriggerError turns a failed StartRun into a diagnostic summary and
+// detail that say what happened and what to do about it.
+func describeTriggerError(flowID int64, err error) (summary, detail string) {
+	var dup *enos.DuplicateTriggerError
+	switch {
+	case errors.As(err, &dup):
+		existing := "an existing run"
+		if dup.ExistingInstanceID != "" {
+			existing = "the existing run " + dup.ExistingInstanceID
+		}
+		return "Flow already triggered in this minute", fmt.Sprintf(
+			"Flow %d already has %s triggered in the minute %s. The service names runs after the flow and the trigger minute, "+
+				"so it allows one run per flow and minute. Nothing was started. Set trigger_time to a time in another minute, "+
+				"or leave trigger_time unset to let the provider pick a free minute.\n\n%s",
+			dup.FlowID, existing, dup.Minute.Format("2006-01-02 15:04 MST"), err)
+	case errors.Is(err, enos.ErrOutcomeUnknown):
+		return "Outcome of the trigger unknown", fmt.Sprintf(
+			"The trigger of flow %d got no definite answer, and the run could not be found afterwards, so it is unknown whether it started. "+
+				"Nothing was recorded in state. Check the flow's runs (for example with the dataflow_flow_instances data source) before applying again; "+
+				"to track a run that did start, import it by its flow instance id.\n\n%s", flowID, err)
+	}
+	return describeServiceError(fmt.Sprintf("Triggering flow %d", flowID), flowID, err)
+}
+
+// describeServiceError explains a failed call about flowID (0 for none);
+// action says what was attempted, e.g. "Reading flow 1001".
+func describeServiceError(action string, flowID int64, err error) (summary, detail string) {
+	return describeCallError(action, callSubject{flowID: flowID}, err)
+}
+
+// describeRunError explains a failed call about the run runID of flowID
+// (0 when not known); action says what was attempted, e.g. "Reading run
+// 1001-20240101080000".
+func describeRunError(action string, flowID int64, runID string, err error) (summary, detail string) {
+	return describeCallError(action, callSubject{flowID: flowID, runID: runID}, err)
+}
+
+// addCallError adds the diagnostic of a failed call. A "not found" is
+// attached to lookedUp, the attribute that named what was looked up (an
+// empty path for none).
+func addCallError(diags *diag.Diagnostics, lookedUp path.Path, action string, about callSubject, err error) {
+	summary, detail := describeCallError(action, about, err)
+	if enos.IsNotFound(err) && !lookedUp.Equal(path.Empty()) {
+		diags.AddAttributeError(lookedUp, summary, detail)
+		return
+	}
+	diags.AddError(summary, detail)
+}
+
+// describeCallError is the mapping: the service's refusals (spec §5.1),
+// the gateway's (§5.2), and HTTP and transport failures (§5.3).
+func describeCallError(action string, about callSubject, err error) (summary, detail string) {
+	failed := action + " failed: "
+	flow := "the flow"
+	if about.flowID != 0 {
+		flow = fmt.Sprintf("flow %d", about.flowID)
+	}
+	explain := func(summary, format string, args ...any) (string, string) {
+		return summary, failed + fmt.Sprintf(format, args...) + "\n\n" + err.Error()
+	}
+	switch enos.KindOf(err) {
+	case enos.KindNotFound:
+		if about.runID != "" {
+			return explain("Flow instance not found",
+				"the service does not know the flow instance %q. Check the id, and that the provider's endpoint and org_id are those of the environment the run was started in.", about.runID)
+		}
+		if about.flowID != 0 {
+			return explain("Flow not found",
+				"there is no flow %d in this organization (the service does not know flow %d). Check flow_id, and the provider's endpoint and org_id; "+
+					"the dataflow_flow data source reads a flow by its id.", about.flowID, about.flowID)
+		}
+		return explain("Not found", "the service does not know what was asked for. Check the ids, and the provider's endpoint and org_id.")
+	case enos.KindUserOrgMismatch:
+		return explain("User does not belong to the organization",
+			"the provider's user_id does not exist or is not in org_id (62101). Check user_id and org_id in the provider configuration.")
+	case enos.KindNoPrivilege:
+		return explain("No privilege on the flow",
+			"the provider's user may not do this (62103). Only an owner of %s may trigger it or cancel its runs, and only users of its organization may read it; "+
+				"add the user to the flow's owners, or configure the provider with a user who owns it.", flow)
+	case enos.KindFlowLocked:
+		return explain("User or flow locked",
+			"%s is locked (62103), and the service refuses to trigger it or cancel its runs while it is. Ask an administrator of the organization to unlock it.", flow)
+	case enos.KindUserLocked:
+		return explain("User or flow locked",
+			"the provider's user (user_id) is locked (62105), and the service refuses its writes while it is. Ask an administrator of the organization to unlock the account.")
+	case enos.KindNoTask:
+		return explain("Flow has no task",
+			"%s has no task, and the service refuses to run a flow without tasks (62104). Add tasks to the flow in the Dataflow console, or check flow_id.", flow)
+	case enos.KindBusinessRule:
+		return explain("Refused by the service", "the service's rules do not allow this for %s (62104); its message says why.", flow)
+	case enos.KindDuplicateTrigger:
+		return explain("Flow already triggered in this minute",
+			"%s already has a run in this minute, and the service allows one run per flow and minute. Trigger it in another minute.", flow)
+	case enos.KindInvalidRequest, enos.KindIllegalSorter, enos.KindMissingParameter:
+		return explain("Request refused as invalid",
+			"the service refused the request as invalid. Check that api_version matches the service (v2.0 or v2.1); "+
+				"if it does, please report this issue to the provider developers with the message below.")
+	case enos.KindInternal:
+		return explain("Service error",
+			"the service reported an internal error, and it persisted through the provider's retries. Try again later; max_retries sets how often a call is repeated.")
+	case enos.KindRepeatedToken, enos.KindTokenExpired, enos.KindTokenRefresh:
+		return explain("Access token refused",
+			"the gateway refused the provider's access token even after a new one was obtained. Try again; "+
+				"if it persists, check that this machine's clock is synchronized and that no one revoked the application's credentials.")
+	case enos.KindUnknownAppKey:
+		return explain("Unknown access key",
+			"the gateway does not know the application's access key (1002). Check access_key (ENOS_ACCESS_KEY) and that endpoint is the gateway of the application's environment.")
+	case enos.KindBadSignature:
+		return explain("Invalid signature",
+			"the gateway refused the request's signature (1003), which is made with the secret key. Check secret_key (ENOS_SECRET_KEY) against the application's registration.")
+	case enos.KindStaleTimestamp:
+		return explain("Request timestamp refused",
+			"the gateway refuses requests whose timestamp is more than 15 minutes from its own clock (1004). Check that this machine's clock is synchronized.")
+	case enos.KindThrottled:
+		return explain("Rate limited",
+			"the gateway throttled the provider (HTTP 429) beyond its retries. The limit is shared by the whole organization: "+
+				"set max_requests_per_second in the provider, raise max_retries, or apply with a lower -parallelism.")
+	case enos.KindUnavailable:
+		return explain("Service unavailable",
+			"the gateway or the service answered HTTP %d, and did so through the provider's retries. Try again later; max_retries sets how often a call is repeated.", enos.HTTPStatus(err))
+	case enos.KindUnauthorized:
+		return explain("Access refused",
+			"the gateway refused access (HTTP %d). Check access_key, secret_key and endpoint, and that the application is authorized for the organization.", enos.HTTPStatus(err))
+	case enos.KindUnreachable:
+		return explain("Service unreachable",
+			"no answer came from the gateway. Check endpoint and the network (proxy settings, firewalls); request_timeout limits each attempt.")
+	case enos.KindMalformed:
+		return explain("Unreadable answer",
+			"the service's answer could not be read. Check that endpoint is the EnOS API gateway and api_version matches the service; "+
+				"if they do, please report this issue to the provider developers with the message below.")
+	}
+	return action + " failed", err.Error()
+}
