@@ -73,17 +73,20 @@ func TestDefaultedTriggerMovesToTheNextMinuteOnDuplicate(t *testing.T) {
 		t.Errorf("triggers sent = %d, want 2", n)
 	}
 
-	// Both minutes taken: one retry only.
-	fs.addInstance(fakeInstance{ID: "1002-20240101100000", FlowID: 1002, TriggerTime: runNow.Truncate(time.Minute)})
-	fs.addInstance(fakeInstance{ID: "1002-20240101100100", FlowID: 1002, TriggerTime: want})
+	// Every minute it may move to taken: maxSlotMoves moves, then the error.
+	for i := range maxSlotMoves + 1 {
+		at := runNow.Truncate(time.Minute).Add(time.Duration(i) * time.Minute)
+		fs.addInstance(fakeInstance{ID: "1002-" + at.Format("200601021504") + "00", FlowID: 1002, TriggerTime: at})
+	}
 	_, err = c.StartRun(context.Background(), TriggerRequest{FlowID: 1002}, true)
-	if !IsDuplicateTrigger(err) || fs.count("flows/updateAndTrigger") != 4 {
+	if !IsDuplicateTrigger(err) || fs.count("flows/updateAndTrigger") != 2+maxSlotMoves+1 {
 		t.Errorf("err = %v after %d sends", err, fs.count("flows/updateAndTrigger"))
 	}
 }
 
 func TestDuplicateWithUserTimeNamesTheExistingRun(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
+	fs.flowCycle(1001, "mi") // a minute period: no other minute can be used
 	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow.Truncate(time.Minute)})
 	// The fuzzy expression "1001-" matches flow 11001 too, and sorts it first.
 	fs.addInstance(fakeInstance{ID: "11001-20240101100000", FlowID: 11001, TriggerTime: runNow.Truncate(time.Minute)})
@@ -93,10 +96,10 @@ func TestDuplicateWithUserTimeNamesTheExistingRun(t *testing.T) {
 	if !errors.As(err, &dup) {
 		t.Fatalf("err = %v, want *DuplicateTriggerError", err)
 	}
-	if dup.FlowID != 1001 || dup.ExistingInstanceID != "1001-20240101100000" || !dup.Minute.Equal(runNow.Truncate(time.Minute)) {
+	if dup.FlowID != 1001 || dup.ExistingInstanceID != "1001-20240101100000" || !dup.Slot.Equal(runNow.Truncate(time.Minute)) || dup.Period.Cycle != "mi" {
 		t.Errorf("dup = %+v", dup)
 	}
-	for _, want := range []string{"flow 1001", "2024-01-01 10:00 GMT+8", "1001-20240101100000", "trigger time in another minute"} {
+	for _, want := range []string{"flow 1001", "minute 2024-01-01 10:00 GMT+8", "1001-20240101100000", "the minute 2024-01-01 10:00 (GMT+8)", "another period"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
