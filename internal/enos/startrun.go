@@ -296,6 +296,10 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 
 func (m *startMachine) outcomeUnknown(ctx context.Context, last error) error {
 	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime, Err: errors.Join(m.cause, last)}
+	// The id is worth one zone read even when the caller gave up: it is what
+	// the user needs to import the run.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.c.timeout)
+	defer cancel()
 	if loc, locErr := m.c.serverLocation(ctx); locErr == nil {
 		err.TriggerTime = m.req.TriggerTime.In(loc)
 		err.ExpectedInstanceID = m.expectedIDs(loc)[0]
