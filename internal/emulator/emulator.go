@@ -87,24 +87,24 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("duplicate trigger behaviour %q: expected %q or %q", duplicates, DuplicateReject, DuplicateAnswerExisting)
 	}
 	e := &Emulator{
-		clock:         opts.Clock,
-		tokenTTL:      opts.TokenTTL,
-		latency:       opts.Latency,
-		logf:          opts.Logf,
-		bootID:        randomHex(4),
+		clock:    opts.Clock,
+		tokenTTL: opts.TokenTTL,
+		latency:  opts.Latency,
+		logf:     opts.Logf,
+		bootID:   randomHex(4),
 
 		duplicateTrigger: duplicates,
-		zone:          zone,
-		orgs:          map[string]bool{},
-		users:         map[string]*User{},
-		apps:          map[string]*App{},
-		tokens:        map[string]*token{},
-		appTokens:     map[string]*token{},
-		usedEncrypt:   map[string]time.Time{},
-		flows:         map[int64]*flow{},
-		taskIDs:       map[int64]bool{},
-		instances:     map[string]*instance{},
-		taskInstances: map[string]taskRef{},
+		zone:             zone,
+		orgs:             map[string]bool{},
+		users:            map[string]*User{},
+		apps:             map[string]*App{},
+		tokens:           map[string]*token{},
+		appTokens:        map[string]*token{},
+		usedEncrypt:      map[string]time.Time{},
+		flows:            map[int64]*flow{},
+		taskIDs:          map[int64]bool{},
+		instances:        map[string]*instance{},
+		taskInstances:    map[string]taskRef{},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -47,6 +48,24 @@ func describeTriggerError(flowID int64, err error) (summary, detail string) {
 				"to track a run that did start, import it by its flow instance id.\n\n%s", flowID, err)
 	}
 	return describeServiceError(fmt.Sprintf("Triggering flow %d", flowID), flowID, err)
+}
+
+// triggerMoveDetail says from which trigger time to which a run was moved,
+// and why.
+func triggerMoveDetail(flowID int64, mv *enos.TriggerMove) string {
+	slot := "minute"
+	if mv.SlotSize == time.Hour {
+		slot = "hour"
+	}
+	existing := "a run"
+	if mv.ExistingInstanceID != "" {
+		existing = "the run " + mv.ExistingInstanceID
+	}
+	return fmt.Sprintf("Flow %d already had %s triggered in the %s of trigger_time %s, and the service allows one run per flow and %s. "+
+		"The run was triggered at %s (%s) instead, a free %s of the same period of the flow's cycle, %s, "+
+		"so its time parameters (such as its business date) are those of trigger_time. trigger_time stays as written; sent_trigger_time holds the time sent.",
+		flowID, existing, slot, mv.From.UTC().Format(time.RFC3339), slot,
+		mv.To.UTC().Format(time.RFC3339), mv.To.Format("2006-01-02 15:04 MST"), slot, mv.Period)
 }
 
 // describeServiceError explains the service's documented refusals (spec
