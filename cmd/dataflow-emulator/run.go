@@ -24,6 +24,9 @@ type config struct {
 	seedPath string
 	latency  time.Duration
 	faults   []emulator.Fault
+	// duplicates answers triggers in a taken slot of flows whose seed sets
+	// no duplicateTrigger.
+	duplicates emulator.DuplicateTrigger
 }
 
 func parseFlags(args []string, output io.Writer) (config, error) {
@@ -33,6 +36,14 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8090", "address to serve on")
 	fs.StringVar(&cfg.seedPath, "seed", "", "JSON seed file (orgs, users, apps, flows); default: the built-in demo seed")
 	fs.DurationVar(&cfg.latency, "latency", 0, "delay added before every answer, e.g. 200ms")
+	fs.Func("duplicate-trigger", `how a trigger of a flow in a taken minute (or hour) is answered: "reject" (62102, the default) or "existing" (the existing instance's id, status 0, no new run)`, func(s string) error {
+		switch d := emulator.DuplicateTrigger(s); d {
+		case emulator.DuplicateReject, emulator.DuplicateAnswerExisting:
+			cfg.duplicates = d
+			return nil
+		}
+		return fmt.Errorf("expected %q or %q, got %q", emulator.DuplicateReject, emulator.DuplicateAnswerExisting, s)
+	})
 	fs.Func("fault", "inject a fault, e.g. op=flows/updateAndTrigger,kind=drop-after,count=1 (repeatable)", func(s string) error {
 		f, err := emulator.ParseFault(s)
 		if err == nil {
@@ -69,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := log.New(stdout, "", log.Ltime) // safe for concurrent requests
-	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf})
+	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,9 @@ type Options struct {
 	TokenTTL time.Duration                    // 0: 7200s
 	Latency  time.Duration                    // added before every answer
 	Logf     func(format string, args ...any) // one line per request served; nil: silent
+	// DuplicateTrigger answers triggers in a taken slot of flows that set
+	// no behaviour of their own; empty: DuplicateReject.
+	DuplicateTrigger DuplicateTrigger
 }
 
 // Emulator is the emulated service; it is an http.Handler. Safe for
@@ -30,6 +33,8 @@ type Emulator struct {
 	latency  time.Duration
 	logf     func(format string, args ...any)
 	bootID   string
+
+	duplicateTrigger DuplicateTrigger // for flows without their own
 
 	mu            sync.Mutex
 	zone          *time.Location
@@ -74,23 +79,32 @@ func New(opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	duplicates := opts.DuplicateTrigger
+	if duplicates == "" {
+		duplicates = DuplicateReject
+	}
+	if !duplicates.valid() {
+		return nil, fmt.Errorf("duplicate trigger behaviour %q: expected %q or %q", duplicates, DuplicateReject, DuplicateAnswerExisting)
+	}
 	e := &Emulator{
-		clock:         opts.Clock,
-		tokenTTL:      opts.TokenTTL,
-		latency:       opts.Latency,
-		logf:          opts.Logf,
-		bootID:        randomHex(4),
-		zone:          zone,
-		orgs:          map[string]bool{},
-		users:         map[string]*User{},
-		apps:          map[string]*App{},
-		tokens:        map[string]*token{},
-		appTokens:     map[string]*token{},
-		usedEncrypt:   map[string]time.Time{},
-		flows:         map[int64]*flow{},
-		taskIDs:       map[int64]bool{},
-		instances:     map[string]*instance{},
-		taskInstances: map[string]taskRef{},
+		clock:    opts.Clock,
+		tokenTTL: opts.TokenTTL,
+		latency:  opts.Latency,
+		logf:     opts.Logf,
+		bootID:   randomHex(4),
+
+		duplicateTrigger: duplicates,
+		zone:             zone,
+		orgs:             map[string]bool{},
+		users:            map[string]*User{},
+		apps:             map[string]*App{},
+		tokens:           map[string]*token{},
+		appTokens:        map[string]*token{},
+		usedEncrypt:      map[string]time.Time{},
+		flows:            map[int64]*flow{},
+		taskIDs:          map[int64]bool{},
+		instances:        map[string]*instance{},
+		taskInstances:    map[string]taskRef{},
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -232,6 +246,22 @@ func (e *Emulator) SetFlowActive(flowID int64, active bool) error {
 	if active {
 		f.active = 1
 	}
+	return nil
+}
+
+// SetDuplicateTrigger sets how triggers of a flow in a taken slot are
+// answered; empty: as Options.DuplicateTrigger says.
+func (e *Emulator) SetDuplicateTrigger(flowID int64, d DuplicateTrigger) error {
+	if d != "" && !d.valid() {
+		return fmt.Errorf("SetDuplicateTrigger: %q is not %q or %q", d, DuplicateReject, DuplicateAnswerExisting)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.flows[flowID]
+	if !ok {
+		return fmt.Errorf("SetDuplicateTrigger: flow %d not found", flowID)
+	}
+	f.spec.DuplicateTrigger = d
 	return nil
 }
 

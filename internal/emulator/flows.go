@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"sort"
@@ -114,7 +115,10 @@ func (e *Emulator) startRun(c *call, flowID, triggerMillis int64, overrides []Pa
 		return fail(codeRule, msgNoTask)
 	}
 	trigger := time.UnixMilli(triggerMillis)
-	if _, exists := e.instances[e.instanceID(flowID, trigger)]; exists {
+	if existing, exists := e.instances[e.instanceID(f, trigger)]; exists {
+		if cmp.Or(f.spec.DuplicateTrigger, e.duplicateTrigger) == DuplicateAnswerExisting {
+			return ok200(map[string]string{"flowInstanceId": existing.id})
+		}
 		return fail(codeInvalid, msgDuplicate)
 	}
 	in := e.createInstance(f, trigger, c.now, effectiveParams(f.spec.Parameters, overrides), startTask)

@@ -235,22 +235,26 @@ func latest(ts ...time.Time) time.Time {
 	return m
 }
 
-// instanceSuffix is the minute-truncated trigger time in the server zone (§4.5).
-func (e *Emulator) instanceSuffix(trigger time.Time) string {
+// instanceSuffix is the trigger time in the server zone cut to the minute,
+// or to the hour for flows with hour ids (§4.5).
+func (e *Emulator) instanceSuffix(f *flow, trigger time.Time) string {
+	if f.spec.InstanceIDFormat == IDHour {
+		return trigger.In(e.zone).Format("2006010215")
+	}
 	return trigger.In(e.zone).Format("200601021504") + "00"
 }
 
-// instanceID is the ID a trigger of flowID at trigger gets.
-func (e *Emulator) instanceID(flowID int64, trigger time.Time) string {
-	return fmt.Sprintf("%d-%s", flowID, e.instanceSuffix(trigger))
+// instanceID is the ID a trigger of f at trigger gets.
+func (e *Emulator) instanceID(f *flow, trigger time.Time) string {
+	return fmt.Sprintf("%d-%s", f.spec.ID, e.instanceSuffix(f, trigger))
 }
 
 // createInstance queues a new run of f; tasks before startTask are skipped.
 func (e *Emulator) createInstance(f *flow, trigger, now time.Time, params []Parameter, startTask int) *instance {
-	suffix := e.instanceSuffix(trigger)
+	suffix := e.instanceSuffix(f, trigger)
 	e.seq++
 	in := &instance{
-		id:          e.instanceID(f.spec.ID, trigger),
+		id:          e.instanceID(f, trigger),
 		seq:         e.seq,
 		flow:        f,
 		triggerTime: trigger,

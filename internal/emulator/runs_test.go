@@ -295,3 +295,77 @@ func TestGetLog(t *testing.T) {
 		t.Errorf("finished log ends %q", d.Log[max(0, len(d.Log)-60):])
 	}
 }
+
+// The second documented duplicate behaviour: the trigger is answered with
+// the existing instance's id, status 0, and nothing new starts; per flow
+// (seed field, Go setter) or for every flow (Options).
+func TestDuplicateTriggerAnsweredWithTheExistingInstance(t *testing.T) {
+	t.Run("per flow", func(t *testing.T) {
+		env := startEnv(t, Options{})
+		if err := env.srv.SetDuplicateTrigger(1001, DuplicateAnswerExisting); err != nil {
+			t.Fatal(err)
+		}
+		alice := env.alice()
+		now := env.clock.Now()
+		id := alice.mustTrigger(1001, now)
+		if again := alice.mustTrigger(1001, now.Truncate(time.Minute).Add(59*time.Second)); again != id {
+			t.Errorf("duplicate answered with %s, want the existing %s", again, id)
+		}
+		if n := len(env.srv.Instances()); n != 1 {
+			t.Errorf("%d instances, want 1: a duplicate starts nothing", n)
+		}
+		// Other flows still refuse.
+		alice.mustTrigger(1004, now)
+		wantCode(t, alice.trigger(1004, now, "[]"), 62102, msgDuplicate)
+		if err := env.srv.SetDuplicateTrigger(1001, "overwrite"); err == nil {
+			t.Error("SetDuplicateTrigger accepted an unknown behaviour")
+		}
+	})
+	t.Run("every flow", func(t *testing.T) {
+		env := startEnv(t, Options{DuplicateTrigger: DuplicateAnswerExisting})
+		alice := env.alice()
+		now := env.clock.Now()
+		id := alice.mustTrigger(1004, now)
+		if again := alice.mustTrigger(1004, now); again != id || len(env.srv.Instances()) != 1 {
+			t.Errorf("duplicate answered with %s, want the existing %s", again, id)
+		}
+		// A flow of its own says reject.
+		if err := env.srv.SetDuplicateTrigger(1001, DuplicateReject); err != nil {
+			t.Fatal(err)
+		}
+		alice.mustTrigger(1001, now)
+		wantCode(t, alice.trigger(1001, now, "[]"), 62102, msgDuplicate)
+	})
+	if _, err := New(Options{DuplicateTrigger: "overwrite"}); err == nil {
+		t.Error("New accepted an unknown duplicate behaviour")
+	}
+}
+
+// Flow 1007 names its runs after the trigger hour (spec §4.5): a second
+// trigger in the hour is a duplicate, one in the next hour is not.
+func TestHourGranularInstanceIDs(t *testing.T) {
+	env := startEnv(t, Options{})
+	alice := env.alice()
+	hour := time.Date(2024, 3, 5, 10, 0, 0, 0, time.FixedZone("GMT+8", 8*3600))
+	id := alice.mustTrigger(1007, hour.Add(20*time.Minute))
+	if id != "1007-2024030510" {
+		t.Errorf("id = %s, want 1007-2024030510", id)
+	}
+	wantCode(t, alice.trigger(1007, hour.Add(59*time.Minute), "[]"), 62102, msgDuplicate)
+	if next := alice.mustTrigger(1007, hour.Add(time.Hour)); next != "1007-2024030511" {
+		t.Errorf("next hour's id = %s", next)
+	}
+	_, g := alice.instance(id)
+	if g.Tasks[0].TaskInstID != "100701-2024030510" {
+		t.Errorf("task instance id = %s, want the same hour suffix", g.Tasks[0].TaskInstID)
+	}
+	// The id form is a seed field; an added flow may use it too.
+	spec := FlowSpec{ID: 3001, Name: "hourly", OrgID: DefaultOrgID, Owners: []string{"alice"}, InstanceIDFormat: IDHour,
+		Tasks: []TaskSpec{{Name: "t", Duration: Duration(time.Second)}}}
+	if err := env.srv.AddFlow(spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := alice.mustTrigger(3001, hour); got != "3001-2024030510" {
+		t.Errorf("added flow's id = %s", got)
+	}
+}

@@ -158,7 +158,7 @@ func TestFlowEndpoints(t *testing.T) {
 		FlowName string `json:"flowName"`
 	}
 	decodeStrictly(t, alice.post("flows", "search", `{"expression":"100","pagination":{"pageNo":1,"pageSize":4}}`).Data, &found)
-	if len(found) != 2 || found[0].FlowID != "1005" {
+	if len(found) != 3 || found[0].FlowID != "1005" {
 		t.Errorf("search page 1 = %+v", found)
 	}
 	wantCode(t, alice.post("flows", "search", `{"pagination":{"pageNo":0,"pageSize":4,"sorters":[{"field":"flowName"}]}}`), 62102, "illegal sorted by field")

@@ -58,7 +58,39 @@ type FlowSpec struct {
 	Cron        string      `json:"cron,omitempty"`  // 7-field Quartz cron; default "0 0 0 * * ? *"
 	Parameters  []Parameter `json:"parameters,omitempty"`
 	Tasks       []TaskSpec  `json:"tasks,omitempty"`
+	// DuplicateTrigger is how a second trigger in a taken slot is answered;
+	// empty: Options.DuplicateTrigger.
+	DuplicateTrigger DuplicateTrigger `json:"duplicateTrigger,omitempty"`
+	// InstanceIDFormat is how run ids name the trigger time; empty: minute.
+	InstanceIDFormat InstanceIDFormat `json:"instanceIdFormat,omitempty"`
 }
+
+// DuplicateTrigger is one of the two documented answers to a trigger whose
+// instance id exists already (spec §4.6).
+type DuplicateTrigger string
+
+// Duplicate trigger behaviours.
+const (
+	// DuplicateReject refuses the trigger with 62102 (the default).
+	DuplicateReject DuplicateTrigger = "reject"
+	// DuplicateAnswerExisting answers with the existing instance's id,
+	// status 0, and starts nothing.
+	DuplicateAnswerExisting DuplicateTrigger = "existing"
+)
+
+func (d DuplicateTrigger) valid() bool { return d == DuplicateReject || d == DuplicateAnswerExisting }
+
+// InstanceIDFormat is how an instance id names its trigger time (spec §4.5).
+type InstanceIDFormat string
+
+// Instance id formats.
+const (
+	// IDMinute is <flowId>-yyyyMMddHHmm00 (the default): one run per flow and minute.
+	IDMinute InstanceIDFormat = "minute"
+	// IDHour is <flowId>-yyyyMMddHH, as the documented hourly flow's
+	// 8435-2021020211: one run per flow and hour.
+	IDHour InstanceIDFormat = "hour"
+)
 
 // Parameter is one global or per-run parameter.
 type Parameter struct {
@@ -127,7 +159,8 @@ const (
 // DefaultSeed is the built-in demo state: users alice (the default
 // credentials' user) and bob in one OU, and flows
 // 1001 quick success (two tasks of 1s), 1002 second task fails, 1003 no tasks,
-// 1004 runs for minutes, 1005 owned by bob, 1006 locked.
+// 1004 runs for minutes, 1005 owned by bob, 1006 locked, 1007 hourly
+// instance ids.
 func DefaultSeed() *Seed {
 	sec := func(n int) Duration { return Duration(time.Duration(n) * time.Second) }
 	params := func(kv ...string) []Parameter {
@@ -177,6 +210,13 @@ func DefaultSeed() *Seed {
 				Owners: []string{"alice"}, Locked: true, Cycle: "D",
 				Parameters: params("bizdate", ""),
 				Tasks:      []TaskSpec{{ID: 100601, Name: "noop", Duration: sec(1), Outcome: OutcomeSuccess}}},
+			{ID: 1007, Name: "hourly_rollup", Description: "Instance ids name the trigger hour: one run per hour", OrgID: DefaultOrgID,
+				Owners: []string{"alice"}, Cycle: "H", Cron: "0 0 * * * ? *", InstanceIDFormat: IDHour,
+				Parameters: params("bizhour", ""),
+				Tasks: []TaskSpec{
+					{ID: 100701, Name: "rollup", Duration: sec(1), Outcome: OutcomeSuccess},
+					{ID: 100702, Name: "publish", Duration: sec(1), Outcome: OutcomeSuccess},
+				}},
 		},
 	}
 }
@@ -353,6 +393,14 @@ func validateFlow(f string, fl *FlowSpec, orgs map[string]bool, flows, tasks map
 	case "", "M", "W", "D", "H", "mi":
 	default:
 		return &seedError{f + ".cycle", `one of "M", "W", "D", "H", "mi"`, strconv.Quote(fl.Cycle)}
+	}
+	if fl.DuplicateTrigger != "" && !fl.DuplicateTrigger.valid() {
+		return &seedError{f + ".duplicateTrigger", `"reject" or "existing"`, strconv.Quote(string(fl.DuplicateTrigger))}
+	}
+	switch fl.InstanceIDFormat {
+	case "", IDMinute, IDHour:
+	default:
+		return &seedError{f + ".instanceIdFormat", `"minute" or "hour"`, strconv.Quote(string(fl.InstanceIDFormat))}
 	}
 	for j, p := range fl.Parameters {
 		if p.Key == "" {

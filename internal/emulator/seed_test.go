@@ -50,6 +50,10 @@ func TestLoadSeedErrors(t *testing.T) {
 			[]string{"flows[1].id", "not used by another flow"}},
 		{"no owner", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o"}]}`, []string{"flows[0].owners", "at least one"}},
 		{"bad zone", `{"timeZone":"CET"}`, []string{"timeZone", "GMT+8"}},
+		{"bad duplicate behaviour", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o","owners":["a"],"duplicateTrigger":"overwrite"}]}`,
+			[]string{"flows[0].duplicateTrigger", `"reject" or "existing"`, `"overwrite"`}},
+		{"bad id format", `{"orgs":[{"id":"o"}],"flows":[{"id":1,"name":"f","orgId":"o","owners":["a"],"instanceIdFormat":"second"}]}`,
+			[]string{"flows[0].instanceIdFormat", `"minute" or "hour"`, `"second"`}},
 		{"trailing data", `{} {}`, []string{"single JSON object"}},
 	}
 	dir := t.TempDir()

@@ -2,7 +2,6 @@ package enos_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -104,7 +103,9 @@ func TestEmulatorStartRunFaults(t *testing.T) {
 	}
 }
 
-func TestEmulatorExpiredTokenAndDuplicate(t *testing.T) {
+// A trigger time whose minute is taken moves to a free minute of the same
+// day (flow 1001's cycle D), after a token renewal on the way.
+func TestEmulatorExpiredTokenAndDuplicateMovesWithinTheDay(t *testing.T) {
 	srv := startEmulator(t)
 	c := emulatorClient(t, srv, enos.APIVersion20)
 	ctx := context.Background()
@@ -114,15 +115,18 @@ func TestEmulatorExpiredTokenAndDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.InjectFault(emulator.Fault{Operation: "flows/updateAndTrigger", Kind: emulator.FaultExpireToken, Count: 1})
-	_, err = c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at.Add(10 * time.Second)}, false)
-	var dup *enos.DuplicateTriggerError
-	if !errors.As(err, &dup) || dup.ExistingInstanceID != first.InstanceID {
-		t.Fatalf("err = %v, want a duplicate naming %s", err, first.InstanceID)
+	second, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at.Add(10 * time.Second)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Moved == nil || !second.Moved.From.Equal(at.Add(10*time.Second)) || !second.TriggerTime.Equal(at.Add(time.Minute)) ||
+		second.Moved.ExistingInstanceID != first.InstanceID || second.Moved.Period.Cycle != "D" {
+		t.Fatalf("second run = %+v (moved %+v), want it moved to the next minute past %s", second, second.Moved, first.InstanceID)
 	}
 	if n := srv.Count("token/get"); n != 2 {
 		t.Errorf("token requests = %d, want 2 (one renewal after 1203)", n)
 	}
-	if len(srv.Instances()) != 1 {
-		t.Errorf("instances = %d, want 1", len(srv.Instances()))
+	if len(srv.Instances()) != 2 {
+		t.Errorf("instances = %d, want 2", len(srv.Instances()))
 	}
 }

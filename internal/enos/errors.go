@@ -155,11 +155,23 @@ func (e *transportError) Error() string {
 func (e *transportError) Unwrap() error { return e.err }
 
 // DuplicateTriggerError is returned by StartRun for a trigger time the user
-// chose when the flow already has a run in that minute. Nothing was started.
+// chose when the flow already has a run in that slot and no other slot of
+// the trigger time's period can be used. Nothing was started.
 type DuplicateTriggerError struct {
 	FlowID             int64
-	Minute             time.Time // start of the colliding minute
-	ExistingInstanceID string    // empty when the existing run was not found
+	Slot               time.Time     // start of the taken slot, in the server's zone
+	SlotSize           time.Duration // a minute, or an hour for flows with hour ids
+	Period             Period        // the period of the flow's cycle that holds the trigger time
+	ExistingInstanceID string        // empty when the existing run was not found
+	Why                string        // why no other slot could be used
+}
+
+// SlotName says "minute" or "hour".
+func (e *DuplicateTriggerError) SlotName() string {
+	if e.SlotSize == hourSlot {
+		return "hour"
+	}
+	return "minute"
 }
 
 func (e *DuplicateTriggerError) Error() string {
@@ -167,6 +179,32 @@ func (e *DuplicateTriggerError) Error() string {
 	if e.ExistingInstanceID != "" {
 		existing = " (instance " + e.ExistingInstanceID + ")"
 	}
-	return fmt.Sprintf("flow %d already has a run triggered in the minute %s%s; the service allows one run per flow and minute, so set a trigger time in another minute to start a new run",
-		e.FlowID, e.Minute.Format("2006-01-02 15:04 MST"), existing)
+	return fmt.Sprintf("flow %d already has a run triggered in the %s %s%s, and no other %s of %s can be used (%s); "+
+		"the service allows one run per flow and %s, and a run's time parameters derive from the period of the flow's cycle, "+
+		"so set a trigger time in another period to start a new run",
+		e.FlowID, e.SlotName(), e.Slot.Format("2006-01-02 15:04 MST"), existing, e.SlotName(), e.Period, e.Why, e.SlotName())
 }
+
+// TriggerOutcomeUnknownError is returned by StartRun when it cannot tell
+// whether its trigger started a run: the answers were lost and the run
+// could not be found. It satisfies errors.Is(err, ErrOutcomeUnknown).
+type TriggerOutcomeUnknownError struct {
+	FlowID      int64
+	TriggerTime time.Time // the trigger time sent, in the server's zone when known
+	// ExpectedInstanceID is the id the run has if it started and the
+	// service names it in its documented form (spec §4.5); empty when the
+	// server's zone is unknown.
+	ExpectedInstanceID string
+	Err                error
+}
+
+func (e *TriggerOutcomeUnknownError) Error() string {
+	msg := fmt.Sprintf("the trigger of flow %d for %s may or may not have started a run: %v",
+		e.FlowID, e.TriggerTime.Format("2006-01-02 15:04:05 MST"), e.Err)
+	if e.ExpectedInstanceID != "" {
+		msg += "; if it started, its instance id is " + e.ExpectedInstanceID + " (the service's documented id form)"
+	}
+	return msg
+}
+func (e *TriggerOutcomeUnknownError) Unwrap() error        { return e.Err }
+func (e *TriggerOutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }

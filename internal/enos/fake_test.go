@@ -70,6 +70,13 @@ type fakeService struct {
 	handlers      map[string]fakeHandler
 	instances     []fakeInstance
 	snakeSorters  bool // reject camelCase sorters like an older server
+
+	// answerExisting answers a duplicate trigger with the existing run's id
+	// (status 0) instead of refusing it, the second behaviour of spec §4.6.
+	answerExisting bool
+	hourIDs        bool      // instance ids name the trigger hour (spec §4.5)
+	serverTime     time.Time // getCurrentTime's answer and new runs' creation time
+	cycles         map[int64]string
 }
 
 type fakeInstance struct {
@@ -77,6 +84,8 @@ type fakeInstance struct {
 	FlowID      int64
 	TriggerTime time.Time
 	Parameters  []Parameter
+	Created     time.Time // the "timestamp"; zero: the trigger time
+	Status      int
 }
 
 func newFakeService(t *testing.T, apiVersion string) *fakeService {
@@ -95,6 +104,13 @@ func newFakeService(t *testing.T, apiVersion string) *fakeService {
 	fs.handlers["flowInstances/search"] = fs.serveInstanceSearch
 	fs.handlers["time/getTimeZone"] = func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
 		fs.ok(w, map[string]string{"timezone": "GMT+8"})
+	}
+	fs.serverTime = runNow
+	fs.handlers["time/getCurrentTime"] = func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.mu.Lock()
+		now := fs.serverTime
+		fs.mu.Unlock()
+		fs.ok(w, now.UnixMilli())
 	}
 	fs.server = httptest.NewUnstartedServer(http.HandlerFunc(fs.serveHTTP))
 	fs.server.Config.ConnState = func(_ net.Conn, state http.ConnState) {
@@ -292,14 +308,17 @@ func dropConnection(w http.ResponseWriter) {
 
 func (fs *fakeService) serveTrigger(w http.ResponseWriter, _ *http.Request, call fakeCall) {
 	id, ok := fs.act(call)
-	if !ok {
+	fs.mu.Lock()
+	answerExisting := fs.answerExisting
+	fs.mu.Unlock()
+	if !ok && !answerExisting {
 		fs.replyCode(w, 62102, "Cannot create workflow instance. Please check if the workflow or task exist, and do not trigger the same workflow repeatedly in 1 minute.", nil)
 		return
 	}
 	fs.ok(w, map[string]string{"flowInstanceId": id})
 }
 
-// act starts the run a trigger asks for, or reports that its minute is taken.
+// act starts the run a trigger asks for, or reports that its slot is taken.
 func (fs *fakeService) act(call fakeCall) (string, bool) {
 	var req struct {
 		FlowID      int64       `json:"flowId"`
@@ -310,28 +329,35 @@ func (fs *fakeService) act(call fakeCall) (string, bool) {
 		fs.t.Errorf("bad trigger body %s", call.Body)
 	}
 	at := time.UnixMilli(req.TriggerTime).In(gmt8)
-	id := fmt.Sprintf("%d-%s00", req.FlowID, at.Format("200601021504"))
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	id := fmt.Sprintf("%d-%s00", req.FlowID, at.Format("200601021504"))
+	if fs.hourIDs {
+		id = fmt.Sprintf("%d-%s", req.FlowID, at.Format("2006010215"))
+	}
 	for _, inst := range fs.instances {
 		if inst.ID == id {
 			return id, false
 		}
 	}
-	fs.instances = append(fs.instances, fakeInstance{ID: id, FlowID: req.FlowID, TriggerTime: at, Parameters: req.Parameters})
+	fs.instances = append(fs.instances, fakeInstance{ID: id, FlowID: req.FlowID, TriggerTime: at, Parameters: req.Parameters, Created: fs.serverTime})
 	return id, true
 }
 
 func (fs *fakeService) instanceJSON(inst fakeInstance) map[string]any {
 	params, _ := json.Marshal(inst.Parameters)
+	created := inst.Created
+	if created.IsZero() {
+		created = inst.TriggerTime
+	}
 	graph, _ := json.Marshal(map[string]any{"tasks": []map[string]any{
 		{"taskId": 7, "taskName": "load", "nodeId": "t_7", "taskInstId": "7-" + strings.SplitN(inst.ID, "-", 2)[1], "status": "INIT"},
 	}})
 	return map[string]any{
 		"instanceId": inst.ID, "flowId": inst.FlowID, "flowName": "flow " + strconv.FormatInt(inst.FlowID, 10),
-		"parameters": string(params), "status": 0, "statusDesc": "INIT",
+		"parameters": string(params), "status": inst.Status, "statusDesc": Status(inst.Status).Name(),
 		"triggerTime": inst.TriggerTime.In(gmt8).Format("2006-01-02 15:04:05"),
-		"startTime":   nil, "endTime": nil, "timestamp": inst.TriggerTime.In(gmt8).Format("2006-01-02 15:04:05.0"),
+		"startTime":   nil, "endTime": nil, "timestamp": created.In(gmt8).Format("2006-01-02 15:04:05.0"),
 		"graph": string(graph),
 	}
 }
@@ -444,4 +470,25 @@ func newTestClient(t *testing.T, fs *fakeService, mutate func(*Config)) (*Client
 	rec := &delayRecorder{}
 	c.backoff.sleep = rec.sleep
 	return c, rec
+}
+
+// flowCycle serves flows/get for flowID with the given cycle.
+func (fs *fakeService) flowCycle(flowID int64, cycle string) {
+	fs.mu.Lock()
+	if fs.cycles == nil {
+		fs.cycles = map[int64]string{}
+	}
+	fs.cycles[flowID] = cycle
+	fs.mu.Unlock()
+	fs.handle("flows/get", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		id, _ := strconv.ParseInt(call.Query.Get("flowId"), 10, 64)
+		fs.mu.Lock()
+		cycle, ok := fs.cycles[id]
+		fs.mu.Unlock()
+		if !ok {
+			fs.replyCode(w, 62102, "Flow not found: "+call.Query.Get("flowId"), nil)
+			return
+		}
+		fs.ok(w, map[string]any{"flowId": id, "flowName": "flow " + call.Query.Get("flowId"), "cycle": cycle, "parameters": "[]", "graph": "{}"})
+	})
 }

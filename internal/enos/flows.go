@@ -40,7 +40,7 @@ func (c *Client) FlowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, e
 		if err != nil {
 			return nil, &APIError{Operation: op, HTTPStatus: http.StatusOK, Message: "malformed response: " + err.Error()}
 		}
-		return &FlowGlobals{FlowID: int64(w.FlowID), FlowName: w.FlowName, Parameters: params}, nil
+		return &FlowGlobals{FlowID: int64(w.FlowID), FlowName: w.FlowName, Cycle: w.Cycle, Parameters: params}, nil
 	})
 }
 

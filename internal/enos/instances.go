@@ -62,8 +62,12 @@ type instanceSearchBody struct {
 // pages until a short page or MaxResults, and dedupes by instance id. A
 // sorter the server rejects in camelCase is retried once in snake_case.
 func (c *Client) SearchFlowInstances(ctx context.Context, s InstanceSearch) ([]FlowInstance, error) {
+	expression := s.Expression
+	if s.FlowID > 0 && expression == "" {
+		expression = strconv.FormatInt(s.FlowID, 10) + "-"
+	}
 	body := instanceSearchBody{
-		Expression: s.Expression,
+		Expression: expression,
 		Owner:      s.Owner,
 		Status:     statusFilter(s.Statuses),
 		Pagination: pagination{PageSize: pageSizeOrDefault(s.PageSize)},
@@ -101,7 +105,26 @@ func (c *Client) SearchFlowInstances(ctx context.Context, s InstanceSearch) ([]F
 			return page, err
 		}
 	}
-	return collectPages(c.firstPage, body.Pagination.PageSize, s.MaxResults, fetch, func(i FlowInstance) string { return i.InstanceID })
+	key := func(i FlowInstance) string { return i.InstanceID }
+	if s.FlowID <= 0 {
+		return collectPages(c.firstPage, body.Pagination.PageSize, s.MaxResults, fetch, key)
+	}
+	// The expression is a fuzzy match ("1001-" matches flow 11001 too), so
+	// MaxResults applies to the flow's own runs.
+	found, err := collectPages(c.firstPage, body.Pagination.PageSize, 0, fetch, key)
+	if err != nil {
+		return nil, err
+	}
+	kept := found[:0]
+	for _, inst := range found {
+		if inst.FlowID == s.FlowID {
+			kept = append(kept, inst)
+		}
+	}
+	if s.MaxResults > 0 && len(kept) > s.MaxResults {
+		kept = kept[:s.MaxResults]
+	}
+	return kept, nil
 }
 
 func (c *Client) searchInstancesPage(ctx context.Context, body instanceSearchBody) ([]FlowInstance, error) {

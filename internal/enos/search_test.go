@@ -166,3 +166,31 @@ func TestSearchFlows(t *testing.T) {
 		t.Errorf("got %v, err %v", got, err)
 	}
 }
+
+// FlowID searches by the expression "<flowId>-" and keeps only that flow's
+// runs; MaxResults counts those.
+func TestSearchByFlowIDKeepsExactMatches(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	for i := range 6 {
+		at := runNow.Add(time.Duration(i) * time.Minute)
+		flowID := int64(11001)
+		if i%2 == 0 {
+			flowID = 1001
+		}
+		fs.addInstance(fakeInstance{ID: fmt.Sprintf("%d-%s00", flowID, at.Format("200601021504")), FlowID: flowID, TriggerTime: at})
+	}
+	c, _ := newTestClient(t, fs, nil)
+	found, err := c.SearchFlowInstances(context.Background(), InstanceSearch{FlowID: 1001, PageSize: 2, MaxResults: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 2 || found[0].FlowID != 1001 || found[1].FlowID != 1001 {
+		t.Errorf("found %+v, want two runs of flow 1001", found)
+	}
+	var body struct {
+		Expression string `json:"expression"`
+	}
+	if err := json.Unmarshal(fs.callsOf("flowInstances/search")[0].Body, &body); err != nil || body.Expression != "1001-" {
+		t.Errorf("expression = %q (%v), want \"1001-\"", body.Expression, err)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"sync"
 	"time"
 )
 
@@ -14,199 +12,519 @@ type RunStart struct {
 	InstanceID  string
 	TriggerTime time.Time // the trigger time sent
 	Adopted     bool      // the run was found after a trigger with an unknown outcome
+	// Moved is set when the trigger time the caller chose was taken and the
+	// run was triggered in another slot of the same period.
+	Moved *TriggerMove
 }
 
-// runRegistry remembers, per Client, the trigger minutes used per flow and
-// the instance ids handed out, so that one process never starts two runs
-// of a flow in one minute nor hands one run to two callers.
-type runRegistry struct {
-	mu      sync.Mutex
-	minutes map[int64]map[int64]bool // flow id -> minute (Unix minutes) -> used
-	ids     map[string]bool
+// TriggerMove says why a chosen trigger time was not the one sent.
+type TriggerMove struct {
+	From, To           time.Time // the caller's trigger time, and the one sent
+	Period             Period    // the period of the flow's cycle both lie in
+	SlotSize           time.Duration
+	ExistingInstanceID string // the run that held From's slot; empty when unknown
 }
 
-func unixMinute(t time.Time) int64 { return t.Truncate(time.Minute).Unix() / 60 }
+// maxSlotMoves bounds how often one StartRun moves to another slot after
+// duplicate answers: a slot the client found free can still be taken by a
+// run it cannot see (another process, the flow's schedule).
+const maxSlotMoves = 3
 
-func (r *runRegistry) usedLocked(flowID int64) map[int64]bool {
-	if r.minutes == nil {
-		r.minutes = map[int64]map[int64]bool{}
-	}
-	if r.minutes[flowID] == nil {
-		r.minutes[flowID] = map[int64]bool{}
-	}
-	return r.minutes[flowID]
-}
-
-// reserveNow returns now when its minute is free for the flow, else the
-// start of the next free minute, and marks that minute used.
-func (r *runRegistry) reserveNow(flowID int64, now time.Time) time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	used := r.usedLocked(flowID)
-	if m := unixMinute(now); !used[m] {
-		used[m] = true
-		return now
-	}
-	return r.nextFreeLocked(used, now)
-}
-
-// reserveAfter marks and returns the start of the first free minute after t's.
-func (r *runRegistry) reserveAfter(flowID int64, t time.Time) time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.nextFreeLocked(r.usedLocked(flowID), t)
-}
-
-func (r *runRegistry) nextFreeLocked(used map[int64]bool, after time.Time) time.Time {
-	m := unixMinute(after) + 1
-	for used[m] {
-		m++
-	}
-	used[m] = true
-	return time.Unix(m*60, 0).In(after.Location())
-}
-
-func (r *runRegistry) markUsed(flowID int64, t time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.usedLocked(flowID)[unixMinute(t)] = true
-}
-
-// claim records id as handed out; it fails when it already was.
-func (r *runRegistry) claim(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ids[id] {
-		return false
-	}
-	if r.ids == nil {
-		r.ids = map[string]bool{}
-	}
-	r.ids[id] = true
-	return true
-}
-
-func (r *runRegistry) claimed(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ids[id]
-}
+// clockMargin absorbs the rounding of the service's creation times (a
+// tenth of a second) and the time between a request leaving and the run
+// being recorded.
+const clockMargin = 2 * time.Second
 
 // StartRun triggers one run of a flow so that one call never starts two
-// runs (spec §4.6):
-//   - timeDefaulted: the trigger time is now, or the start of the next
-//     minute this Client has not used for the flow; a duplicate answer is
-//     retried once with the next free minute.
-//   - a trigger time the caller chose that collides with an existing run is
-//     a *DuplicateTriggerError naming that run; nothing is started.
-//   - when the outcome of a trigger is unknown, the run is looked up by flow
-//     and trigger minute and adopted when found; otherwise the trigger is
-//     sent once more, and looked up once more should that answer be lost too.
+// runs and never takes an older run for the one it started (spec §4.6). It
+// is a state machine; the states and their transitions:
 //
-// An instance id this Client already returned for another run is an error.
+//	chooseTime  defaulted time: now, or the start of the next slot of the flow
+//	            this Client has not used; a chosen time: as given.      -> send
+//	send        the first send in a slot. An id -> verify; a duplicate ->
+//	            moveSlot; an unknown outcome -> lookUp; any other error -> failed.
+//	verify      the answer names a run: an id this Client handed out for a run
+//	            of the same slot, or a run read back that is older (created
+//	            before the first send, another trigger time, other parameters)
+//	            is a duplicate (-> moveSlot, or -> confirm after a resend); an id
+//	            handed out for a run of another slot -> failed; else -> done.
+//	            A failed read leaves the answer trusted.
+//	lookUp      look for the run sent: search by flow and slot, else get by the
+//	            documented ids. A run that is not older and not handed out ->
+//	            done (adopted); none -> resend, or failed (unknown) after a resend.
+//	resend      the same request once more, same time. An id -> verify; a
+//	            duplicate -> confirm; unknown -> lookUp.
+//	confirm     a duplicate answer to the resend in this slot means the first
+//	            send worked: find that run as lookUp does -> done (adopted), else
+//	            failed (unknown). Never another slot.
+//	moveSlot    a duplicate answer to a first send: learn the slot size (hour
+//	            slots when the slot's run lies in another minute of the hour),
+//	            then, for a defaulted time, the next free slot; for a chosen time,
+//	            a free slot of the period of the flow's cycle that holds it (after
+//	            it and not in the future, else before it) -> send; no slot left,
+//	            or maxSlotMoves reached -> failed (*DuplicateTriggerError).
+//
+// A failure whose outcome stays unknown is a *TriggerOutcomeUnknownError
+// naming the instance id the run would have.
 func (c *Client) StartRun(ctx context.Context, req TriggerRequest, timeDefaulted bool) (RunStart, error) {
-	if timeDefaulted {
-		req.TriggerTime = c.runs.reserveNow(req.FlowID, c.now())
-	} else if !req.TriggerTime.IsZero() {
-		c.runs.markUsed(req.FlowID, req.TriggerTime)
+	m := &startMachine{c: c, req: req, timeDefaulted: timeDefaulted, configured: req.TriggerTime}
+	for state := stateChooseTime; state != stateDone && state != stateFailed; {
+		state = m.step(ctx, state)
 	}
-	movedMinute, resent := false, false
-	for {
-		id, err := c.UpdateAndTrigger(ctx, req)
-		switch {
-		case err == nil:
-			return c.claimRun(req, id, false)
-		case errors.Is(err, ErrOutcomeUnknown) && ctx.Err() == nil:
-			found, lookErr := c.findOwnRun(ctx, req)
-			if lookErr != nil {
-				return RunStart{}, fmt.Errorf("%w; looking for the run afterwards failed: %w", err, lookErr)
-			}
-			if found != "" {
-				return c.claimRun(req, found, true)
-			}
-			if resent {
-				return RunStart{}, err // unknown twice, and not found either time
-			}
-			resent = true
-		case IsDuplicateTrigger(err):
-			if resent {
-				// The unanswered first attempt may have started the run after all.
-				if found, lookErr := c.findOwnRun(ctx, req); lookErr == nil && found != "" {
-					return c.claimRun(req, found, true)
-				}
-			}
-			if !timeDefaulted {
-				return RunStart{}, c.duplicateTriggerError(ctx, req)
-			}
-			if movedMinute {
-				return RunStart{}, fmt.Errorf("flow %d: the next minute was taken as well: %w", req.FlowID, err)
-			}
-			movedMinute = true
-			req.TriggerTime = c.runs.reserveAfter(req.FlowID, req.TriggerTime)
-		default:
-			return RunStart{}, err
+	return m.result, m.err
+}
+
+// startState is a state of StartRun's machine (see StartRun).
+type startState int
+
+const (
+	stateChooseTime startState = iota
+	stateSend
+	stateVerify
+	stateLookUp
+	stateResend
+	stateConfirm
+	stateMoveSlot
+	stateDone
+	stateFailed
+)
+
+var startStateNames = [...]string{"chooseTime", "send", "verify", "lookUp", "resend", "confirm", "moveSlot", "done", "failed"}
+
+func (s startState) String() string { return startStateNames[s] }
+
+// startMachine is one StartRun in progress.
+type startMachine struct {
+	c             *Client
+	req           TriggerRequest // the trigger time is the one being sent
+	timeDefaulted bool
+	configured    time.Time // the caller's trigger time
+
+	firstSent time.Time     // when the first send of the current slot left
+	resent    bool          // the current slot's request was sent twice
+	moves     int           // slots moved to after duplicates
+	answer    string        // the instance id the service answered
+	existing  *FlowInstance // an older run found in the current slot
+	cause     error         // the last failure of a send or look-up
+	moved     *TriggerMove
+
+	result RunStart
+	err    error
+}
+
+// step performs state's action and returns the next state.
+func (m *startMachine) step(ctx context.Context, state startState) startState {
+	switch state {
+	case stateChooseTime:
+		return m.chooseTime(ctx)
+	case stateSend, stateResend:
+		return m.send(ctx, state == stateResend)
+	case stateVerify:
+		return m.verify(ctx)
+	case stateLookUp:
+		return m.lookUp(ctx, !m.resent)
+	case stateConfirm:
+		return m.lookUp(ctx, false)
+	case stateMoveSlot:
+		return m.moveSlot(ctx)
+	}
+	return m.fail(fmt.Errorf("StartRun: no action for state %s", state))
+}
+
+func (m *startMachine) fail(err error) startState {
+	m.err = err
+	return stateFailed
+}
+
+func (m *startMachine) chooseTime(ctx context.Context) startState {
+	if m.timeDefaulted {
+		m.req.TriggerTime = m.c.runs.reserveNow(m.req.FlowID, m.c.now(), m.hourZone(ctx))
+	} else if !m.req.TriggerTime.IsZero() {
+		m.c.runs.reserve(m.req.FlowID, m.req.TriggerTime)
+	}
+	return stateSend
+}
+
+// hourZone is the server's zone when the flow has hour slots (cut in that
+// zone), else nil: minutes need no zone.
+func (m *startMachine) hourZone(ctx context.Context) *time.Location {
+	if m.c.runs.slotSize(m.req.FlowID) != hourSlot {
+		return nil
+	}
+	loc, _ := m.c.serverLocation(ctx) // nil: cut in the trigger time's zone
+	return loc
+}
+
+func (m *startMachine) send(ctx context.Context, resend bool) startState {
+	if resend {
+		m.resent = true
+	} else {
+		m.firstSent, m.resent, m.existing = m.c.now(), false, nil
+	}
+	id, err := m.c.UpdateAndTrigger(ctx, m.req)
+	switch {
+	case err == nil:
+		m.answer = id
+		return stateVerify
+	case IsDuplicateTrigger(err):
+		m.cause = err
+		if resend {
+			return stateConfirm
+		}
+		return stateMoveSlot
+	case errors.Is(err, ErrOutcomeUnknown):
+		m.cause = err
+		return stateLookUp
+	}
+	return m.fail(err)
+}
+
+func (m *startMachine) verify(ctx context.Context) startState {
+	id := m.answer
+	duplicate := func(reason string) startState {
+		m.cause = fmt.Errorf("flows/updateAndTrigger: the service answered with instance %s, which is not a new run: %s", id, reason)
+		if m.resent {
+			return stateConfirm
+		}
+		return stateMoveSlot
+	}
+	if held, ok := m.c.runs.holder(id); ok {
+		loc, _ := m.c.serverLocation(ctx)
+		sent := m.req.TriggerTime
+		// Slots are at most an hour: a run held for another hour cannot be
+		// the answer to a duplicate.
+		if held.flowID == m.req.FlowID && slotStart(held.triggerTime, hourSlot, loc).Equal(slotStart(sent, hourSlot, loc)) {
+			return duplicate("this client holds it for the run triggered at " + held.triggerTime.In(sent.Location()).Format(time.RFC3339))
+		}
+		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
+	}
+	inst, err := m.c.GetFlowInstance(ctx, id)
+	if err != nil {
+		// The service said it started a run; a read that fails cannot
+		// show otherwise, and dropping the id would forget the run. (The
+		// failed read is in the client's log.)
+		return m.done(id, false)
+	}
+	if why := m.olderRunEvidence(ctx, inst); why != "" {
+		m.existing = inst
+		return duplicate(why)
+	}
+	return m.done(id, false)
+}
+
+func (m *startMachine) done(id string, adopted bool) startState {
+	if !m.c.runs.claim(id, m.req.FlowID, m.req.TriggerTime) {
+		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
+	}
+	m.result = RunStart{InstanceID: id, TriggerTime: m.req.TriggerTime, Adopted: adopted, Moved: m.moved}
+	return stateDone
+}
+
+// olderRunEvidence says why inst cannot be the run this StartRun sent for
+// its current slot, or "" when nothing shows that.
+func (m *startMachine) olderRunEvidence(ctx context.Context, inst *FlowInstance) string {
+	if inst.FlowID != m.req.FlowID {
+		return fmt.Sprintf("it is a run of flow %d", inst.FlowID)
+	}
+	if _, held := m.c.runs.holder(inst.InstanceID); held {
+		return "this client returned it for another run"
+	}
+	if !inst.TriggerTime.IsZero() && !sameInstant(inst.TriggerTime, m.req.TriggerTime) {
+		return "it was triggered for " + inst.TriggerTime.Format("2006-01-02 15:04:05 MST")
+	}
+	params := map[string]string{}
+	for _, p := range inst.Parameters {
+		params[p.Key] = p.Value
+	}
+	for k, v := range m.req.Parameters {
+		if got, ok := params[k]; !ok || got != v {
+			return "its parameter " + k + " differs from the one sent"
 		}
 	}
-}
-
-func (c *Client) claimRun(req TriggerRequest, id string, adopted bool) (RunStart, error) {
-	if !c.runs.claim(id) {
-		return RunStart{}, fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", req.FlowID, id)
+	if inst.CreatedAt.IsZero() {
+		return ""
 	}
-	return RunStart{InstanceID: id, TriggerTime: req.TriggerTime, Adopted: adopted}, nil
+	offset, uncertainty, ok := m.c.serverClockOffset(ctx)
+	if !ok {
+		return ""
+	}
+	early := m.firstSent.Add(offset).Sub(inst.CreatedAt)
+	if early > uncertainty+clockMargin && !zoneShift(early) {
+		return fmt.Sprintf("it was created %s before the trigger was sent", early.Round(time.Second))
+	}
+	return ""
 }
 
-// runsInMinute lists the flow's runs triggered in the minute of t.
-func (c *Client) runsInMinute(ctx context.Context, flowID int64, t time.Time) ([]FlowInstance, error) {
-	from := t.Truncate(time.Minute)
-	to := from.Add(time.Minute - time.Millisecond)
+// sameInstant compares trigger times to the second, which the service
+// keeps. A difference of whole half hours is taken as the service writing
+// the time in another zone (spec §1.2 notes one sample that does).
+func sameInstant(a, b time.Time) bool {
+	d := a.Truncate(time.Second).Sub(b.Truncate(time.Second))
+	return d == 0 || zoneShift(d)
+}
+
+// zoneShift reports a difference of whole half hours up to 14 hours, give
+// or take clockMargin: a zone-less time read in the wrong zone.
+func zoneShift(d time.Duration) bool {
+	d = d.Abs()
+	if d < 30*time.Minute-clockMargin || d > 14*time.Hour+clockMargin {
+		return false
+	}
+	off := d - d.Round(30*time.Minute)
+	return off.Abs() <= clockMargin
+}
+
+// lookUp looks for the run this StartRun sent for the current slot. After a
+// first unknown outcome a miss leads to the resend; after the resend (or
+// its duplicate answer: confirm) the outcome stays unknown.
+func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
+	if ctx.Err() != nil {
+		return m.fail(m.outcomeUnknown(ctx, ctx.Err()))
+	}
+	inst, err := m.findOwnRun(ctx)
+	if inst != nil {
+		return m.done(inst.InstanceID, true)
+	}
+	if mayResend {
+		return stateResend
+	}
+	if err != nil {
+		return m.fail(m.outcomeUnknown(ctx, fmt.Errorf("looking for the run failed: %w", err)))
+	}
+	return m.fail(m.outcomeUnknown(ctx, errors.New("no new run of the flow was found for that time")))
+}
+
+func (m *startMachine) outcomeUnknown(ctx context.Context, last error) error {
+	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime, Err: errors.Join(m.cause, last)}
+	// The id is worth one zone read even when the caller gave up: it is what
+	// the user needs to import the run.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.c.timeout)
+	defer cancel()
+	if loc, locErr := m.c.serverLocation(ctx); locErr == nil {
+		err.TriggerTime = m.req.TriggerTime.In(loc)
+		err.ExpectedInstanceID = m.expectedIDs(loc)[0]
+	}
+	return err
+}
+
+// expectedIDs are the ids a run of the current request has in the
+// service's documented forms (spec §4.5): the flow id and the trigger time
+// in the server's zone cut to the minute (14 or 12 digits) or to the hour
+// (10 digits), the form of the flow's known slot size first. They are only
+// looked up and shown, never relied on.
+func (m *startMachine) expectedIDs(loc *time.Location) []string {
+	t := m.req.TriggerTime.In(loc)
+	prefix := fmt.Sprintf("%d-", m.req.FlowID)
+	minute14, minute12, hour10 := prefix+t.Format("200601021504")+"00", prefix+t.Format("200601021504"), prefix+t.Format("2006010215")
+	if m.c.runs.slotSize(m.req.FlowID) == hourSlot {
+		return []string{hour10, minute14, minute12}
+	}
+	return []string{minute14, minute12, hour10}
+}
+
+// findOwnRun returns a run of the current slot that may be the one this
+// StartRun sent: not handed out, and nothing shows it older. It searches
+// by flow and slot; when the search fails it reads the documented ids.
+func (m *startMachine) findOwnRun(ctx context.Context) (*FlowInstance, error) {
+	loc, locErr := m.c.serverLocation(ctx)
+	if locErr != nil {
+		return nil, locErr
+	}
+	size := m.c.runs.slotSize(m.req.FlowID)
+	from := slotStart(m.req.TriggerTime, size, loc)
+	runs, err := m.c.runsBetween(ctx, m.req.FlowID, from, from.Add(size))
+	if err != nil {
+		runs = nil
+		for _, id := range m.expectedIDs(loc) {
+			inst, getErr := m.c.GetFlowInstance(ctx, id)
+			if getErr == nil {
+				runs = append(runs, *inst)
+				break
+			}
+			if !IsNotFound(getErr) {
+				err = errors.Join(err, getErr)
+			}
+		}
+	}
+	for i := range runs {
+		if m.olderRunEvidence(ctx, &runs[i]) == "" {
+			return &runs[i], nil
+		}
+	}
+	return nil, err
+}
+
+// runsBetween lists the flow's runs triggered in [from, to).
+func (c *Client) runsBetween(ctx context.Context, flowID int64, from, to time.Time) ([]FlowInstance, error) {
 	found, err := c.SearchFlowInstances(ctx, InstanceSearch{
-		Expression:      strconv.FormatInt(flowID, 10) + "-",
+		FlowID:          flowID,
 		FromTriggerTime: from,
-		ToTriggerTime:   to,
+		ToTriggerTime:   to.Add(-time.Millisecond),
 		SortDescending:  true,
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The expression is a fuzzy match: keep the flow's runs, and only those
-	// whose trigger time the client can see in the window.
-	var runs []FlowInstance
+	// Keep only the runs whose trigger time the client can see in the window.
+	runs := found[:0]
 	for _, inst := range found {
-		if inst.FlowID == flowID && !inst.TriggerTime.Before(from) && !inst.TriggerTime.After(to) {
+		if !inst.TriggerTime.Before(from) && inst.TriggerTime.Before(to) {
 			runs = append(runs, inst)
 		}
 	}
 	return runs, nil
 }
 
-// findOwnRun returns the id of a run the trigger req may have started: one
-// of the flow in the trigger minute that this Client has not handed out.
-func (c *Client) findOwnRun(ctx context.Context, req TriggerRequest) (string, error) {
-	runs, err := c.runsInMinute(ctx, req.FlowID, req.TriggerTime)
-	if err != nil {
-		return "", err
-	}
-	for _, run := range runs {
-		if !c.runs.claimed(run.InstanceID) {
-			return run.InstanceID, nil
+// moveSlot handles a duplicate answer to a first send: it learns the slot
+// size from where the slot's run lies, then picks another slot.
+func (m *startMachine) moveSlot(ctx context.Context) startState {
+	loc, locErr := m.c.serverLocation(ctx)
+	sent := m.req.TriggerTime
+	period := Period{Cycle: "mi"}
+	var why string
+	if !m.timeDefaulted {
+		switch flow, err := m.c.FlowGlobals(ctx, m.req.FlowID); {
+		case locErr != nil:
+			why = "the server's time zone is unknown: " + locErr.Error()
+		case err != nil:
+			why = "reading the flow's cycle failed: " + err.Error()
+		default:
+			period.Cycle = flow.Cycle
 		}
 	}
-	return "", nil
+	if locErr != nil {
+		loc = sent.Location()
+	}
+	period = periodOf(period.Cycle, sent, loc)
+	// The search spans the period and the hour of the sent time, so that
+	// it shows both the free slots and where the slot's run lies.
+	hour := slotStart(sent, hourSlot, loc)
+	from, to := minTime(period.Start, hour), maxTime(period.End, hour.Add(time.Hour))
+	runs, searchErr := m.c.runsBetween(ctx, m.req.FlowID, from, to)
+	m.learnSlotSize(runs, searchErr, loc)
+	size := m.c.runs.slotSize(m.req.FlowID)
+	taken := slotStart(sent, size, loc)
+
+	existingID := ""
+	if m.existing != nil {
+		existingID = m.existing.InstanceID
+	}
+	for _, r := range runs {
+		if existingID == "" && slotStart(r.TriggerTime, size, loc).Equal(taken) {
+			existingID = r.InstanceID
+		}
+	}
+	dup := &DuplicateTriggerError{FlowID: m.req.FlowID, Slot: taken, SlotSize: size, Period: period, ExistingInstanceID: existingID, Why: why}
+	if m.moves >= maxSlotMoves {
+		dup.Why = fmt.Sprintf("%d other slots were tried and each was taken", m.moves)
+		dup.Period = periodOf(map[time.Duration]string{minuteSlot: "mi", hourSlot: "H"}[size], sent, loc)
+		return m.fail(dup)
+	}
+	m.moves++
+	if m.timeDefaulted {
+		m.req.TriggerTime = m.c.runs.reserveAfter(m.req.FlowID, sent, loc)
+		return stateSend
+	}
+	if why != "" {
+		return m.fail(dup)
+	}
+	next, ok := m.freeSlotInPeriod(period, taken, size, runs, loc)
+	switch {
+	case ok:
+	case !period.Start.Before(taken) && !period.End.After(taken.Add(size)):
+		dup.Why = "the period has no other " + dup.SlotName()
+		return m.fail(dup)
+	default:
+		dup.Why = "every other " + dup.SlotName() + " of it that is not in the future is taken"
+		return m.fail(dup)
+	}
+	if m.moved == nil {
+		m.moved = &TriggerMove{From: m.configured, Period: period, ExistingInstanceID: existingID}
+	}
+	m.moved.To, m.moved.SlotSize = next, size
+	m.req.TriggerTime = next
+	m.c.runs.reserve(m.req.FlowID, next)
+	return stateSend
 }
 
-func (c *Client) duplicateTriggerError(ctx context.Context, req TriggerRequest) error {
-	dup := &DuplicateTriggerError{FlowID: req.FlowID, Minute: req.TriggerTime.Truncate(time.Minute)}
-	runs, err := c.runsInMinute(ctx, req.FlowID, req.TriggerTime)
+// learnSlotSize switches the flow to hour slots when the duplicate's run lies
+// in another minute of the sent time's hour: the older run the service
+// answered with, else the runs the search found (none in the sent minute,
+// one in its hour), else, when the search failed, a run this client handed
+// out in another minute of that hour.
+func (m *startMachine) learnSlotSize(runs []FlowInstance, searchErr error, loc *time.Location) {
+	if m.c.runs.slotSize(m.req.FlowID) == hourSlot {
+		return
+	}
+	sent := m.req.TriggerTime
+	minute, hour := slotStart(sent, minuteSlot, loc), slotStart(sent, hourSlot, loc)
+	inMinute := func(t time.Time) bool { return !t.Before(minute) && t.Before(minute.Add(time.Minute)) }
+	inHour := func(t time.Time) bool { return !t.Before(hour) && t.Before(hour.Add(time.Hour)) }
+	hourly := false
+	switch {
+	case m.existing != nil && !m.existing.TriggerTime.IsZero():
+		hourly = !inMinute(m.existing.TriggerTime) && inHour(m.existing.TriggerTime)
+	case searchErr == nil:
+		var minuteTaken, hourTaken bool
+		for _, r := range runs {
+			minuteTaken = minuteTaken || inMinute(r.TriggerTime)
+			hourTaken = hourTaken || inHour(r.TriggerTime)
+		}
+		hourly = !minuteTaken && (hourTaken || m.c.runs.heldIn(m.req.FlowID, hour, hour.Add(time.Hour)))
+	default:
+		hourly = !m.c.runs.heldIn(m.req.FlowID, minute, minute.Add(time.Minute)) && m.c.runs.heldIn(m.req.FlowID, hour, hour.Add(time.Hour))
+	}
+	if hourly {
+		m.c.runs.learnHourSlots(m.req.FlowID)
+	}
+}
+
+// freeSlotInPeriod picks the slot a chosen trigger time moves to: the first
+// free one after taken that is not in the future (when the chosen time is
+// not in the future; any later one otherwise), else the nearest free one
+// before it, within the period.
+func (m *startMachine) freeSlotInPeriod(p Period, taken time.Time, size time.Duration, runs []FlowInstance, loc *time.Location) (time.Time, bool) {
+	used := map[time.Time]bool{taken: true}
+	for _, r := range runs {
+		used[slotStart(r.TriggerTime, size, loc)] = true
+	}
+	free := func(s time.Time) bool {
+		return !used[s] && !m.c.runs.reservedIn(m.req.FlowID, s, s.Add(size))
+	}
+	now := m.c.now()
+	past := !m.configured.After(now)
+	for s := slotStart(taken.Add(size), size, loc); p.contains(s); s = slotStart(s.Add(size), size, loc) {
+		if past && s.After(now) {
+			break
+		}
+		if free(s) {
+			return s, true
+		}
+	}
+	for s := slotStart(taken.Add(-size), size, loc); p.contains(s); s = slotStart(s.Add(-size), size, loc) {
+		if free(s) {
+			return s, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// serverClockOffset is the server's clock minus this client's, measured
+// once per Client; false while it cannot be measured.
+func (c *Client) serverClockOffset(ctx context.Context) (offset, uncertainty time.Duration, ok bool) {
+	sc := &c.runs.clock
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.known {
+		return sc.offset, sc.uncertainty, true
+	}
+	before := c.now()
+	server, err := c.GetCurrentTime(ctx)
+	after := c.now()
 	if err != nil {
-		return fmt.Errorf("%w (looking up the existing run failed: %w)", dup, err)
+		return 0, 0, false // the read is in the client's log; runs are then judged without creation times
 	}
-	if len(runs) > 0 {
-		dup.ExistingInstanceID = runs[0].InstanceID
-	}
-	// Show the minute as the service's instance ids do.
-	if loc := c.zone.get(); loc != nil {
-		dup.Minute = dup.Minute.In(loc)
-	}
-	return dup
+	half := after.Sub(before) / 2
+	sc.known, sc.offset, sc.uncertainty = true, server.Sub(before.Add(half)), half
+	return sc.offset, sc.uncertainty, true
 }

@@ -73,17 +73,20 @@ func TestDefaultedTriggerMovesToTheNextMinuteOnDuplicate(t *testing.T) {
 		t.Errorf("triggers sent = %d, want 2", n)
 	}
 
-	// Both minutes taken: one retry only.
-	fs.addInstance(fakeInstance{ID: "1002-20240101100000", FlowID: 1002, TriggerTime: runNow.Truncate(time.Minute)})
-	fs.addInstance(fakeInstance{ID: "1002-20240101100100", FlowID: 1002, TriggerTime: want})
+	// Every minute it may move to taken: maxSlotMoves moves, then the error.
+	for i := range maxSlotMoves + 1 {
+		at := runNow.Truncate(time.Minute).Add(time.Duration(i) * time.Minute)
+		fs.addInstance(fakeInstance{ID: "1002-" + at.Format("200601021504") + "00", FlowID: 1002, TriggerTime: at})
+	}
 	_, err = c.StartRun(context.Background(), TriggerRequest{FlowID: 1002}, true)
-	if !IsDuplicateTrigger(err) || fs.count("flows/updateAndTrigger") != 4 {
+	if !IsDuplicateTrigger(err) || fs.count("flows/updateAndTrigger") != 2+maxSlotMoves+1 {
 		t.Errorf("err = %v after %d sends", err, fs.count("flows/updateAndTrigger"))
 	}
 }
 
 func TestDuplicateWithUserTimeNamesTheExistingRun(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
+	fs.flowCycle(1001, "mi") // a minute period: no other minute can be used
 	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow.Truncate(time.Minute)})
 	// The fuzzy expression "1001-" matches flow 11001 too, and sorts it first.
 	fs.addInstance(fakeInstance{ID: "11001-20240101100000", FlowID: 11001, TriggerTime: runNow.Truncate(time.Minute)})
@@ -93,10 +96,10 @@ func TestDuplicateWithUserTimeNamesTheExistingRun(t *testing.T) {
 	if !errors.As(err, &dup) {
 		t.Fatalf("err = %v, want *DuplicateTriggerError", err)
 	}
-	if dup.FlowID != 1001 || dup.ExistingInstanceID != "1001-20240101100000" || !dup.Minute.Equal(runNow.Truncate(time.Minute)) {
+	if dup.FlowID != 1001 || dup.ExistingInstanceID != "1001-20240101100000" || !dup.Slot.Equal(runNow.Truncate(time.Minute)) || dup.Period.Cycle != "mi" {
 		t.Errorf("dup = %+v", dup)
 	}
-	for _, want := range []string{"flow 1001", "2024-01-01 10:00 GMT+8", "1001-20240101100000", "trigger time in another minute"} {
+	for _, want := range []string{"flow 1001", "minute 2024-01-01 10:00 GMT+8", "1001-20240101100000", "the minute 2024-01-01 10:00 (GMT+8)", "another period"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
@@ -228,5 +231,406 @@ func TestRunFoundAfterTheSecondUnknownOutcomeIsAdopted(t *testing.T) {
 	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
 	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || sends != 2 {
 		t.Errorf("run %+v, err %v after %d sends; want the run adopted after the second send", run, err, sends)
+	}
+}
+
+// sends is the number of triggers fs received.
+func (fs *fakeService) sends() int { return fs.count("flows/updateAndTrigger") }
+
+// failAlways answers op with a 502 every time.
+func failAlways(fs *fakeService, op string) {
+	fs.handle(op, rawReply(502, "text/html", "<html>bad gateway</html>"))
+}
+
+// triggeredAt returns the trigger times of fs's runs of flowID.
+func (fs *fakeService) runsOf(flowID int64) []fakeInstance {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var out []fakeInstance
+	for _, inst := range fs.instances {
+		if inst.FlowID == flowID {
+			out = append(out, inst)
+		}
+	}
+	return out
+}
+
+var anHourAgo = runNow.Add(-time.Hour) // 09:00:30 GMT+8, a past time of the same day
+
+// send -> moveSlot -> send -> verify -> done: a chosen time in the past whose
+// minute is taken moves to the next free minute of the day, not in the future.
+func TestChosenTimeMovesToTheNextFreeMinuteOfThePeriod(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reject", true: "answer-existing"}[existing], func(t *testing.T) {
+			fs := newFakeService(t, APIVersion20)
+			fs.answerExisting = existing
+			fs.flowCycle(1001, "D")
+			params := []Parameter{{Key: "bizdate", Value: "20240101"}}
+			// The failed run of the day, triggered an hour ago, and another run
+			// in the next minute.
+			fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Status: int(StatusFail),
+				Created: runNow.Add(-7 * time.Minute)})
+			fs.addInstance(fakeInstance{ID: "1001-20240101090100", FlowID: 1001, TriggerTime: anHourAgo.Add(time.Minute).Truncate(time.Minute)})
+			c := newRunClient(t, fs)
+			run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := time.Date(2024, 1, 1, 9, 2, 0, 0, gmt8)
+			if run.InstanceID != "1001-20240101090200" || !run.TriggerTime.Equal(want) || run.Moved == nil {
+				t.Fatalf("run = %+v, want it moved to %v", run, want)
+			}
+			if mv := run.Moved; !mv.From.Equal(anHourAgo) || !mv.To.Equal(want) || mv.ExistingInstanceID != "1001-20240101090000" || mv.Period.String() != "the day 2024-01-01 (GMT+8)" {
+				t.Errorf("move = %+v (period %s)", mv, mv.Period)
+			}
+			if fs.sends() != 2 || len(fs.runsOf(1001)) != 3 {
+				t.Errorf("sends %d, runs %d; want 2 sends and one new run", fs.sends(), len(fs.runsOf(1001)))
+			}
+		})
+	}
+}
+
+// A chosen time of now whose minute is taken cannot move to the future
+// minute: it takes the nearest earlier free minute of the period.
+func TestChosenTimeMovesToAnEarlierMinuteWhenLaterOnesAreInTheFuture(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.flowCycle(1001, "D")
+	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow})
+	fs.addInstance(fakeInstance{ID: "1001-20240101095900", FlowID: 1001, TriggerTime: runNow.Add(-time.Minute)})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	want := time.Date(2024, 1, 1, 9, 58, 0, 0, gmt8)
+	if err != nil || !run.TriggerTime.Equal(want) || run.Moved == nil {
+		t.Fatalf("run %+v, err %v; want it moved to %v", run, err, want)
+	}
+}
+
+// moveSlot -> failed: no other minute of an hourly period is free and not in
+// the future; the error names the flow, the period and the existing run.
+func TestChosenTimeWithNoFreeSlotInThePeriodFails(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.flowCycle(1002, "H")
+	at := time.Date(2024, 1, 1, 10, 0, 10, 0, gmt8) // 10:01 would be in the future, 09:59 in another hour
+	fs.addInstance(fakeInstance{ID: "1002-20240101100000", FlowID: 1002, TriggerTime: at})
+	c := newRunClient(t, fs)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1002, TriggerTime: at}, false)
+	var dup *DuplicateTriggerError
+	if !errors.As(err, &dup) || dup.ExistingInstanceID != "1002-20240101100000" || dup.Period.Cycle != "H" {
+		t.Fatalf("err = %v, want a duplicate in the hour", err)
+	}
+	for _, want := range []string{"flow 1002", "1002-20240101100000", "the hour 2024-01-01 10:00 (GMT+8)", "not in the future"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if fs.sends() != 1 || fs.instanceCount() != 1 {
+		t.Errorf("sends %d, instances %d", fs.sends(), fs.instanceCount())
+	}
+}
+
+// verify -> moveSlot: the service answers a defaulted trigger with the id
+// of an older run of the minute (the flow's scheduled run, say); it is not
+// taken for the new run.
+func TestAnswerWithAnOlderRunsIDIsADuplicate(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.answerExisting = true
+	scheduled := runNow.Truncate(time.Minute)
+	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: scheduled, Created: scheduled})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.InstanceID != "1001-20240101100100" || run.Adopted {
+		t.Errorf("run = %+v, want a new run in the next minute", run)
+	}
+	if fs.sends() != 2 || fs.instanceCount() != 2 {
+		t.Errorf("sends %d, instances %d", fs.sends(), fs.instanceCount())
+	}
+}
+
+// The older run is told apart by its creation time alone when trigger time
+// and parameters match those sent (a re-run of the same failed day).
+func TestAnswerWithARunCreatedBeforeTheTriggerIsADuplicate(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.answerExisting = true
+	fs.flowCycle(1001, "D")
+	params := []Parameter{{Key: "bizdate", Value: "20240101"}}
+	fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Created: runNow.Add(-5 * time.Minute)})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}}, false)
+	if err != nil || run.InstanceID != "1001-20240101090100" || run.Moved == nil {
+		t.Fatalf("run %+v, err %v; want a new run in 09:01", run, err)
+	}
+	if fs.count("time/getCurrentTime") != 1 {
+		t.Errorf("server clock read %d times, want once", fs.count("time/getCurrentTime"))
+	}
+}
+
+// An id the client handed out for a run of another hour is an error, not a
+// duplicate.
+func TestAnswerWithAnIDHeldForAnotherHourIsAnError(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.ok(w, map[string]string{"flowInstanceId": "1001-20240101100000"})
+	})
+	c := newRunClient(t, fs)
+	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(-3 * time.Hour)}, false)
+	if err == nil || !strings.Contains(err.Error(), "already returned for another run") || fs.sends() != 2 {
+		t.Errorf("err = %v after %d sends", err, fs.sends())
+	}
+}
+
+// Hour-granular ids: defaulted triggers of one flow in one process get
+// distinct hours, whichever duplicate behaviour the service has.
+func TestDefaultedTriggersOfAnHourlyIDFlowGetDistinctHours(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reject", true: "answer-existing"}[existing], func(t *testing.T) {
+			fs := newFakeService(t, APIVersion20)
+			fs.hourIDs, fs.answerExisting = true, existing
+			c := newRunClient(t, fs)
+			var ids []string
+			for range 3 {
+				run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1007}, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, run.InstanceID)
+			}
+			want := []string{"1007-2024010110", "1007-2024010111", "1007-2024010112"}
+			if strings.Join(ids, " ") != strings.Join(want, " ") || fs.instanceCount() != 3 {
+				t.Errorf("ids %v, instances %d; want %v", ids, fs.instanceCount(), want)
+			}
+			// The second trigger learns the hour slot (two sends); the third
+			// goes to a free hour at once.
+			if fs.sends() != 4 {
+				t.Errorf("sends = %d, want 4", fs.sends())
+			}
+		})
+	}
+}
+
+// Concurrent defaulted triggers of an hourly-id flow all succeed.
+func TestConcurrentDefaultedTriggersOfAnHourlyIDFlow(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.hourIDs = true
+	c := newRunClient(t, fs)
+	const runs = 3
+	ids := make([]string, runs)
+	errs := make([]error, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			var run RunStart
+			run, errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1007}, true)
+			ids[i] = run.InstanceID
+		})
+	}
+	wg.Wait()
+	distinct := map[string]bool{}
+	for i := range runs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		distinct[ids[i]] = true
+	}
+	if len(distinct) != runs || fs.instanceCount() != runs {
+		t.Errorf("ids %v, instances %d", ids, fs.instanceCount())
+	}
+}
+
+// A re-run of an hourly-id flow with a chosen time of a daily period: the
+// next minute collides too, which shows the hour slot; the run moves to the
+// next hour of the day that is not in the future.
+func TestChosenTimeOfAnHourlyIDFlowMovesToAnotherHour(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.hourIDs = true
+	fs.flowCycle(1007, "D")
+	at := time.Date(2024, 1, 1, 8, 15, 0, 0, gmt8)
+	fs.addInstance(fakeInstance{ID: "1007-2024010108", FlowID: 1007, TriggerTime: at, Status: int(StatusFail)})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: at}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.InstanceID != "1007-2024010109" || run.Moved == nil || run.Moved.SlotSize != time.Hour {
+		t.Errorf("run = %+v (moved %+v), want the 09:00 hour", run, run.Moved)
+	}
+	if c.runs.slotSize(1007) != time.Hour || fs.sends() != 3 {
+		t.Errorf("slot %v after %d sends", c.runs.slotSize(1007), fs.sends())
+	}
+}
+
+// lookUp -> done: the trigger's answer is lost and every search fails, but
+// the run is read by its documented id.
+func TestLostAnswerWithFailingSearchIsFoundByTheDocumentedID(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		fs.act(call)
+		dropConnection(w)
+	})
+	failAlways(fs, "flowInstances/search")
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"k": "v"}}, true)
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" {
+		t.Fatalf("run %+v, err %v", run, err)
+	}
+	if fs.sends() != 1 || fs.instanceCount() != 1 {
+		t.Errorf("sends %d, instances %d", fs.sends(), fs.instanceCount())
+	}
+}
+
+// lookUp -> resend -> confirm -> failed: the answer is lost, search and get
+// fail, the resend is refused as a duplicate. The first send worked, so
+// nothing moves to another minute; the error names the run's documented id.
+func TestLostAnswerWithFailingLookUpsIsReportedWithTheExpectedID(t *testing.T) {
+	for _, defaulted := range []bool{true, false} {
+		t.Run(map[bool]string{true: "defaulted", false: "chosen"}[defaulted], func(t *testing.T) {
+			fs := newFakeService(t, APIVersion20)
+			fs.flowCycle(1001, "D")
+			fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+				if fs.sends() == 1 {
+					fs.act(call)
+					dropConnection(w)
+					return
+				}
+				fs.serveTrigger(w, r, call)
+			})
+			failAlways(fs, "flowInstances/search")
+			failAlways(fs, "flowInstances/get")
+			c := newRunClient(t, fs)
+			req := TriggerRequest{FlowID: 1001}
+			if !defaulted {
+				req.TriggerTime = runNow
+			}
+			_, err := c.StartRun(context.Background(), req, defaulted)
+			var unknown *TriggerOutcomeUnknownError
+			if !errors.As(err, &unknown) || !errors.Is(err, ErrOutcomeUnknown) || unknown.ExpectedInstanceID != "1001-20240101100000" {
+				t.Fatalf("err = %v, want an unknown outcome naming 1001-20240101100000", err)
+			}
+			for _, want := range []string{"flow 1001", "2024-01-01 10:00:30 GMT+8", "1001-20240101100000", "documented id form"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if fs.sends() != 2 || fs.instanceCount() != 1 {
+				t.Errorf("sends %d, instances %d: never a second run", fs.sends(), fs.instanceCount())
+			}
+		})
+	}
+}
+
+// resend -> verify -> done: a service that answers duplicates with the
+// existing id answers the resend with the first send's run, which is taken.
+func TestLostAnswerThenAnswerWithTheFirstSendsRunIsTaken(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.answerExisting = true
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		if fs.sends() == 1 {
+			fs.act(call)
+			dropConnection(w)
+			return
+		}
+		fs.serveTrigger(w, r, call)
+	})
+	failAlways(fs, "flowInstances/search")
+	// The documented-id read finds nothing at first (a late record), so
+	// the trigger is sent again.
+	failFirst(fs, "flowInstances/get", 3, func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.replyCode(w, 62102, "Instance not found", nil)
+	})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	if err != nil || run.InstanceID != "1001-20240101100000" {
+		t.Fatalf("run %+v, err %v", run, err)
+	}
+	if fs.sends() != 2 || fs.instanceCount() != 1 {
+		t.Errorf("sends %d, instances %d", fs.sends(), fs.instanceCount())
+	}
+}
+
+// Adoption refused: the run found after a lost answer has other
+// parameters (another workspace's run), or was handed out by this client
+// already; neither is adopted.
+func TestLookUpRefusesRunsWithOtherParametersOrHandedOut(t *testing.T) {
+	t.Run("other parameters", func(t *testing.T) {
+		fs := newFakeService(t, APIVersion20)
+		fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, Parameters: []Parameter{{Key: "bizdate", Value: "other"}}})
+		fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+			if fs.sends() == 1 {
+				dropConnection(w) // not acted on
+				return
+			}
+			fs.serveTrigger(w, r, call)
+		})
+		c := newRunClient(t, fs)
+		_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow, Parameters: map[string]string{"bizdate": "mine"}}, false)
+		if !errors.Is(err, ErrOutcomeUnknown) || fs.sends() != 2 || fs.instanceCount() != 1 {
+			t.Errorf("err %v after %d sends, %d instances; want the foreign run refused", err, fs.sends(), fs.instanceCount())
+		}
+	})
+	t.Run("handed out", func(t *testing.T) {
+		fs := newFakeService(t, APIVersion20)
+		c := newRunClient(t, fs)
+		first, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+			if fs.sends() == 2 {
+				dropConnection(w)
+				return
+			}
+			fs.serveTrigger(w, r, call)
+		})
+		_, err = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(10 * time.Second)}, false)
+		if !errors.Is(err, ErrOutcomeUnknown) || strings.Contains(err.Error(), "adopt") {
+			t.Errorf("err = %v, want %s refused and the outcome reported unknown", err, first.InstanceID)
+		}
+	})
+}
+
+// lookUp -> failed: a cancelled context after a lost answer reports the
+// unknown outcome with the expected id, without sending again.
+func TestLostAnswerWithCancelledContextIsReported(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	ctx, cancel := context.WithCancel(context.Background())
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		fs.act(call)
+		cancel()
+		dropConnection(w)
+	})
+	c := newRunClient(t, fs)
+	_, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
+	var unknown *TriggerOutcomeUnknownError
+	if !errors.As(err, &unknown) || unknown.ExpectedInstanceID != "1001-20240101100000" || fs.sends() != 1 {
+		t.Errorf("err = %v after %d sends", err, fs.sends())
+	}
+}
+
+func TestPeriodsOfEachCycle(t *testing.T) {
+	at := time.Date(2024, 1, 3, 10, 20, 30, 0, gmt8) // a Wednesday
+	for _, tc := range []struct {
+		cycle, start, end, name string
+	}{
+		{"mi", "2024-01-03 10:20", "2024-01-03 10:21", "the minute 2024-01-03 10:20 (GMT+8)"},
+		{"H", "2024-01-03 10:00", "2024-01-03 11:00", "the hour 2024-01-03 10:00 (GMT+8)"},
+		{"D", "2024-01-03 00:00", "2024-01-04 00:00", "the day 2024-01-03 (GMT+8)"},
+		{"W", "2024-01-01 00:00", "2024-01-08 00:00", "the week from Monday 2024-01-01 (GMT+8)"},
+		{"M", "2024-01-01 00:00", "2024-02-01 00:00", "the month 2024-01 (GMT+8)"},
+		{"?", "2024-01-03 10:20", "2024-01-03 10:21", "the minute 2024-01-03 10:20 (GMT+8)"},
+	} {
+		p := periodOf(tc.cycle, at.UTC(), gmt8)
+		if got := p.Start.Format("2006-01-02 15:04"); got != tc.start || p.End.Format("2006-01-02 15:04") != tc.end || p.String() != tc.name {
+			t.Errorf("%s: %s .. %s %q", tc.cycle, got, p.End.Format("2006-01-02 15:04"), p.String())
+		}
+	}
+	// Hours are cut in the server's zone, which may be off the UTC hour.
+	india := time.FixedZone("GMT+5:30", 5*3600+1800)
+	if s := slotStart(at, hourSlot, india); s.Format("15:04") != "07:00" || s.Location() != india {
+		t.Errorf("hour slot in GMT+5:30 starts %s", s.Format("15:04 MST"))
 	}
 }

@@ -71,6 +71,24 @@ func (c *Client) GetTimeZone(ctx context.Context) (*time.Location, error) {
 	return loc, nil
 }
 
+// GetCurrentTime returns the server's clock.
+func (c *Client) GetCurrentTime(ctx context.Context) (time.Time, error) {
+	call := apiCall{resource: "time", action: "getCurrentTime", method: http.MethodGet, policy: retryIdempotent, anonymous: true}
+	data, err := c.do(ctx, call)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var ms flexInt64
+	if err := decodeData(call.operation(), data, &ms); err != nil {
+		return time.Time{}, err
+	}
+	if ms <= 0 {
+		return time.Time{}, &APIError{Operation: call.operation(), HTTPStatus: http.StatusOK, Message: "malformed response: no time in data"}
+	}
+	return time.UnixMilli(int64(ms)), nil
+}
+
+
 var gmtOffset = regexp.MustCompile(`^(?i:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$`)
 
 // parseZone reads "GMT+8", "GMT-05:30", "UTC+0800", "GMT", "UTC" or an IANA

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 )
 
 type triggerBody struct {
@@ -18,21 +17,9 @@ type triggerBody struct {
 // the new instance id. It is never retried once it may have reached the
 // service; such a failure satisfies errors.Is(err, ErrOutcomeUnknown).
 func (c *Client) UpdateAndTrigger(ctx context.Context, req TriggerRequest) (string, error) {
-	return c.trigger(ctx, "updateAndTrigger", req, triggerBody{
+	call := apiCall{resource: "flows", action: "updateAndTrigger", method: http.MethodPost, policy: retryTrigger, body: triggerBody{
 		FlowID: req.FlowID, TriggerTime: req.TriggerTime.UnixMilli(), Parameters: parametersFromMap(req.Parameters),
-	})
-}
-
-// Trigger runs a flow once with its stored parameters.
-func (c *Client) Trigger(ctx context.Context, flowID int64, triggerTime time.Time) (string, error) {
-	return c.trigger(ctx, "trigger", TriggerRequest{FlowID: flowID, TriggerTime: triggerTime}, struct {
-		FlowID      int64 `json:"flowId"`
-		TriggerTime int64 `json:"triggerTime"`
-	}{flowID, triggerTime.UnixMilli()})
-}
-
-func (c *Client) trigger(ctx context.Context, action string, req TriggerRequest, body any) (string, error) {
-	call := apiCall{resource: "flows", action: action, method: http.MethodPost, policy: retryTrigger, body: body}
+	}}
 	if req.FlowID <= 0 {
 		return "", fmt.Errorf("%s: flow id must be positive, got %d", call.operation(), req.FlowID)
 	}

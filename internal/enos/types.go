@@ -62,11 +62,12 @@ type Flow struct {
 	HasReadPri   bool
 }
 
-// FlowGlobals is what a plan needs of a flow: its name and its global
-// parameters with their defaults.
+// FlowGlobals is what a plan and a trigger need of a flow: its name, its
+// cycle and its global parameters with their defaults.
 type FlowGlobals struct {
 	FlowID     int64
 	FlowName   string
+	Cycle      string // M, W, D, H or mi
 	Parameters []Parameter
 }
 
@@ -112,6 +113,10 @@ type TaskInstance struct {
 // sends status (all codes when Statuses is empty), owner and pagination,
 // follows pages until a short page or MaxResults, and dedupes by instance id.
 type InstanceSearch struct {
+	// FlowID, when set, keeps only that flow's runs. The service has no
+	// flow filter (spec §3.8): the client sends expression "<flowId>-"
+	// (unless Expression is set) and drops the other flows' runs it matches.
+	FlowID          int64
 	Expression      string
 	Owner           string
 	Statuses        []Status

@@ -125,7 +125,7 @@ func TestDescribeCallError(t *testing.T) {
 
 func TestDescribeTriggerError(t *testing.T) {
 	minute := time.Date(2024, 2, 1, 18, 0, 0, 0, time.FixedZone("GMT+8", 8*3600))
-	summary, detail := describeTriggerError(1001, fmt.Errorf("starting run: %w", &enos.DuplicateTriggerError{FlowID: 1001, Minute: minute, ExistingInstanceID: "1001-20240201180000"}))
+	summary, detail := describeTriggerError(1001, fmt.Errorf("starting run: %w", &enos.DuplicateTriggerError{FlowID: 1001, Slot: minute, SlotSize: time.Minute, ExistingInstanceID: "1001-20240201180000"}))
 	if summary != "Flow already triggered in this minute" || !strings.Contains(detail, "the existing run 1001-20240201180000") || !strings.Contains(detail, "Nothing was started") {
 		t.Errorf("duplicate: %q\n%s", summary, detail)
 	}

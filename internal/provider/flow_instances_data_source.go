@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,13 +186,8 @@ func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadR
 	if !config.MaxResults.IsNull() {
 		maxResults = int(config.MaxResults.ValueInt64())
 	}
-	var keep func(enos.FlowInstance) bool
-	if !config.FlowID.IsNull() {
-		flowID := config.FlowID.ValueInt64()
-		keep = func(inst enos.FlowInstance) bool { return inst.FlowID == flowID }
-	}
-
-	found, err := searchInstances(ctx, client, query, keep, maxResults)
+	query.MaxResults = maxResults
+	found, err := client.SearchFlowInstances(ctx, query)
 	if err != nil {
 		resp.Diagnostics.AddError(describeServiceError("Searching flow instances", config.FlowID.ValueInt64(), err))
 		return
@@ -221,10 +215,8 @@ func (m flowInstancesModel) search(ctx context.Context) (enos.InstanceSearch, di
 		SortField:      instanceSortFields["trigger_time"],
 		SortDescending: true,
 	}
-	// The service matches text only: "<flowId>-" finds the flow's instance
-	// ids, and the caller keeps the exact matches.
-	if q.Expression == "" && !m.FlowID.IsNull() {
-		q.Expression = strconv.FormatInt(m.FlowID.ValueInt64(), 10) + "-"
+	if !m.FlowID.IsNull() {
+		q.FlowID = m.FlowID.ValueInt64()
 	}
 	if m.Sort != nil {
 		if by := m.Sort.By.ValueString(); by != "" {
@@ -256,32 +248,6 @@ func (m flowInstancesModel) search(ctx context.Context) (enos.InstanceSearch, di
 		q.ToTriggerTime = t
 	}
 	return q, diags
-}
-
-// instanceSearcher is the part of the client a search needs.
-type instanceSearcher interface {
-	SearchFlowInstances(ctx context.Context, q enos.InstanceSearch) ([]enos.FlowInstance, error)
-}
-
-// searchInstances returns up to maxResults instances that keep accepts (all
-// when keep is nil). When keep drops some, the first maxResults the service
-// returned may hold fewer than maxResults kept ones, so it asks again for
-// twice as many until it has enough or the service has no more.
-func searchInstances(ctx context.Context, client instanceSearcher, q enos.InstanceSearch, keep func(enos.FlowInstance) bool, maxResults int) ([]enos.FlowInstance, error) {
-	for limit := maxResults; ; limit *= 2 {
-		q.MaxResults = limit
-		found, err := client.SearchFlowInstances(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		exhausted := len(found) < limit
-		if keep != nil {
-			found = slices.DeleteFunc(found, func(inst enos.FlowInstance) bool { return !keep(inst) })
-		}
-		if len(found) >= maxResults || exhausted {
-			return found[:min(len(found), maxResults)], nil
-		}
-	}
 }
 
 // sortInstances puts instances in a stable order whatever the order of the

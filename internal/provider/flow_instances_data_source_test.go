@@ -154,7 +154,7 @@ func TestAccFlowInstancesDataSource_pagination(t *testing.T) {
 	client := newTestClient(t, srv, emulator.DefaultUserID, clock)
 	ids := make([]string, runCount) // newest first
 	for i := range ids {
-		id, err := client.Trigger(context.Background(), 1001, base.Add(-time.Duration(i+1)*time.Minute))
+		id, err := client.UpdateAndTrigger(context.Background(), enos.TriggerRequest{FlowID: 1001, TriggerTime: base.Add(-time.Duration(i+1) * time.Minute)})
 		if err != nil {
 			t.Fatalf("triggering run %d: %v", i, err)
 		}
@@ -222,55 +222,6 @@ func TestAccFlowInstancesDataSource_invalidInputs(t *testing.T) {
   triggered_before = "2024-05-01T00:00:00Z"`, `Empty trigger-time window`),
 		},
 	})
-}
-
-// fakeSearcher serves a fixed result list, honouring MaxResults.
-type fakeSearcher struct {
-	all    []enos.FlowInstance
-	limits []int
-}
-
-func (f *fakeSearcher) SearchFlowInstances(_ context.Context, q enos.InstanceSearch) ([]enos.FlowInstance, error) {
-	f.limits = append(f.limits, q.MaxResults)
-	return slices.Clone(f.all[:min(len(f.all), q.MaxResults)]), nil
-}
-
-func TestFlowInstancesDataSource_narrowingAsksForMore(t *testing.T) {
-	// The service's text match returns runs of flow 21001 among those of
-	// 1001; only every third result is a run of 1001.
-	var all []enos.FlowInstance
-	for i := range 30 {
-		flowID := int64(21001)
-		if i%3 == 0 {
-			flowID = 1001
-		}
-		all = append(all, enos.FlowInstance{InstanceID: fmt.Sprintf("%d-%02d", flowID, i), FlowID: flowID})
-	}
-	keep := func(inst enos.FlowInstance) bool { return inst.FlowID == 1001 }
-
-	for _, tc := range []struct {
-		maxResults int
-		wantIDs    []string
-		wantLimits []int
-	}{
-		{maxResults: 2, wantIDs: []string{"1001-00", "1001-03"}, wantLimits: []int{2, 4}},
-		{maxResults: 4, wantIDs: []string{"1001-00", "1001-03", "1001-06", "1001-09"}, wantLimits: []int{4, 8, 16}},
-		// All ten runs of 1001 exist; the search stops once the service has no more.
-		{maxResults: 50, wantIDs: []string{"1001-00", "1001-03", "1001-06", "1001-09", "1001-12", "1001-15", "1001-18", "1001-21", "1001-24", "1001-27"}, wantLimits: []int{50}},
-	} {
-		searcher := &fakeSearcher{all: all}
-		found, err := searchInstances(context.Background(), searcher, enos.InstanceSearch{}, keep, tc.maxResults)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, inst := range found {
-			got = append(got, inst.InstanceID)
-		}
-		if !slices.Equal(got, tc.wantIDs) || !slices.Equal(searcher.limits, tc.wantLimits) {
-			t.Errorf("max %d: got %v with limits %v, want %v with limits %v", tc.maxResults, got, searcher.limits, tc.wantIDs, tc.wantLimits)
-		}
-	}
 }
 
 // A user the organization does not know gets an error that says what to fix.

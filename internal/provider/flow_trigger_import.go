@@ -60,6 +60,7 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 		ParametersWO:        types.MapNull(types.StringType),
 		ParametersWOVersion: types.Int64Null(),
 		TriggerTime:         rfc3339(inst.TriggerTime.UTC()),
+		SentTriggerTime:     rfc3339(inst.TriggerTime.UTC()),
 		Triggers:            types.MapNull(types.StringType),
 		WaitForCompletion:   types.BoolValue(true),
 		PollInterval:        timetypes.NewGoDurationValue(defaultPollInterval),

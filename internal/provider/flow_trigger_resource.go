@@ -54,6 +54,7 @@ type flowTriggerModel struct {
 	ParametersWO        types.Map            `tfsdk:"parameters_wo"`
 	ParametersWOVersion types.Int64          `tfsdk:"parameters_wo_version"`
 	TriggerTime         timetypes.RFC3339    `tfsdk:"trigger_time"`
+	SentTriggerTime     timetypes.RFC3339    `tfsdk:"sent_trigger_time"`
 	Triggers            types.Map            `tfsdk:"triggers"`
 	WaitForCompletion   types.Bool           `tfsdk:"wait_for_completion"`
 	PollInterval        timetypes.GoDuration `tfsdk:"poll_interval"`
@@ -83,7 +84,11 @@ func (m *flowTriggerModel) pollInterval() time.Duration {
 // runRef names the run in state for the client's batched status checks.
 func (m *flowTriggerModel) runRef() enos.RunRef {
 	ref := enos.RunRef{InstanceID: m.ID.ValueString(), FlowID: m.FlowID.ValueInt64()}
-	if t, diags := m.TriggerTime.ValueRFC3339Time(); !diags.HasError() {
+	sent := m.SentTriggerTime
+	if sent.IsNull() || sent.IsUnknown() { // a state written before the attribute existed
+		sent = m.TriggerTime
+	}
+	if t, diags := sent.ValueRFC3339Time(); !diags.HasError() {
 		ref.TriggerTime = t
 	}
 	return ref
@@ -143,6 +148,9 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 		resp.Diagnostics.AddWarning("Adopted a run whose trigger had an unknown outcome",
 			fmt.Sprintf("The trigger of flow %d got no definite answer, so the provider looked for the run before trying again and found %s. It tracks that run instead of starting another.", request.FlowID, run.InstanceID))
 	}
+	if mv := run.Moved; mv != nil {
+		resp.Diagnostics.AddWarning("Trigger time moved within its period", triggerMoveDetail(request.FlowID, mv))
+	}
 
 	// Record the run before waiting: a failed or timed-out wait then leaves
 	// the resource in state (tainted) instead of forgetting a started run.
@@ -152,6 +160,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	if timeDefaulted {
 		plan.TriggerTime = timetypes.NewRFC3339TimeValue(run.TriggerTime.UTC())
 	}
+	plan.SentTriggerTime = timetypes.NewRFC3339TimeValue(run.TriggerTime.UTC())
 	plan.Status = types.StringValue(enos.StatusInit.Name())
 	plan.StatusCode = types.Int64Value(int64(enos.StatusInit))
 	plan.FlowName = types.StringNull()

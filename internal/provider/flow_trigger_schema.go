@@ -28,9 +28,14 @@ const flowTriggerDescription = "Triggers one run of a Dataflow flow (the service
 	"as the service returns it; a run that fails, or outlasts `timeouts.create`, leaves the resource tainted so that the next " +
 	"apply starts a new run. An interrupted wait (Ctrl-C, a cancelled CI job) leaves it untainted, and the next apply follows the same run to its end. Refresh reads the run only while it is unfinished; a run the service no longer knows stays in state " +
 	"with a warning and is never re-triggered behind your back.\n\n" +
-	"The service names runs after the flow and the trigger minute, so one flow can have one run per minute. With `trigger_time` " +
-	"unset, runs of one flow started in the same apply (for example with `for_each`) get distinct minutes; with `trigger_time` " +
-	"set, a collision with an existing run is an error that names that run."
+	"The service names runs after the flow and the trigger minute (the hour, for some flows), so one flow can have one run per minute. " +
+	"With `trigger_time` unset, runs of one flow started in the same apply (for example with `for_each`) get distinct minutes (or hours). " +
+	"With `trigger_time` set and its minute taken (a failed day re-run, a change of `triggers`), the run is triggered in a free minute of the same " +
+	"period of the flow's cycle (the same day for a daily flow), so its time parameters are unchanged; `sent_trigger_time` holds the time sent " +
+	"and the apply output says so. Only when no minute of the period can be used is it an error that names the existing run.\n\n" +
+	"The provider never takes an existing run for the one it started, whether the service refuses a second trigger in the minute or answers " +
+	"it with the existing run's id. When a trigger's answer is lost and the run cannot be found, the error names the instance id the run has " +
+	"if it started, and the `terraform import` command that tracks it."
 
 func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
@@ -84,6 +89,15 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 					stringplanmodifier.UseStateForUnknown(),
 					triggerTimeReplace(),
 				},
+			},
+			"sent_trigger_time": schema.StringAttribute{
+				CustomType: timetypes.RFC3339Type{},
+				MarkdownDescription: "The trigger time actually sent for the run, in UTC. It equals `trigger_time` unless that time's minute " +
+					"(or hour, for flows whose instance ids name the hour) already had a run of the flow, as when a failed day is re-run: " +
+					"the provider then triggers in a free minute of the same period of the flow's cycle (the same day for a daily flow), " +
+					"whose time parameters are the same, and says so in the apply output. Import sets it from the run.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"triggers": schema.MapAttribute{
 				MarkdownDescription: "Arbitrary values whose change starts a new run, as with `terraform_data`'s `triggers_replace`, " +

@@ -1,0 +1,185 @@
+package enos
+
+import (
+	"sync"
+	"time"
+)
+
+// A flow's slot is the span of trigger times that share one instance id:
+// the service names a run after the flow and its trigger time cut to the
+// minute, or to the hour for some flows (spec §4.5, "8435-2021020211"), and
+// refuses or merges a second trigger in the same slot (§4.6). A Client
+// assumes minute slots until the service's answers show hour slots.
+const (
+	minuteSlot = time.Minute
+	hourSlot   = time.Hour
+)
+
+// slotStart is the start of the slot of size that holds t, in the server's
+// zone loc (hours are cut in the server's zone, which may be off the hour
+// from UTC).
+func slotStart(t time.Time, size time.Duration, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = t.Location()
+	}
+	lt := t.In(loc)
+	if size == hourSlot {
+		return time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), 0, 0, 0, loc)
+	}
+	return time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), lt.Minute(), 0, 0, loc)
+}
+
+// runRegistry remembers, per Client, the trigger times used per flow, each
+// flow's slot size once learned, and the instance ids handed out, so that
+// one process never starts two runs of a flow in one slot nor hands one run
+// to two callers.
+type runRegistry struct {
+	mu    sync.Mutex
+	flows map[int64]*flowSlots
+	ids   map[string]handedOut
+
+	clock serverClock
+}
+
+type flowSlots struct {
+	size     time.Duration // minuteSlot until hour slots are learned
+	reserved []time.Time   // trigger times chosen or sent for the flow
+}
+
+// handedOut is a run StartRun has returned.
+type handedOut struct {
+	flowID      int64
+	triggerTime time.Time
+}
+
+func (r *runRegistry) flowLocked(flowID int64) *flowSlots {
+	if r.flows == nil {
+		r.flows = map[int64]*flowSlots{}
+	}
+	f := r.flows[flowID]
+	if f == nil {
+		f = &flowSlots{size: minuteSlot}
+		r.flows[flowID] = f
+	}
+	return f
+}
+
+// slotSize is the flow's slot size as known so far.
+func (r *runRegistry) slotSize(flowID int64) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flowLocked(flowID).size
+}
+
+// learnHourSlots records that the flow's instance ids name hours.
+func (r *runRegistry) learnHourSlots(flowID int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flowLocked(flowID).size = hourSlot
+}
+
+func (f *flowSlots) freeLocked(start time.Time) bool {
+	end := start.Add(f.size)
+	for _, t := range f.reserved {
+		if !t.Before(start) && t.Before(end) {
+			return false
+		}
+	}
+	return true
+}
+
+// reserveNow returns now when its slot is free for the flow, else the start
+// of the next free slot, and reserves it.
+func (r *runRegistry) reserveNow(flowID int64, now time.Time, loc *time.Location) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.flowLocked(flowID)
+	if f.freeLocked(slotStart(now, f.size, loc)) {
+		f.reserved = append(f.reserved, now)
+		return now
+	}
+	return r.nextFreeLocked(f, now, loc)
+}
+
+// reserveAfter reserves and returns the start of the first free slot after t's.
+func (r *runRegistry) reserveAfter(flowID int64, t time.Time, loc *time.Location) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nextFreeLocked(r.flowLocked(flowID), t, loc)
+}
+
+func (r *runRegistry) nextFreeLocked(f *flowSlots, after time.Time, loc *time.Location) time.Time {
+	s := slotStart(slotStart(after, f.size, loc).Add(f.size), f.size, loc)
+	for !f.freeLocked(s) {
+		s = slotStart(s.Add(f.size), f.size, loc)
+	}
+	f.reserved = append(f.reserved, s)
+	return s
+}
+
+// reserve records t as used for the flow.
+func (r *runRegistry) reserve(flowID int64, t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.flowLocked(flowID)
+	f.reserved = append(f.reserved, t)
+}
+
+// reservedIn reports whether this client used a trigger time of the flow in
+// [start, end).
+func (r *runRegistry) reservedIn(flowID int64, start, end time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.flowLocked(flowID).reserved {
+		if !t.Before(start) && t.Before(end) {
+			return true
+		}
+	}
+	return false
+}
+
+// claim records id as handed out for a run of flowID triggered at t; it
+// fails when it already was.
+func (r *runRegistry) claim(id string, flowID int64, t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, held := r.ids[id]; held {
+		return false
+	}
+	if r.ids == nil {
+		r.ids = map[string]handedOut{}
+	}
+	r.ids[id] = handedOut{flowID: flowID, triggerTime: t}
+	return true
+}
+
+// holder returns the run id was handed out for.
+func (r *runRegistry) holder(id string) (handedOut, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.ids[id]
+	return h, ok
+}
+
+// heldIn reports whether this client handed out a run of the flow triggered
+// in [start, end).
+func (r *runRegistry) heldIn(flowID int64, start, end time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.ids {
+		if h.flowID == flowID && !h.triggerTime.Before(start) && h.triggerTime.Before(end) {
+			return true
+		}
+	}
+	return false
+}
+
+// serverClock is the offset of the server's clock from this client's,
+// measured once with time?action=getCurrentTime. It tells whether a run was
+// created before a trigger was sent without trusting both clocks to agree.
+type serverClock struct {
+	mu          sync.Mutex
+	known       bool
+	offset      time.Duration // server time - client time
+	uncertainty time.Duration // half the round trip of the measurement
+}
