@@ -2,25 +2,131 @@ package provider
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
-// ImportState adopts an existing run by its flow instance id. The service
-// reports only the run's effective parameters (the flow's globals merged
-// with the overrides), so `parameters` gets the keys whose values differ
-// from the flow's current defaults: a configuration that set exactly those
-// overrides plans no change. The defaults are kept in private state so that
-// a configuration writing a default out is an in-place update, not a new
-// run. Behaviour settings get their defaults; trigger_time is stored in UTC.
+// privateImportedRun is the private-state key under which import keeps an
+// importedRun (JSON) until the first apply after import, see
+// parametersReplace.
+const privateImportedRun = "imported_run"
+
+// importedRun is what import remembers of a run's parameters: salted
+// digests, never values. Import cannot tell which of the run's parameters
+// were write-only, so no value of the run may reach state, private state
+// included; digests are enough to tell at plan time whether a configuration
+// gives the run's effective parameters. The salt is random per import, so
+// that equal values in different runs (or resources) do not show as equal
+// digests and no precomputed table applies; a reader of the state can still
+// test guesses of a value against its digest, as with any hash.
+type importedRun struct {
+	Salt []byte `json:"salt"`
+	// Run maps each key of the run's effective parameters to the digest of
+	// its value: the parameters the service reports, merged over the flow's
+	// defaults (whether or not the service already merged them, spec §3.1).
+	Run map[string]string `json:"run"`
+	// Defaults maps each of the flow's global parameters at import to the
+	// digest of its default value; empty when the flow could not be read.
+	Defaults map[string]string `json:"defaults"`
+}
+
+// newImportedRun digests a run's parameters over the flow's defaults with a
+// fresh salt.
+func newImportedRun(defaults, runParameters map[string]string) (*importedRun, error) {
+	r := &importedRun{Salt: make([]byte, 32)}
+	if _, err := rand.Read(r.Salt); err != nil {
+		return nil, err
+	}
+	r.Run = r.digests(effectiveParameters(defaults, runParameters))
+	r.Defaults = r.digests(defaults)
+	return r, nil
+}
+
+// digest is HMAC-SHA-256 of one parameter under the salt. The key is
+// length-prefixed so that no two (key, value) pairs hash the same input.
+func (r *importedRun) digest(key, value string) string {
+	mac := hmac.New(sha256.New, r.Salt)
+	mac.Write(binary.BigEndian.AppendUint64(nil, uint64(len(key))))
+	mac.Write([]byte(key))
+	mac.Write([]byte(value))
+	return base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func (r *importedRun) digests(parameters map[string]string) map[string]string {
+	out := make(map[string]string, len(parameters))
+	for k, v := range parameters {
+		out[k] = r.digest(k, v)
+	}
+	return out
+}
+
+// mismatchedKeys lists, sorted, the parameter keys whose effective value
+// under the given overrides (a configuration's parameters and
+// parameters_wo) differs from the run's: none when the configuration
+// describes this run.
+func (r *importedRun) mismatchedKeys(overrides map[string]string) []string {
+	want := maps.Clone(r.Defaults)
+	if want == nil {
+		want = map[string]string{}
+	}
+	maps.Copy(want, r.digests(overrides))
+	var keys []string
+	for k := range maps.Keys(want) {
+		if r.Run[k] != want[k] {
+			keys = append(keys, k)
+		}
+	}
+	for k := range maps.Keys(r.Run) {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// loadImportedRun returns what import remembered of the run, or nil when
+// the resource was not imported or has been applied since.
+func loadImportedRun(ctx context.Context, private privateGetter) (*importedRun, diag.Diagnostics) {
+	if private == nil {
+		return nil, nil
+	}
+	raw, diags := private.GetKey(ctx, privateImportedRun)
+	if raw == nil || diags.HasError() {
+		return nil, diags
+	}
+	var r importedRun
+	if err := json.Unmarshal(raw, &r); err != nil {
+		diags.AddError("Unreadable private state of an imported run", fmt.Sprintf(
+			"Decoding what import stored about the run's parameters failed: %s. Import the run again.", err))
+		return nil, diags
+	}
+	return &r, diags
+}
+
+// ImportState adopts an existing run by its flow instance id. It stores
+// none of the run's parameter values: any of them may have been write-only.
+// `parameters` stays null, and private state keeps salted digests of the
+// run's effective parameters and of the flow's defaults, so that the first
+// plan after import can tell a configuration that describes this run (an
+// in-place update) from one that does not (a new run). Behaviour settings
+// get their defaults; trigger_time is stored in UTC.
 func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if configuredClient(r.data, &resp.Diagnostics) == nil {
 		return
@@ -38,18 +144,26 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 	defaults := map[string]string{}
 	flow, flowErr := r.data.client.FlowGlobals(ctx, inst.FlowID)
 	if flowErr != nil {
-		resp.Diagnostics.AddWarning("Imported all of the run's parameters",
-			fmt.Sprintf("Reading flow %d to tell the run's overrides from the flow's defaults failed, so parameters holds every parameter of the run: %s", inst.FlowID, flowErr))
+		resp.Diagnostics.AddWarning("Could not read the flow's defaults",
+			fmt.Sprintf("Reading flow %d to tell the run's overrides from the flow's defaults failed, so only a configuration that sets every parameter of the run (in parameters or parameters_wo) matches it: %s", inst.FlowID, flowErr))
 	} else {
 		for _, p := range flow.Parameters {
 			defaults[p.Key] = p.Value
 		}
 	}
-	overrides := map[string]string{}
+	runParameters := map[string]string{}
 	for _, p := range inst.Parameters {
-		if value, isGlobal := defaults[p.Key]; !isGlobal || value != p.Value {
-			overrides[p.Key] = p.Value
-		}
+		runParameters[p.Key] = p.Value
+	}
+	imported, err := newImportedRun(defaults, runParameters)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import flow run", fmt.Sprintf("Making a random salt for the parameter digests failed: %s", err))
+		return
+	}
+	raw, err := json.Marshal(imported)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import flow run", fmt.Sprintf("Encoding the parameter digests failed: %s", err))
+		return
 	}
 
 	model := flowTriggerModel{
@@ -69,20 +183,7 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 			"create": types.StringType, "update": types.StringType, "delete": types.StringType,
 		})},
 	}
-	if len(overrides) > 0 {
-		params, diags := types.MapValueFrom(ctx, types.StringType, overrides)
-		resp.Diagnostics.Append(diags...)
-		model.Parameters = params
-	}
 	resp.Diagnostics.Append(model.setInstance(ctx, inst)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &model)...)
-	if flowErr != nil {
-		return
-	}
-	raw, err := json.Marshal(defaults)
-	if err != nil {
-		resp.Diagnostics.AddError("Encoding the flow's defaults failed", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateFlowDefaults, raw)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, raw)...)
 }

@@ -2,15 +2,16 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -18,10 +19,6 @@ import (
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
-
-// privateFlowDefaults is the private-state key under which import keeps the
-// flow's global parameters (JSON object), see parametersReplace.
-const privateFlowDefaults = "flow_defaults"
 
 // ValidateConfig rejects a parameter set both normally and write-only: one
 // value per key keeps it obvious what the run receives.
@@ -143,27 +140,109 @@ func triggerTimeReplace() planmodifier.String {
 	)
 }
 
-// parametersReplace replaces the resource when the parameters change. For an
-// imported run, whose parameters are only known merged with the flow's
-// global defaults, parameters that give the run the same effective values
-// (such as a default written out) are an in-place update instead.
-func parametersReplace() planmodifier.Map {
+// parametersReplace replaces the resource (a new run) when the parameters
+// change. After import, whose state holds no parameter values (see
+// ImportState), it compares instead the effective parameters the
+// configuration gives (the flow's defaults, parameters and parameters_wo:
+// write-only values are in the configuration during plan only) with the
+// run's digests, on every plan until the first apply: a configuration that
+// describes the run, such as the one that started it or one that writes a
+// default out, is an in-place update; any other is a new run.
+func parametersReplace() planmodifier.Map { return parametersReplaceModifier{} }
+
+type parametersReplaceModifier struct{}
+
+func (parametersReplaceModifier) Description(context.Context) string {
+	return "Replaces the resource (a new run) when the parameters change; after import, when the configuration's effective parameters differ from the run's."
+}
+
+func (m parametersReplaceModifier) MarkdownDescription(ctx context.Context) string {
+	return m.Description(ctx)
+}
+
+func (parametersReplaceModifier) PlanModifyMap(ctx context.Context, req planmodifier.MapRequest, resp *planmodifier.MapResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return // create or destroy
+	}
+	imported, diags := loadImportedRun(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if imported == nil {
+		resp.RequiresReplace = !req.PlanValue.Equal(req.StateValue)
+		return
+	}
+	var writeOnly types.Map
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters_wo"), &writeOnly)...)
+	overrides, known := knownStrings(req.ConfigValue, writeOnly)
+	if !known {
+		// Unknown values cannot be shown to be the run's.
+		resp.RequiresReplace = true
+		return
+	}
+	if keys := imported.mismatchedKeys(overrides); len(keys) > 0 {
+		resp.RequiresReplace = true
+		// Names only: a value may be write-only.
+		resp.Diagnostics.AddAttributeWarning(path.Root("parameters"), "Configuration differs from the imported run",
+			fmt.Sprintf("The parameters this configuration gives (the flow's defaults, parameters and parameters_wo) differ from those of the imported run for %s, so the plan starts a new run. "+
+				"To keep the imported run, set these parameters as the run had them.", strings.Join(keys, ", ")))
+	}
+}
+
+// knownStrings merges string maps (null ones count as empty); known is
+// false when a map or one of its values is unknown.
+func knownStrings(values ...types.Map) (merged map[string]string, known bool) {
+	merged = map[string]string{}
+	for _, m := range values {
+		if m.IsUnknown() {
+			return nil, false
+		}
+		for k, v := range m.Elements() {
+			s, ok := v.(types.String)
+			if !ok || s.IsUnknown() {
+				return nil, false
+			}
+			merged[k] = s.ValueString()
+		}
+	}
+	return merged, true
+}
+
+// adoptedAfterImport is the replace condition of parameters_wo_version and
+// triggers: any change is a new run, except setting a value that import
+// left null (the service does not know it), which the first apply after
+// import takes in place.
+func adoptedAfterImport(ctx context.Context, private privateGetter, priorNull bool) (bool, diag.Diagnostics) {
+	if !priorNull {
+		return false, nil
+	}
+	imported, diags := loadImportedRun(ctx, private)
+	return imported != nil, diags
+}
+
+// parametersWOVersionReplace replaces the resource when
+// parameters_wo_version changes, see adoptedAfterImport.
+func parametersWOVersionReplace() planmodifier.Int64 {
+	return int64planmodifier.RequiresReplaceIf(
+		func(ctx context.Context, req planmodifier.Int64Request, resp *int64planmodifier.RequiresReplaceIfFuncResponse) {
+			adopted, diags := adoptedAfterImport(ctx, req.Private, req.StateValue.IsNull())
+			resp.Diagnostics.Append(diags...)
+			resp.RequiresReplace = !adopted
+		},
+		"Replaces the resource (a new run) when the version changes; after import, setting it is an in-place update.",
+		"Replaces the resource (a new run) when the version changes; after import, setting it is an in-place update.",
+	)
+}
+
+// triggersReplace replaces the resource when triggers change, see
+// adoptedAfterImport.
+func triggersReplace() planmodifier.Map {
 	return mapplanmodifier.RequiresReplaceIf(
 		func(ctx context.Context, req planmodifier.MapRequest, resp *mapplanmodifier.RequiresReplaceIfFuncResponse) {
-			resp.RequiresReplace = true
-			raw, diags := req.Private.GetKey(ctx, privateFlowDefaults)
+			adopted, diags := adoptedAfterImport(ctx, req.Private, req.StateValue.IsNull())
 			resp.Diagnostics.Append(diags...)
-			var defaults map[string]string
-			if raw == nil || json.Unmarshal(raw, &defaults) != nil || req.PlanValue.IsUnknown() {
-				return
-			}
-			planned, prior := map[string]string{}, map[string]string{}
-			resp.Diagnostics.Append(req.PlanValue.ElementsAs(ctx, &planned, false)...)
-			resp.Diagnostics.Append(req.StateValue.ElementsAs(ctx, &prior, false)...)
-			resp.RequiresReplace = !maps.Equal(effectiveParameters(defaults, planned), effectiveParameters(defaults, prior))
+			resp.RequiresReplace = !adopted
 		},
-		"Replaces the resource (a new run) when the parameters change.",
-		"Replaces the resource (a new run) when the parameters change.",
+		"Replaces the resource (a new run) when a value changes; after import, setting them is an in-place update.",
+		"Replaces the resource (a new run) when a value changes; after import, setting them is an in-place update.",
 	)
 }
 

@@ -268,9 +268,13 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	// A trigger_time written differently for the same instant (see
 	// triggerTimeReplace) is taken as written.
 	state.TriggerTime = plan.TriggerTime
-	// Parameters equal in effect to the imported ones (see
-	// parametersReplace) are taken as written.
+	// After import, the configuration's parameters (equal in effect to the
+	// run's, see parametersReplace), triggers and parameters_wo_version are
+	// taken as written; from then on the resource is like one it created.
 	state.Parameters = plan.Parameters
+	state.Triggers = plan.Triggers
+	state.ParametersWOVersion = plan.ParametersWOVersion
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, nil)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	mark, diags := getWaitMark(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)

@@ -662,18 +662,24 @@ resource "dataflow_flow_trigger" "test" {
 			},
 			{
 				// terraform import: everything but the behaviour setting
-				// that differs from its default matches the created state.
+				// that differs from its default, and the parameters (import
+				// stores no parameter value), matches the created state.
 				ResourceName:            testTrigger,
 				ImportState:             true,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"poll_interval"},
+				ImportStateVerifyIgnore: []string{"poll_interval", "parameters"},
 			},
 			{
-				// An import block with a configuration matching the run plans no change.
-				Config:          defaults,
-				ResourceName:    testTrigger,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithID,
+				// An import block with a configuration matching the run plans
+				// an in-place update that takes the parameters as written.
+				Config:             defaults,
+				ResourceName:       testTrigger,
+				ImportState:        true,
+				ImportStateKind:    resource.ImportBlockWithID,
+				ExpectNonEmptyPlan: true,
+				ImportPlanChecks: resource.ImportPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionUpdate),
+				}},
 			},
 			{
 				// Writing out a flow default (region = "cn") is the same run:
@@ -713,10 +719,11 @@ removed {
 				ImportStateIdFunc:  func(*terraform.State) (string, error) { return importID, nil },
 			},
 			{
-				// ...and the matching configuration plans nothing.
+				// ...and the matching configuration plans an in-place update
+				// (the plan after it is empty) that starts nothing.
 				Config: defaults,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringFunc(func(id string) error {

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -55,7 +54,8 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"parameters": schema.MapAttribute{
 				MarkdownDescription: "Overrides of the flow's global parameters for this run, e.g. `{ bizdate = \"20240101\" }`. " +
 					"Keys that are not global parameters of the flow get a warning at plan time (a likely typo). Changing them starts a new run. " +
-					"After import this holds the run's parameters whose values differ from the flow's defaults; writing a default value explicitly then plans an in-place update that calls nothing. " +
+					"Import stores none of the run's parameter values (any of them may have been write-only): this stays null until the first apply after import, " +
+					"which takes it from the configuration in place, calling nothing, when the configuration's `parameters` and `parameters_wo` give the run's effective parameters. " +
 					"At most 1000 entries with non-empty keys; values up to 64 KiB, without control characters other than tab and line breaks.",
 				ElementType:   types.StringType,
 				Optional:      true,
@@ -75,7 +75,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"parameters_wo_version": schema.Int64Attribute{
 				MarkdownDescription: "Any number; change it to start a new run, for example after changing `parameters_wo` (whose values Terraform cannot compare).",
 				Optional:            true,
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+				PlanModifiers:       []planmodifier.Int64{parametersWOVersionReplace()},
 			},
 			"trigger_time": schema.StringAttribute{
 				CustomType: timetypes.RFC3339Type{},
@@ -104,7 +104,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 					"e.g. `{ table_version = aws_glue_catalog_table.x.version }`. They are not sent to the service.",
 				ElementType:   types.StringType,
 				Optional:      true,
-				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.Map{triggersReplace()},
 			},
 			"wait_for_completion": schema.BoolAttribute{
 				MarkdownDescription: "Wait until the run finishes (default `true`). A run that ends in anything but `SUCCESS` then fails the apply with its status, " +

@@ -1,5 +1,7 @@
-# Adopt an existing run with an import block (Terraform 1.5 or later). With a
-# configuration that matches the run, the plan shows the import and no change.
+# Adopt an existing run with an import block (Terraform 1.5 or later). With
+# the configuration that started the run, write-only parameters included, the
+# plan shows the import and an in-place update that calls nothing; the plan
+# after that apply is empty.
 import {
   to = dataflow_flow_trigger.imported_load
   id = "3377-20240101080000"
@@ -11,4 +13,12 @@ resource "dataflow_flow_trigger" "imported_load" {
   parameters = {
     bizdate = "20240101"
   }
+  parameters_wo         = { db_password = var.db_password }
+  parameters_wo_version = 1
+}
+
+variable "db_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
 }
