@@ -38,6 +38,7 @@ const (
 func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunRef, firstCheck, pollInterval time.Duration, timeoutName string) (*enos.FlowInstance, error) {
 	var last *enos.FlowInstance
 	delay, ceiling := pollInterval, max(pollInterval, maxPollBackoff)
+	due := time.Now().Add(firstCheck)
 	timer := time.NewTimer(firstCheck)
 	defer timer.Stop()
 	for {
@@ -46,8 +47,8 @@ func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunR
 			return last, waitExpired(ctx, last, timeoutName)
 		case <-timer.C:
 		}
-		// Runs waited on together share one status request per flow.
-		inst, err := r.data.client.RunStatus(ctx, run)
+		// Runs polled at the same due time share one status request.
+		inst, err := r.data.client.RunStatus(ctx, run, due)
 		switch {
 		case ctx.Err() != nil:
 			return last, waitExpired(ctx, last, timeoutName)
@@ -68,17 +69,18 @@ func (r *flowTriggerResource) waitForTerminal(ctx context.Context, run enos.RunR
 				return inst, nil
 			}
 		}
-		timer.Reset(untilWholeSecond(time.Now().Add(delay)))
+		due = wholeSecondAfter(time.Now().Add(delay))
+		timer.Reset(time.Until(due))
 		delay = min(delay*3/2, ceiling)
 	}
 }
 
-// untilWholeSecond is the time from now to t rounded up to a whole second.
-func untilWholeSecond(t time.Time) time.Duration {
+// wholeSecondAfter is t rounded up to a whole second.
+func wholeSecondAfter(t time.Time) time.Time {
 	if rounded := t.Truncate(time.Second); rounded.Before(t) {
-		t = rounded.Add(time.Second)
+		return rounded.Add(time.Second)
 	}
-	return time.Until(t)
+	return t
 }
 
 // waitExpired says why waiting stopped: the timeout, or an interrupt
