@@ -26,6 +26,7 @@ type statusSearch struct {
 	started time.Time
 	flow    int64
 	refs    map[string]int64 // when flow is 0: instance id to flow id
+	poll    bool             // a search for polls, which covers every run waited on in its hour
 	done    chan struct{}
 	found   map[string]FlowInstance // set when done; nil after a failure
 }
@@ -42,6 +43,8 @@ type statusBatcher struct {
 	mu      sync.Mutex
 	byHour  map[int64][]*statusSearch   // newest last
 	waiting map[int64]map[string]RunRef // the runs being waited on, by trigger hour
+	polling map[int64]int               // poll searches in flight, by trigger hour
+	queued  map[int64]*statusSearch     // the poll search to send when those end
 }
 
 // RunStatus returns the state of a run, like GetFlowInstance, from an
@@ -117,24 +120,69 @@ func (s *statusBatcher) searchFor(now time.Time, hour int64, ref RunRef, notBefo
 			return found, nil, false
 		}
 	}
-	search := &statusSearch{started: now, flow: ref.FlowID, done: make(chan struct{})}
-	var refs []RunRef
-	if !notBefore.IsZero() {
-		for _, r := range s.waiting[hour] {
-			refs = append(refs, r)
-		}
-		if flows := distinctFlows(refs); len(flows) > 1 {
-			search.flow, search.refs = 0, make(map[string]int64, len(refs))
-			for _, r := range refs {
-				search.refs[r.InstanceID] = r.FlowID
+	if notBefore.IsZero() {
+		return s.add(hour, &statusSearch{started: now, flow: ref.FlowID, done: make(chan struct{})}), nil, true
+	}
+	// A poll of a run no search in flight covers waits for the one after
+	// them, which then covers it: runs whose first polls come one after
+	// another cost two searches, not one each.
+	if s.polling[hour] > 0 {
+		if s.queued[hour] == nil {
+			if s.queued == nil {
+				s.queued = map[int64]*statusSearch{}
 			}
+			s.queued[hour] = &statusSearch{poll: true, done: make(chan struct{})}
+		}
+		return s.queued[hour], nil, false
+	}
+	search := &statusSearch{poll: true, done: make(chan struct{})}
+	return search, s.startPoll(now, hour, search), true
+}
+
+// startPoll scopes a poll search to every run waited on in hour and counts
+// it in flight; it returns those runs.
+func (s *statusBatcher) startPoll(now time.Time, hour int64, search *statusSearch) []RunRef {
+	refs := make([]RunRef, 0, len(s.waiting[hour]))
+	for _, r := range s.waiting[hour] {
+		refs = append(refs, r)
+	}
+	search.started = now
+	if flows := distinctFlows(refs); len(flows) == 1 {
+		search.flow = flows[0]
+	} else {
+		search.refs = make(map[string]int64, len(refs))
+		for _, r := range refs {
+			search.refs[r.InstanceID] = r.FlowID
 		}
 	}
+	if s.polling == nil {
+		s.polling = map[int64]int{}
+	}
+	s.polling[hour]++
+	s.add(hour, search)
+	return refs
+}
+
+func (s *statusBatcher) add(hour int64, search *statusSearch) *statusSearch {
 	if s.byHour == nil {
 		s.byHour = map[int64][]*statusSearch{}
 	}
-	s.byHour[hour] = append(withoutCoveredBy(searches, search), search)
-	return search, refs, true
+	s.byHour[hour] = append(withoutCoveredBy(s.byHour[hour], search), search)
+	return search
+}
+
+// pollEnded counts a poll search of hour as done and returns the queued
+// one, now started, with its runs (nil when none is queued).
+func (s *statusBatcher) pollEnded(now time.Time, hour int64) (*statusSearch, []RunRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.polling[hour]--
+	next := s.queued[hour]
+	if next == nil {
+		return nil, nil
+	}
+	delete(s.queued, hour)
+	return next, s.startPoll(now, hour, next)
 }
 
 // withoutCoveredBy drops the searches that next makes useless: a newer
@@ -181,7 +229,16 @@ func (s *statusBatcher) forget(hour int64, failed *statusSearch) {
 // runStatusSearch sends the search of one trigger hour: every run of its
 // flow, or, for runs of several flows, the window of their trigger times.
 func (c *Client) runStatusSearch(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
-	defer close(search.done)
+	c.searchStatuses(ctx, hour, search, refs)
+	close(search.done)
+	if search.poll {
+		if next, refs := c.statuses.pollEnded(c.now(), hour); next != nil {
+			c.runStatusSearch(ctx, hour, next, refs)
+		}
+	}
+}
+
+func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
 	start := time.Unix(hour*3600, 0)
 	// The service keeps trigger times to the second; a second either side
 	// keeps runs at the edges.

@@ -119,20 +119,21 @@ func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
 		t.Fatalf("search %d arrived first", n)
 	}
 	// The clock moves on while search 1 is in flight: a poll due now must
-	// not take it, although it covers the run.
+	// not take it, although it covers the run. It waits for the search
+	// after it, sent once search 1 has ended.
 	t2 := t1.Add(10 * time.Second)
 	clock.set(t2)
 	second := poll(refs[0], t2)
+	close(release[1])
+	if a := <-first; a.err != nil || a.status != 1 {
+		t.Errorf("poll due at t1 = status %d, %v; want the answer of search 1", a.status, a.err)
+	}
 	if n := <-arrived; n != 2 {
 		t.Fatalf("search %d arrived second", n)
 	}
 	close(release[2])
 	if a := <-second; a.err != nil || a.status != 2 {
 		t.Errorf("poll due at t2 = status %d, %v; want the answer of search 2, started at t2", a.status, a.err)
-	}
-	close(release[1])
-	if a := <-first; a.err != nil || a.status != 1 {
-		t.Errorf("poll due at t1 = status %d, %v; want the answer of search 1", a.status, a.err)
 	}
 	// A poll due at t1 now takes the newest search since (search 2); a
 	// refresh takes any. Neither sends anything.
