@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
@@ -58,19 +59,33 @@ provider "dataflow" {
 type triggerSettings struct {
 	n            int
 	wait         bool
-	pollInterval string // "" leaves the default
+	pollInterval string        // "" leaves the default
+	flows        int           // 0: one flow per trigger; else trigger i runs flow i mod flows
+	spread       time.Duration // with flows: trigger times from spreadStart, evenly over this span per flow
 }
+
+// spreadStart is the first trigger time of a spread configuration.
+const spreadStart = "2024-01-01T00:00:00Z"
 
 func triggerConfig(p providerSettings, t triggerSettings) string {
 	var b strings.Builder
 	b.WriteString(providerBlock(p))
+	flow := "count.index"
+	if t.flows > 0 {
+		flow = fmt.Sprintf("count.index %% %d", t.flows)
+	}
 	fmt.Fprintf(&b, `
 resource "dataflow_flow_trigger" "run" {
   count               = %d
-  flow_id             = %d + count.index
+  flow_id             = %d + %s
   parameters          = { bizdate = %q }
   wait_for_completion = %t
-`, t.n, firstBenchFlowID, bizdate, t.wait)
+`, t.n, firstBenchFlowID, flow, bizdate, t.wait)
+	if t.flows > 0 {
+		perFlow := (t.n + t.flows - 1) / t.flows
+		fmt.Fprintf(&b, "  trigger_time        = timeadd(%q, \"${floor(count.index / %d) * %d}s\")\n",
+			spreadStart, t.flows, int(t.spread.Seconds())/perFlow)
+	}
 	if t.pollInterval != "" {
 		fmt.Fprintf(&b, "  poll_interval       = %q\n", t.pollInterval)
 	}

@@ -25,30 +25,43 @@ func main() {
 func run() error {
 	latency := flag.Duration("latency", 20*time.Millisecond, "latency the emulator adds to every answer (env BENCH_LATENCY)")
 	sizesFlag := flag.String("sizes", "1,200,1000", "comma-separated numbers of triggers per apply (env BENCH_SIZES)")
-	out := flag.String("out", "BENCHMARKS.md", "where to write the report")
+	floorSizesFlag := flag.String("floor-sizes", "200,1000,5000", "comma-separated numbers of triggers of the floor rows (env BENCH_FLOOR_SIZES)")
+	spreadRuns := flag.Int("spread-runs", 1000, "runs of the plan of unfinished runs over 10 flows and 3 days (env BENCH_SPREAD_RUNS)")
+	repo := flag.String("repo", "..", "the provider's repository: bench is a module of its own inside it")
+	out := flag.String("out", "../BENCHMARKS.md", "where to write the report")
 	if v := os.Getenv("BENCH_LATENCY"); v != "" {
 		_ = flag.Set("latency", v)
 	}
 	if v := os.Getenv("BENCH_SIZES"); v != "" {
 		_ = flag.Set("sizes", v)
 	}
+	if v := os.Getenv("BENCH_SPREAD_RUNS"); v != "" {
+		_ = flag.Set("spread-runs", v)
+	}
+	if v := os.Getenv("BENCH_FLOOR_SIZES"); v != "" {
+		_ = flag.Set("floor-sizes", v)
+	}
 	flag.Parse()
 	sizes, err := parseSizes(*sizesFlag)
+	if err != nil {
+		return err
+	}
+	floorSizes, err := parseSizes(*floorSizesFlag)
 	if err != nil {
 		return err
 	}
 	if err := requireTools("terraform", "bash", "curl", "openssl", "/usr/bin/time"); err != nil {
 		return err
 	}
-	info := runInfo{Command: fmt.Sprintf("BENCH_LATENCY=%s BENCH_SIZES=%s make bench", *latency, *sizesFlag),
+	info := runInfo{Command: fmt.Sprintf("BENCH_LATENCY=%s BENCH_SIZES=%s BENCH_FLOOR_SIZES=%s BENCH_SPREAD_RUNS=%d make bench", *latency, *sizesFlag, *floorSizesFlag, *spreadRuns),
 		Started: time.Now(), LoadStart: loadAverage()}
-	ws, err := newWorkspace(".")
+	ws, err := newWorkspace(*repo)
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
 	b := &bench{ws: ws, latency: *latency}
-	f, err := b.measure(sizes)
+	f, err := b.measure(sizes, floorSizes, *spreadRuns)
 	if err != nil {
 		return err
 	}

@@ -122,6 +122,18 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   1000, where one apply takes minutes), interleaved with their references.
 - Refresh: the runs of the largest apply are left to finish, an `+"`apply -refresh-only`"+` records their final
   status, then `+"`terraform plan`"+` is timed and its API requests counted.
+- Like-for-like floor: this provider's own main package built with `+"`go build -overlay`"+` so that main.go wraps
+  the provider in `+"`benchFloor`"+` (bench/floor_provider.go): the same provider schema, Configure and resource schemas
+  (attributes, types, defaults, plan modifiers, validators), served by the same main.go (protocol_server.go wrapper,
+  silenced SDK logs, GOGC), but resources whose Create and Update store the plan (unknowns as null) and whose Read
+  and Delete do nothing; the resource's ModifyPlan, ValidateConfig and import are the provider's own code and left
+  out. Own cost is wall time minus that of N `+"`terraform_data`"+`; the ratio is the provider's (at 0 ms) ÷ the floor's,
+  for the apply and for a plan once every run has finished and a refresh-only apply has recorded it. Medians of 3
+  interleaved applies and plans each (1 above N = 1000, where an apply takes minutes).
+- Unfinished runs: N triggers over 10 flows (trigger i runs flow i mod 10), trigger times evenly over 3 days from
+  %s, at the set latency. The same configuration is applied twice against fresh emulators: once with tasks of
+  %s, left to finish and recorded by a refresh-only apply, then planned; once with tasks of %s, planned while
+  every run is still queued or running. Status requests are flowInstances search and get during that plan.
 - Waiting: the apply runs with `+"`-parallelism=%d`"+` so that all its runs wait at once (at 10, only 10 would).
   Status requests are flowInstances get and search; the busiest poll interval is the most of them in any sliding
   window of one poll_interval.
@@ -131,6 +143,6 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   every run above (dev_overrides points at a wrapper that execs the binary under `+"`/usr/bin/time -f %%M`"+`).
 `, r.Command, r.Started.UTC().Format(time.RFC3339), r.Took.Round(time.Second), failed, len(rows),
 		m.CPUs, m.CPUModel, m.Memory, m.Go, m.Terraform, r.LoadStart, r.LoadEnd,
-		markdownTable(rows), f.figureTable(), parallelism, f.Validation.N, parallelism, f.Wait.Runs)
+		markdownTable(rows), f.figureTable(), parallelism, f.Validation.N, parallelism, spreadStart, finishedTask, unfinishedTask, f.Wait.Runs)
 	return b.String()
 }

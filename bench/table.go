@@ -69,7 +69,33 @@ type processFigures struct {
 	Processes                     int    // provider processes the peak is taken over
 }
 
+// floorFigures are applies and plans (refresh) of N finished triggers by
+// the provider at 0 ms, the like-for-like floor and terraform_data.
+type floorFigures struct {
+	N, Reps                                int
+	Terraform, Floor, Provider             time.Duration // applies
+	TerraformPlan, FloorPlan, ProviderPlan time.Duration // plans
+}
+
+// ownRatio is the provider's cost beyond terraform ÷ the floor's.
+func ownRatio(provider, floor, terraform time.Duration) float64 {
+	return (provider - terraform).Seconds() / (floor - terraform).Seconds()
+}
+
+// unfinishedFigures are plans of N runs spread over flows and days.
+type unfinishedFigures struct {
+	N, Flows       int
+	Spread         time.Duration
+	FinishedPlan   time.Duration // the same configuration once every run finished
+	UnfinishedPlan time.Duration
+	Unfinished     int // runs unfinished at the plan
+	FlowHours      int // (flow, trigger hour) pairs with unfinished runs
+	Requests       map[string]int
+}
+
 type figures struct {
+	Floor      []floorFigures
+	Unfinished unfinishedFigures
 	Latency    time.Duration
 	Sizes      []sizeFigures
 	Validation validationFigures
@@ -209,6 +235,7 @@ func (f figures) rows() []row {
 		Target: fmt.Sprintf("≤ %g", ra.Limit),
 		Result: check(float64(ra.BusiestSecond) <= ra.Limit),
 	})
+	rows = append(rows, f.floorRows()...)
 	p := f.Process
 	rows = append(rows,
 		row{
@@ -267,3 +294,56 @@ func markdownTable(rows []row) string {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
 func sec(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+// floorRows are the targets of issue 16.
+func (f figures) floorRows() []row {
+	var rows []row
+	for _, fl := range f.Floor {
+		for _, m := range []struct {
+			what                       string
+			provider, floor, terraform time.Duration
+		}{{"apply", fl.Provider, fl.Floor, fl.Terraform}, {"plan (refresh)", fl.ProviderPlan, fl.FloorPlan, fl.TerraformPlan}} {
+			ratio := ownRatio(m.provider, m.floor, m.terraform)
+			rows = append(rows, row{
+				Measure:  fmt.Sprintf("Own cost ÷ like-for-like floor, %s of %d finished triggers (0 ms, median of %d)", m.what, fl.N, fl.Reps),
+				Measured: fmt.Sprintf("(%s − %s) ÷ (%s − %s) = %.2f", sec(m.provider), sec(m.terraform), sec(m.floor), sec(m.terraform), ratio),
+				Target:   "≤ 1.15",
+				Result:   check(m.floor > m.terraform && ratio <= 1.15),
+			})
+		}
+	}
+	if len(f.Floor) > 1 {
+		lo, hi := f.Floor[0], f.Floor[len(f.Floor)-1]
+		for _, m := range []struct {
+			what           string
+			loCost, hiCost time.Duration
+		}{{"apply", lo.Provider - lo.Terraform, hi.Provider - hi.Terraform}, {"plan (refresh)", lo.ProviderPlan - lo.TerraformPlan, hi.ProviderPlan - hi.TerraformPlan}} {
+			loPer, hiPer := m.loCost/time.Duration(lo.N), m.hiCost/time.Duration(hi.N)
+			ratio := hiPer.Seconds() / loPer.Seconds()
+			rows = append(rows, row{
+				Measure:  fmt.Sprintf("Own cost per resource, %s: N = %d ÷ N = %d", m.what, hi.N, lo.N),
+				Measured: fmt.Sprintf("%s ÷ %s = %.2f", ms(hiPer), ms(loPer), ratio),
+				Target:   "≤ 1.25",
+				Result:   check(loPer > 0 && ratio <= 1.25),
+			})
+		}
+	}
+	u := f.Unfinished
+	if u.N > 0 {
+		ratio := u.UnfinishedPlan.Seconds() / u.FinishedPlan.Seconds()
+		rows = append(rows, row{
+			Measure:  fmt.Sprintf("Plan (refresh) of %d runs over %d flows and %s, unfinished ÷ finished (%s)", u.N, u.Flows, u.Spread, ms(f.Latency)),
+			Measured: fmt.Sprintf("%s ÷ %s = %.2f (%d runs unfinished)", sec(u.UnfinishedPlan), sec(u.FinishedPlan), ratio, u.Unfinished),
+			Target:   "≤ 1.3",
+			Result:   check(u.Unfinished == u.N && ratio <= 1.3),
+		})
+		status := u.Requests["flowInstances/search"] + u.Requests["flowInstances/get"]
+		rows = append(rows, row{
+			Measure:  fmt.Sprintf("Plan (refresh) of %d unfinished runs: status requests", u.N),
+			Measured: fmt.Sprintf("%d (%s) for %d (flow, trigger hour) pairs", status, breakdown(u.Requests), u.FlowHours),
+			Target:   "≤ one per (flow, trigger hour) pair (a pair's runs fit one page)",
+			Result:   check(status <= u.FlowHours),
+		})
+	}
+	return rows
+}

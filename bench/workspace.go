@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,11 +20,63 @@ const parallelism = 10
 // workspace holds the provider binary built once, the CLI configuration
 // that points terraform at it, and a directory per terraform run.
 type workspace struct {
-	root      string
-	binary    string // the provider as built
-	cliConfig string
-	rssDir    string // one file per provider process: its peak RSS in KiB
-	runs      int
+	root        string
+	binary      string // the provider as built
+	cliConfig   string
+	floorConfig string // the CLI configuration that installs the floor instead
+	rssDir      string // one file per provider process: its peak RSS in KiB
+	runs        int
+	floorDirs   map[string]bool // the directories whose runs use the floor
+}
+
+// floorSource is the floor's part of the provider's main package.
+//
+//go:embed floor_provider.go
+var floorSource []byte
+
+// floorServed is the call in the provider's main.go that the floor wraps.
+const floorServed = "provider.NewProtocol6Server(provider.New(version)())"
+
+// buildFloor builds the like-for-like floor: the provider's own main
+// package, served exactly as main.go serves it, with benchFloor wrapped
+// around the provider (an overlay, so nothing in repo changes).
+func buildFloor(repo, dir, binary string) error {
+	mainGo, err := filepath.Abs(filepath.Join(repo, "main.go"))
+	if err != nil {
+		return err
+	}
+	src, err := os.ReadFile(mainGo)
+	if err != nil {
+		return err
+	}
+	if bytes.Count(src, []byte(floorServed)) != 1 {
+		return fmt.Errorf("%s no longer serves %s once: update buildFloor", mainGo, floorServed)
+	}
+	wrapped := bytes.Replace(src, []byte(floorServed), []byte("provider.NewProtocol6Server(benchFloor(provider.New(version)()))"), 1)
+	files := map[string]string{
+		mainGo: filepath.Join(dir, "main.go"),
+		filepath.Join(filepath.Dir(mainGo), "zz_bench_floor.go"): filepath.Join(dir, "zz_bench_floor.go"),
+	}
+	if err := os.WriteFile(files[mainGo], wrapped, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(files[filepath.Join(filepath.Dir(mainGo), "zz_bench_floor.go")], floorSource, 0o644); err != nil {
+		return err
+	}
+	overlay, err := json.Marshal(map[string]any{"Replace": files})
+	if err != nil {
+		return err
+	}
+	overlayFile := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
+		return err
+	}
+	build := exec.Command("go", "build", "-tags", "benchfloor", "-overlay", overlayFile, "-o", binary, ".")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the floor provider: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // newWorkspace builds the provider from repo and installs it through
@@ -34,25 +88,43 @@ func newWorkspace(repo string) (*workspace, error) {
 		return nil, err
 	}
 	w := &workspace{
-		root:      root,
-		binary:    filepath.Join(root, "bin", "terraform-provider-dataflow"),
-		cliConfig: filepath.Join(root, "terraform.tfrc"),
-		rssDir:    filepath.Join(root, "rss"),
+		root:        root,
+		binary:      filepath.Join(root, "bin", "terraform-provider-dataflow"),
+		cliConfig:   filepath.Join(root, "terraform.tfrc"),
+		floorConfig: filepath.Join(root, "floor.tfrc"),
+		rssDir:      filepath.Join(root, "rss"),
 	}
 	build := exec.Command("go", "build", "-o", w.binary, ".")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building the provider: %w\n%s", err, out)
 	}
-	plugins := filepath.Join(root, "plugins")
-	for _, dir := range []string{plugins, w.rssDir} {
+	floorDir := filepath.Join(root, "floor")
+	floorBinary := filepath.Join(floorDir, "terraform-provider-dataflow")
+	for _, dir := range []string{w.rssDir, floorDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	wrapper := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -f %%M -o %q/$$ %q \"$@\"\n", w.rssDir, w.binary)
-	if err := os.WriteFile(filepath.Join(plugins, "terraform-provider-dataflow"), []byte(wrapper), 0o755); err != nil {
+	if err := buildFloor(repo, floorDir, floorBinary); err != nil {
 		return nil, err
+	}
+	if err := w.install(w.binary, "plugins", w.cliConfig); err != nil {
+		return nil, err
+	}
+	return w, w.install(floorBinary, "floor-plugins", w.floorConfig)
+}
+
+// install points a CLI configuration's dev_overrides at binary, behind the
+// wrapper that records peak memory.
+func (w *workspace) install(binary, pluginDir, cliConfig string) error {
+	plugins := filepath.Join(w.root, pluginDir)
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		return err
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -f %%M -o %q/$$ %q \"$@\"\n", w.rssDir, binary)
+	if err := os.WriteFile(filepath.Join(plugins, "terraform-provider-dataflow"), []byte(wrapper), 0o755); err != nil {
+		return err
 	}
 	cli := fmt.Sprintf(`provider_installation {
   dev_overrides {
@@ -61,7 +133,7 @@ func newWorkspace(repo string) (*workspace, error) {
   direct {}
 }
 `, plugins)
-	return w, os.WriteFile(w.cliConfig, []byte(cli), 0o644)
+	return os.WriteFile(cliConfig, []byte(cli), 0o644)
 }
 
 func (w *workspace) Close() error { return os.RemoveAll(w.root) }
@@ -81,12 +153,26 @@ func (w *workspace) newDir(name string, files map[string]string) (string, error)
 	return dir, nil
 }
 
+// newFloorDir is newDir for runs of the floor provider.
+func (w *workspace) newFloorDir(name string, files map[string]string) (string, error) {
+	dir, err := w.newDir(name, files)
+	if w.floorDirs == nil {
+		w.floorDirs = map[string]bool{}
+	}
+	w.floorDirs[dir] = true
+	return dir, err
+}
+
 // terraform runs one terraform command in dir and returns its wall time
 // and output.
 func (w *workspace) terraform(dir string, args ...string) (time.Duration, string, error) {
 	cmd := exec.Command("terraform", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+w.cliConfig)
+	cliConfig := w.cliConfig
+	if w.floorDirs[dir] {
+		cliConfig = w.floorConfig
+	}
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

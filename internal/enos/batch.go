@@ -2,7 +2,6 @@ package enos
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -14,120 +13,256 @@ type RunRef struct {
 	TriggerTime time.Time // the trigger time sent; zero when unknown
 }
 
-// statusGatherWindow is how long the first status check of a batch waits
-// for others to join. It is small next to any poll interval.
-const statusGatherWindow = 100 * time.Millisecond
-
-// statusBatchKey groups runs triggered in the same hour, so that one
-// search window stays narrow however far apart the runs are.
-type statusBatchKey struct {
-	hour int64
-}
-
 // crossFlowSearchFactor bounds a search of several flows' runs to this many
 // results per run asked for: such a search matches by time window alone,
 // and a window crowded with other runs must not cost pages of them. Runs
 // it misses are read alone.
 const crossFlowSearchFactor = 2
 
-type statusBatch struct {
-	refs  []RunRef
-	done  chan struct{}
-	found map[string]FlowInstance // the runs the search returned
+// statusSearch is one instance search of one trigger hour. It covers either
+// every run of one flow in that hour (flow > 0) or the runs asked for.
+type statusSearch struct {
+	started time.Time
+	flow    int64
+	refs    map[string]int64 // when flow is 0: instance id to flow id
+	poll    bool             // a search for polls, which covers every run waited on in its hour
+	done    chan struct{}
+	found   map[string]FlowInstance // set when done; nil after a failure
 }
 
-// statusBatcher coalesces concurrent status checks into one instance
-// search: many resources waiting at once cost about one request per trigger
-// hour per poll, not one per run.
+func (s *statusSearch) covers(ref RunRef) bool {
+	return ref.FlowID > 0 && (s.flow == ref.FlowID || s.flow == 0 && s.refs[ref.InstanceID] == ref.FlowID)
+}
+
+// statusBatcher shares instance searches among status checks, with no
+// timer: a check takes the newest search of its run's trigger hour that
+// covers the run and started late enough for it (in flight or done), and
+// otherwise starts one at once.
 type statusBatcher struct {
 	mu      sync.Mutex
-	pending map[statusBatchKey]*statusBatch
+	byHour  map[int64][]*statusSearch   // newest last
+	waiting map[int64]map[string]RunRef // the runs being waited on, by trigger hour
+	polling map[int64]int               // poll searches in flight, by trigger hour
+	queued  map[int64]*statusSearch     // the poll search to send when those end
 }
 
-// join adds ref to the batch being gathered for key; it reports whether
-// the caller opened the batch and must send it.
-func (s *statusBatcher) join(key statusBatchKey, ref RunRef) (*statusBatch, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.pending[key]; b != nil {
-		b.refs = append(b.refs, ref)
-		return b, false
-	}
-	if s.pending == nil {
-		s.pending = map[statusBatchKey]*statusBatch{}
-	}
-	b := &statusBatch{refs: []RunRef{ref}, done: make(chan struct{})}
-	s.pending[key] = b
-	return b, true
-}
-
-// close stops key's batch from taking more runs and returns them.
-func (s *statusBatcher) close(key statusBatchKey) []RunRef {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.pending[key]
-	delete(s.pending, key)
-	return b.refs
-}
-
-// RunStatus returns the current state of a run, like GetFlowInstance, but
-// answers concurrent callers with one search. A run the
-// search does not return (a service whose trigger times differ from those
-// sent, or a search failure) is read on its own.
-func (c *Client) RunStatus(ctx context.Context, ref RunRef) (*FlowInstance, error) {
+// RunStatus returns the state of a run, like GetFlowInstance, from an
+// instance search of its flow and trigger hour that it shares with the
+// other checks of this client.
+//
+// A zero notBefore is a refresh: any search this client made of the run's
+// flow and hour serves it. A client lives for one Terraform command (the
+// provider configures a new one in each process), so a refresh sees what
+// the service held during that command, and one search serves every
+// resource of the plan in that flow and hour.
+//
+// A non-zero notBefore is a poll of a run being waited on: only a search
+// started at or after notBefore serves it. Such a search covers every run
+// waited on in that hour, of any flow, so that runs polled at the same
+// instant (pass the instant the poll was due, not the time it woke up)
+// share one request.
+//
+// A run the search does not return (a service whose trigger times differ
+// from those sent), or any run of a failed search, is read on its own.
+func (c *Client) RunStatus(ctx context.Context, ref RunRef, notBefore time.Time) (*FlowInstance, error) {
 	if ref.FlowID <= 0 || ref.TriggerTime.IsZero() {
 		return c.GetFlowInstance(ctx, ref.InstanceID)
 	}
-	key := statusBatchKey{hour: ref.TriggerTime.Unix() / 3600}
-	batch, opened := c.statuses.join(key, ref)
-	if opened {
+	hour := ref.TriggerTime.Unix() / 3600
+	polling := !notBefore.IsZero()
+	s, refs, send := c.statuses.searchFor(c.now(), hour, ref, notBefore)
+	if send {
 		// Detached: a caller that gives up must not fail the others.
-		go c.sendStatusBatch(context.WithoutCancel(ctx), key, batch)
+		go c.runStatusSearch(context.WithoutCancel(ctx), hour, s, refs)
 	}
 	select {
-	case <-batch.done:
+	case <-s.done:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if inst, ok := batch.found[ref.InstanceID]; ok {
-		return &inst, nil
+	inst, ok := s.found[ref.InstanceID]
+	var err error
+	if !ok {
+		// A failed search is in the client's log already.
+		var read *FlowInstance
+		if read, err = c.GetFlowInstance(ctx, ref.InstanceID); err == nil {
+			inst = *read
+		}
 	}
-	// A failed search is in the client's log already; the run is read alone.
-	return c.GetFlowInstance(ctx, ref.InstanceID)
+	if polling && (err == nil && inst.Status.Terminal() || err != nil && !IsTransient(err)) {
+		c.statuses.stopWaiting(hour, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &inst, nil
 }
 
-func (c *Client) sendStatusBatch(ctx context.Context, key statusBatchKey, batch *statusBatch) {
-	defer close(batch.done)
-	time.Sleep(statusGatherWindow)
-	refs := c.statuses.close(key)
+// searchFor returns the search that answers ref. When none will, it makes
+// one, started now, and reports that the caller must send it (for refs, when
+// they are runs of several flows).
+func (s *statusBatcher) searchFor(now time.Time, hour int64, ref RunRef, notBefore time.Time) (*statusSearch, []RunRef, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !notBefore.IsZero() {
+		if s.waiting == nil {
+			s.waiting = map[int64]map[string]RunRef{}
+		}
+		if s.waiting[hour] == nil {
+			s.waiting[hour] = map[string]RunRef{}
+		}
+		s.waiting[hour][ref.InstanceID] = ref
+	}
+	searches := s.byHour[hour]
+	for i := len(searches) - 1; i >= 0; i-- {
+		if found := searches[i]; found.covers(ref) && !found.started.Before(notBefore) {
+			return found, nil, false
+		}
+	}
+	if notBefore.IsZero() {
+		return s.add(hour, &statusSearch{started: now, flow: ref.FlowID, done: make(chan struct{})}), nil, true
+	}
+	// A poll of a run no search in flight covers waits for the one after
+	// them, which then covers it: runs whose first polls come one after
+	// another cost two searches, not one each.
+	if s.polling[hour] > 0 {
+		if s.queued[hour] == nil {
+			if s.queued == nil {
+				s.queued = map[int64]*statusSearch{}
+			}
+			s.queued[hour] = &statusSearch{poll: true, done: make(chan struct{})}
+		}
+		return s.queued[hour], nil, false
+	}
+	search := &statusSearch{poll: true, done: make(chan struct{})}
+	return search, s.startPoll(now, hour, search), true
+}
 
-	from, to := refs[0].TriggerTime, refs[0].TriggerTime
-	wanted := make(map[string]int64, len(refs))
-	for _, r := range refs {
-		wanted[r.InstanceID] = r.FlowID
-		from, to = minTime(from, r.TriggerTime), maxTime(to, r.TriggerTime)
+// startPoll scopes a poll search to every run waited on in hour and counts
+// it in flight; it returns those runs.
+func (s *statusBatcher) startPoll(now time.Time, hour int64, search *statusSearch) []RunRef {
+	refs := make([]RunRef, 0, len(s.waiting[hour]))
+	for _, r := range s.waiting[hour] {
+		refs = append(refs, r)
 	}
-	// The service keeps trigger times to the second. Its expression matches
-	// instance ids by text, so one flow's runs are found by "<flowId>-";
-	// runs of several flows by the time window alone.
-	search := InstanceSearch{
-		FromTriggerTime: from.Truncate(time.Second).Add(-time.Second),
-		ToTriggerTime:   to.Truncate(time.Second).Add(time.Second),
-	}
+	search.started = now
 	if flows := distinctFlows(refs); len(flows) == 1 {
-		search.Expression = strconv.FormatInt(flows[0], 10) + "-"
+		search.flow = flows[0]
 	} else {
-		search.MaxResults = crossFlowSearchFactor * len(refs)
-		search.PageSize = search.MaxResults
+		search.refs = make(map[string]int64, len(refs))
+		for _, r := range refs {
+			search.refs[r.InstanceID] = r.FlowID
+		}
 	}
-	found, err := c.SearchFlowInstances(ctx, search)
+	if s.polling == nil {
+		s.polling = map[int64]int{}
+	}
+	s.polling[hour]++
+	s.add(hour, search)
+	return refs
+}
+
+func (s *statusBatcher) add(hour int64, search *statusSearch) *statusSearch {
+	if s.byHour == nil {
+		s.byHour = map[int64][]*statusSearch{}
+	}
+	s.byHour[hour] = append(withoutCoveredBy(s.byHour[hour], search), search)
+	return search
+}
+
+// pollEnded counts a poll search of hour as done and returns the queued
+// one, now started, with its runs (nil when none is queued).
+func (s *statusBatcher) pollEnded(now time.Time, hour int64) (*statusSearch, []RunRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.polling[hour]--
+	next := s.queued[hour]
+	if next == nil {
+		return nil, nil
+	}
+	delete(s.queued, hour)
+	return next, s.startPoll(now, hour, next)
+}
+
+// withoutCoveredBy drops the searches that next makes useless: a newer
+// search serves every run they serve.
+func withoutCoveredBy(searches []*statusSearch, next *statusSearch) []*statusSearch {
+	kept := searches[:0]
+	for _, old := range searches {
+		superseded := next.flow > 0 && old.flow == next.flow
+		if next.flow == 0 && old.flow == 0 {
+			superseded = true
+			for id := range old.refs {
+				if _, ok := next.refs[id]; !ok {
+					superseded = false
+					break
+				}
+			}
+		}
+		if !superseded {
+			kept = append(kept, old)
+		}
+	}
+	return kept
+}
+
+func (s *statusBatcher) stopWaiting(hour int64, ref RunRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.waiting[hour], ref.InstanceID)
+}
+
+// forget drops a failed search, so that later checks search again.
+func (s *statusBatcher) forget(hour int64, failed *statusSearch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	searches := s.byHour[hour]
+	for i, search := range searches {
+		if search == failed {
+			s.byHour[hour] = append(searches[:i:i], searches[i+1:]...)
+			return
+		}
+	}
+}
+
+// runStatusSearch sends the search of one trigger hour: every run of its
+// flow, or, for runs of several flows, the window of their trigger times.
+func (c *Client) runStatusSearch(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
+	c.searchStatuses(ctx, hour, search, refs)
+	close(search.done)
+	if search.poll {
+		if next, refs := c.statuses.pollEnded(c.now(), hour); next != nil {
+			c.runStatusSearch(ctx, hour, next, refs)
+		}
+	}
+}
+
+func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
+	start := time.Unix(hour*3600, 0)
+	// The service keeps trigger times to the second; a second either side
+	// keeps runs at the edges.
+	query := InstanceSearch{FromTriggerTime: start.Add(-time.Second), ToTriggerTime: start.Add(time.Hour + time.Second)}
+	if search.flow > 0 {
+		query.FlowID = search.flow
+	} else {
+		from, to := refs[0].TriggerTime, refs[0].TriggerTime
+		for _, r := range refs {
+			from, to = minTime(from, r.TriggerTime), maxTime(to, r.TriggerTime)
+		}
+		query.FromTriggerTime = from.Truncate(time.Second).Add(-time.Second)
+		query.ToTriggerTime = to.Truncate(time.Second).Add(time.Second)
+		query.MaxResults = crossFlowSearchFactor * len(refs)
+		query.PageSize = query.MaxResults
+	}
+	found, err := c.SearchFlowInstances(ctx, query)
 	if err != nil {
+		c.statuses.forget(hour, search)
 		return // every caller then reads its run alone
 	}
-	batch.found = make(map[string]FlowInstance, len(refs))
+	search.found = make(map[string]FlowInstance, len(found))
 	for _, inst := range found {
-		if flowID, ok := wanted[inst.InstanceID]; ok && inst.FlowID == flowID {
-			batch.found[inst.InstanceID] = inst
+		if search.covers(RunRef{InstanceID: inst.InstanceID, FlowID: inst.FlowID}) {
+			search.found[inst.InstanceID] = inst
 		}
 	}
 }

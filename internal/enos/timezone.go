@@ -88,7 +88,6 @@ func (c *Client) GetCurrentTime(ctx context.Context) (time.Time, error) {
 	return time.UnixMilli(int64(ms)), nil
 }
 
-
 var gmtOffset = regexp.MustCompile(`^(?i:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$`)
 
 // parseZone reads "GMT+8", "GMT-05:30", "UTC+0800", "GMT", "UTC" or an IANA

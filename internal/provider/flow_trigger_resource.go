@@ -214,7 +214,7 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	inst, err := r.data.client.RunStatus(ctx, state.runRef())
+	inst, err := r.data.client.RunStatus(ctx, state.runRef(), time.Time{})
 	if enos.IsNotFound(err) {
 		resp.Diagnostics.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
 			"The service does not know run %s of flow %d any more (%s). It was started, so it stays in state with its last known status %s and is not triggered again. "+

@@ -51,12 +51,12 @@ func runPolicy(firstCheck, pollInterval time.Duration) runwait.Policy {
 func waitForRun(ctx context.Context, client *enos.Client, run enos.RunRef, policy runwait.Policy) runwait.Result[*enos.FlowInstance] {
 	var last *enos.FlowInstance
 	return runwait.Wait(ctx, runwait.Config[*enos.FlowInstance]{
-		Status: func(ctx context.Context) (*enos.FlowInstance, error) {
-			// The policy aligns checks to whole seconds because RunStatus
-			// gathers the reads that arrive together into one instance
-			// search per trigger hour: runs waited on together share it
-			// only when they check at the same instants.
-			inst, err := client.RunStatus(ctx, run)
+		Status: func(ctx context.Context, due time.Time) (*enos.FlowInstance, error) {
+			// RunStatus answers with an instance search of the run's
+			// trigger hour started at or after due, so runs waited on
+			// together share one search per check; the policy aligns
+			// checks to whole seconds so that their due times match.
+			inst, err := client.RunStatus(ctx, run, due)
 			if err != nil {
 				tflog.Warn(ctx, "reading the run's status failed", map[string]any{"flow_instance_id": run.InstanceID, "error": err.Error()})
 				return nil, err

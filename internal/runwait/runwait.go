@@ -3,13 +3,13 @@
 // which statuses are terminal and which errors are transient or mean "not
 // found", and gets back a typed Result that says how the wait ended.
 //
-// The interval policy can align every check to a whole second
-// (Policy.AlignToSecond). That is for clients that gather the status reads
-// arriving together into one request: the enos client's RunStatus answers
-// concurrent reads with one instance search, so runs waited on together
-// (for example a for_each backfill) share requests only if their checks
-// fall on the same instants. It is an option, not a rule of the loop, so
-// that it can go once the client no longer depends on timing.
+// Each read is told the time its check was due. The interval policy can
+// align every check to a whole second (Policy.AlignToSecond). That is for
+// clients that let reads share one request: the enos client's RunStatus
+// answers a read with a search that started at or after the read's due
+// time, so runs waited on together (for example a for_each backfill) share
+// requests when their checks fall due at the same instants. It is an
+// option, not a rule of the loop.
 //
 // The style follows terraform-provider-aws's internal/actionwait.
 package runwait
@@ -81,8 +81,9 @@ type Policy struct {
 // Config is what a wait polls and how it reads the answers. Status and
 // Phase are required.
 type Config[S any] struct {
-	// Status reads the job's current status.
-	Status func(context.Context) (S, error)
+	// Status reads the job's current status; due is when the check was
+	// due (an answer from any time since then is fresh enough).
+	Status func(ctx context.Context, due time.Time) (S, error)
 	// Phase classifies a status.
 	Phase func(S) Phase
 	// Transient reports errors after which the next check tries again
@@ -129,8 +130,10 @@ func Wait[S any](ctx context.Context, cfg Config[S]) Result[S] {
 	delay := p.Interval
 	next := p.InitialDelay
 	for {
+		now := clock.Now()
+		due := p.checkAt(now, next)
 		if next > 0 {
-			timer := clock.NewTimer(p.untilCheck(clock.Now(), next))
+			timer := clock.NewTimer(due.Sub(now))
 			select {
 			case <-ctx.Done():
 			case <-timer.C():
@@ -141,7 +144,7 @@ func Wait[S any](ctx context.Context, cfg Config[S]) Result[S] {
 		if ctx.Err() != nil {
 			return ended(ctx, res)
 		}
-		status, err := cfg.Status(ctx)
+		status, err := cfg.Status(ctx, due)
 		if err == nil {
 			missed = 0
 			res.Status, res.Seen = status, true
@@ -183,16 +186,17 @@ func ended[S any](ctx context.Context, res Result[S]) Result[S] {
 	return res
 }
 
-// untilCheck is the time from now to the check due after d.
-func (p Policy) untilCheck(now time.Time, d time.Duration) time.Duration {
-	if !p.AlignToSecond {
-		return d
+// checkAt is when the check due d after now falls: at once for d <= 0,
+// else rounded up to a whole second when the policy aligns checks.
+func (p Policy) checkAt(now time.Time, d time.Duration) time.Time {
+	at := now.Add(max(d, 0))
+	if d <= 0 || !p.AlignToSecond {
+		return at
 	}
-	at := now.Add(d)
 	if rounded := at.Truncate(time.Second); rounded.Before(at) {
 		at = rounded.Add(time.Second)
 	}
-	return at.Sub(now)
+	return at
 }
 
 // grow is the interval after d.

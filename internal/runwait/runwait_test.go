@@ -52,7 +52,7 @@ func script(t *testing.T, clock *fakeClock, policy Policy, steps ...step) Config
 	t.Helper()
 	i := 0
 	return Config[string]{
-		Status: func(context.Context) (string, error) {
+		Status: func(context.Context, time.Time) (string, error) {
 			if i >= len(steps) {
 				t.Fatalf("read %d past the script", i+1)
 			}

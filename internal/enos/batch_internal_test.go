@@ -1,0 +1,199 @@
+package enos
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// manualClock is a client clock the test moves.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (m *manualClock) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+func (m *manualClock) set(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = t
+}
+
+// statusTestRuns adds runs of the flows to fs, perFlow a minute apart in
+// the hour of base, and returns them.
+func statusTestRuns(fs *fakeService, base time.Time, perFlow int, flows ...int64) []RunRef {
+	var refs []RunRef
+	for _, flowID := range flows {
+		for i := range perFlow {
+			at := base.Add(time.Duration(i) * time.Minute)
+			id := fmt.Sprintf("%d-%d", flowID, at.Unix())
+			fs.addInstance(fakeInstance{ID: id, FlowID: flowID, TriggerTime: at})
+			refs = append(refs, RunRef{InstanceID: id, FlowID: flowID, TriggerTime: at})
+		}
+	}
+	return refs
+}
+
+func TestRunStatusOneSearchServesARefreshOfAFlowAndHour(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	c, _ := newTestClient(t, fs, nil)
+	ctx := context.Background()
+	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	refs := statusTestRuns(fs, base, 30, 1001, 1002)
+	// Another hour of 1001: its own search.
+	refs = append(refs, statusTestRuns(fs, base.Add(time.Hour), 5, 1001)...)
+
+	// One by one, as Terraform's refresh of a plan asks: nothing gathers
+	// concurrent calls, the first check of each flow and hour learns them all.
+	for _, ref := range refs {
+		inst, err := c.RunStatus(ctx, ref, time.Time{})
+		if err != nil || inst.InstanceID != ref.InstanceID || inst.FlowID != ref.FlowID {
+			t.Fatalf("RunStatus(%s) = %+v, %v", ref.InstanceID, inst, err)
+		}
+	}
+	if n := fs.count("flowInstances/search"); n != 3 {
+		t.Errorf("%d searches for %d runs in 3 (flow, hour) pairs, want 3", n, len(refs))
+	}
+	if n := fs.count("flowInstances/get"); n != 0 {
+		t.Errorf("%d flowInstances/get, want 0: the searches return every run", n)
+	}
+}
+
+// TestRunStatusPollNeverGetsAnOlderSearch blocks each search in the fake
+// until the test releases it, and answers the n-th search with status n, so
+// that each caller's answer names the search it came from.
+func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	ctx := context.Background()
+	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001, 1002)
+
+	arrived := make(chan int)
+	release := map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
+	var mu sync.Mutex
+	searches := 0
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		mu.Lock()
+		searches++
+		n := searches
+		mu.Unlock()
+		arrived <- n
+		<-release[n]
+		page := []map[string]any{}
+		for _, ref := range refs {
+			item := fs.instanceJSON(fakeInstance{ID: ref.InstanceID, FlowID: ref.FlowID, TriggerTime: ref.TriggerTime})
+			item["status"] = n // names the search
+			page = append(page, item)
+		}
+		fs.ok(w, map[string]any{"flowInsts": page, "count": len(page)})
+	})
+
+	type answer struct {
+		status Status
+		err    error
+	}
+	poll := func(ref RunRef, due time.Time) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			inst, err := c.RunStatus(ctx, ref, due)
+			if err != nil {
+				ch <- answer{err: err}
+				return
+			}
+			ch <- answer{status: inst.Status}
+		}()
+		return ch
+	}
+	t1 := clock.Now()
+	first := poll(refs[0], t1)
+	if n := <-arrived; n != 1 {
+		t.Fatalf("search %d arrived first", n)
+	}
+	// The clock moves on while search 1 is in flight: a poll due now must
+	// not take it, although it covers the run. It waits for the search
+	// after it, sent once search 1 has ended.
+	t2 := t1.Add(10 * time.Second)
+	clock.set(t2)
+	second := poll(refs[0], t2)
+	close(release[1])
+	if a := <-first; a.err != nil || a.status != 1 {
+		t.Errorf("poll due at t1 = status %d, %v; want the answer of search 1", a.status, a.err)
+	}
+	if n := <-arrived; n != 2 {
+		t.Fatalf("search %d arrived second", n)
+	}
+	close(release[2])
+	if a := <-second; a.err != nil || a.status != 2 {
+		t.Errorf("poll due at t2 = status %d, %v; want the answer of search 2, started at t2", a.status, a.err)
+	}
+	// A poll due at t1 now takes the newest search since (search 2); a
+	// refresh takes any. Neither sends anything.
+	for _, due := range []time.Time{t1, {}} {
+		if a := <-poll(refs[0], due); a.err != nil || a.status != 2 {
+			t.Errorf("poll due %v = status %d, %v; want search 2's answer", due, a.status, a.err)
+		}
+	}
+	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
+		t.Errorf("%d searches and %d gets, want 2 and 0", s, g)
+	}
+}
+
+func TestRunStatusWaitersOfSeveralFlowsShareOneSearch(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	ctx := context.Background()
+	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 3, 1001, 1002, 1004)
+	// The first poll of each run makes it known as waited on.
+	for _, ref := range refs {
+		if _, err := c.RunStatus(ctx, ref, clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := fs.count("flowInstances/search")
+	due := clock.Now().Add(10 * time.Second)
+	clock.set(due)
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		wg.Go(func() {
+			if inst, err := c.RunStatus(ctx, ref, due); err != nil || inst.InstanceID != ref.InstanceID {
+				t.Errorf("RunStatus(%s) = %+v, %v", ref.InstanceID, inst, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := fs.count("flowInstances/search") - before; n != 1 {
+		t.Errorf("%d searches for one poll of %d runs of 3 flows, want 1", n, len(refs))
+	}
+	if n := fs.count("flowInstances/get"); n != 0 {
+		t.Errorf("%d flowInstances/get, want 0", n)
+	}
+}
+
+func TestRunStatusReadsAloneAfterAFailedSearch(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	c, _ := newTestClient(t, fs, nil)
+	ctx := context.Background()
+	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001)
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.replyCode(w, 62102, "Invalid request body.", nil)
+	})
+	for _, ref := range refs {
+		if inst, err := c.RunStatus(ctx, ref, time.Time{}); err != nil || inst.InstanceID != ref.InstanceID {
+			t.Fatalf("RunStatus(%s) = %+v, %v", ref.InstanceID, inst, err)
+		}
+	}
+	// The failed search is not kept: the second check searches again.
+	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 2 {
+		t.Errorf("%d searches and %d gets, want 2 and 2", s, g)
+	}
+}
