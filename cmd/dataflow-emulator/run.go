@@ -24,6 +24,7 @@ type config struct {
 	seedPath string
 	latency  time.Duration
 	faults   []emulator.Fault
+	version  bool
 }
 
 func parseFlags(args []string, output io.Writer) (config, error) {
@@ -33,6 +34,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8090", "address to serve on")
 	fs.StringVar(&cfg.seedPath, "seed", "", "JSON seed file (orgs, users, apps, flows); default: the built-in demo seed")
 	fs.DurationVar(&cfg.latency, "latency", 0, "delay added before every answer, e.g. 200ms")
+	fs.BoolVar(&cfg.version, "version", false, "print the emulator's version and exit")
 	fs.Func("fault", "inject a fault, e.g. op=flows/updateAndTrigger,kind=drop-after,count=1 (repeatable)", func(s string) error {
 		f, err := emulator.ParseFault(s)
 		if err == nil {
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.version {
+		fmt.Fprintln(stdout, "dataflow-emulator", version)
+		return nil
 	}
 	seed := emulator.DefaultSeed()
 	if cfg.seedPath != "" {

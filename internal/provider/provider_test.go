@@ -33,7 +33,7 @@ func protocol6Factory(p provider.Provider) func() (tfprotov6.ProviderServer, err
 
 func TestMain(m *testing.M) {
 	// Acceptance tests drive the real terraform CLI; fail loudly rather than skip.
-	if _, err := exec.LookPath("terraform"); err != nil {
+	if _, err := exec.LookPath(testCLI()); err != nil {
 		fmt.Fprintln(os.Stderr, "terraform CLI not found on PATH: install Terraform 1.11 or newer to run the provider tests")
 		os.Exit(1)
 	}
