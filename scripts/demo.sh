@@ -3,6 +3,8 @@
 # free loopback port, applies examples/demo/ against it, shows that a second
 # plan is empty, destroys, and stops the emulator. Everything happens in a
 # temporary directory that is removed at the end, also on failure.
+# TF names the CLI to run (default terraform; `make demo TF=tofu` passes the
+# path of the OpenTofu it builds).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ unset TF_DATA_DIR TF_WORKSPACE TF_CLI_ARGS TF_CLI_ARGS_apply TF_CLI_ARGS_plan TF
 work=""
 emulator_pid=""
 step="checking the prerequisites"
-# Colors only on a terminal, for Terraform and for the demo's own headings.
+# Colors only on a terminal, for the CLI and for the demo's own headings.
 color=(-no-color) bold="" red="" plain=""
 if [[ -t 1 ]]; then
 	color=() bold=$'\033[1m' red=$'\033[1;31m' plain=$'\033[0m'
@@ -63,12 +65,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for tool in go terraform; do
+tf=${TF:-terraform}
+for tool in go "$tf"; do
 	command -v "$tool" >/dev/null || {
-		echo "$tool is not on PATH: the demo needs Go 1.26+ and Terraform 1.11+." >&2
+		echo "$tool is not on PATH: the demo needs Go 1.26+ and Terraform 1.11+ (or OpenTofu 1.11+, with TF=tofu)." >&2
 		exit 1
 	}
 done
+# The CLI's own name for itself ("Terraform v1.11.4", "OpenTofu v1.12.6"), and
+# the command name in the headings.
+tf_version=$("$tf" version)
+tf_version=${tf_version%%$'\n'*}
+client=${tf_version%% *} cli=$(basename "$tf")
 start=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/dataflow-demo.XXXXXX")
 
@@ -99,7 +107,7 @@ eval "$settings"
 explain "It printed the provider's settings, which the demo exports:"
 grep -E '^export ENOS_' "$work/emulator.log" | sed -E 's/(SECRET_KEY=)[^ ]*/\1(hidden)/; s/^/      /'
 
-begin "pointing Terraform at the provider just built"
+begin "pointing $tf_version at the provider just built"
 cat >"$work/terraformrc" <<EOF
 provider_installation {
   dev_overrides {
@@ -109,25 +117,25 @@ provider_installation {
 }
 EOF
 export TF_CLI_CONFIG_FILE="$work/terraformrc"
-explain "A CLI configuration with dev_overrides makes Terraform use $work/bin/terraform-provider-dataflow" \
-	"without 'terraform init' (Terraform warns about the override below: that is expected)."
+explain "A CLI configuration with dev_overrides makes $client use $work/bin/terraform-provider-dataflow" \
+	"without '$cli init' ($client warns about the override below: that is expected)."
 
 cp -R examples/demo "$work/config"
 cd "$work/config"
 
-begin "terraform apply: triggering the flows"
+begin "$cli apply: triggering the flows"
 explain "examples/demo/main.tf reads flow 1001, triggers it once per date of a backfill (for_each)," \
 	"waits for each run to succeed, starts a five-minute run of flow 1004 without waiting," \
-	"and reads the runs back through the data sources. Terraform shows its plan, the progress," \
+	"and reads the runs back through the data sources. $client shows its plan, the progress," \
 	"and at the end the outputs: instance ids, statuses and durations of the runs."
-terraform apply -auto-approve -input=false "${color[@]}"
+"$tf" apply -auto-approve -input=false "${color[@]}"
 triggered=$(served flows/updateAndTrigger)
 explain "The emulator received $triggered trigger requests: one per run."
 
-begin "terraform plan: a second plan must be empty"
-explain "Finished runs are not re-triggered, and Terraform calls the service only for the run still going."
+begin "$cli plan: a second plan must be empty"
+explain "Finished runs are not re-triggered, and $client calls the service only for the run still going."
 plan_status=0
-terraform plan -detailed-exitcode -input=false "${color[@]}" || plan_status=$?
+"$tf" plan -detailed-exitcode -input=false "${color[@]}" || plan_status=$?
 case $plan_status in
 0) explain "No changes: applying the same configuration again starts no run." ;;
 2)
@@ -141,11 +149,11 @@ if (($(served flows/updateAndTrigger) != triggered)); then
 	exit 1
 fi
 
-begin "terraform destroy"
+begin "$cli destroy"
 explain "Destroy forgets the finished runs (run history cannot be deleted) and cancels" \
 	"the flow 1004 run, which has on_destroy = \"cancel\"."
-explain "Only Terraform's progress lines are shown here (all of its output if destroy fails)."
-if ! terraform destroy -auto-approve -input=false "${color[@]}" >"$work/destroy.log" 2>&1; then
+explain "Only $client's progress lines are shown here (all of its output if destroy fails)."
+if ! "$tf" destroy -auto-approve -input=false "${color[@]}" >"$work/destroy.log" 2>&1; then
 	cat "$work/destroy.log"
 	exit 1
 fi

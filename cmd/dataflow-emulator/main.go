@@ -12,6 +12,9 @@ import (
 	"syscall"
 )
 
+// version is set by goreleaser through -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -27,6 +27,7 @@ type config struct {
 	// duplicates answers triggers in a taken slot of flows whose seed sets
 	// no duplicateTrigger.
 	duplicates emulator.DuplicateTrigger
+	version  bool
 }
 
 func parseFlags(args []string, output io.Writer) (config, error) {
@@ -44,6 +45,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 		}
 		return fmt.Errorf("expected %q or %q, got %q", emulator.DuplicateReject, emulator.DuplicateAnswerExisting, s)
 	})
+	fs.BoolVar(&cfg.version, "version", false, "print the emulator's version and exit")
 	fs.Func("fault", "inject a fault, e.g. op=flows/updateAndTrigger,kind=drop-after,count=1 (repeatable)", func(s string) error {
 		f, err := emulator.ParseFault(s)
 		if err == nil {
@@ -72,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.version {
+		fmt.Fprintln(stdout, "dataflow-emulator", version)
+		return nil
 	}
 	seed := emulator.DefaultSeed()
 	if cfg.seedPath != "" {

@@ -35,6 +35,23 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+func TestRunPrintsVersion(t *testing.T) {
+	released := version
+	t.Cleanup(func() { version = released })
+	for _, v := range []string{"dev", "0.1.0"} { // the default, and what goreleaser's ldflags set
+		version = v
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // were it to serve, it would print the environment and stop at once
+		var out strings.Builder
+		if err := run(ctx, []string{"--version"}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if want := "dataflow-emulator " + v + "\n"; out.String() != want {
+			t.Errorf("--version printed %q, want %q", out.String(), want)
+		}
+	}
+}
+
 // startRun runs the program until the returned cancel is called; its
 // output arrives line by line on the channel, closed when run returns.
 func startRun(t *testing.T, args ...string) (<-chan string, func() error) {

@@ -13,6 +13,18 @@ import (
 // files, plan files) instead of through terraform-plugin-testing: they need
 // the provider as a binary, found through dev_overrides.
 
+// testCLI is the CLI every test runs: the binary TF_ACC_TERRAFORM_PATH names,
+// which is also the one terraform-plugin-testing runs (OpenTofu's tofu in
+// `make test-opentofu`), or else terraform on PATH. Both read the same CLI
+// configuration, and resolve the source "enos-community/dataflow" on their
+// own registry host, which the dev_overrides below match either way.
+func testCLI() string {
+	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
+		return path
+	}
+	return "terraform"
+}
+
 // providerBuild is the provider binary built once per test process.
 var providerBuild struct {
 	once sync.Once
@@ -77,12 +89,12 @@ const requiredProvidersBlock = `terraform {
 }
 `
 
-// terraformCLI runs terraform in dir with the given CLI configuration and
+// terraformCLI runs testCLI in dir with the given CLI configuration and
 // extra environment ("KEY=value"). Only the child's environment is set, as
 // the other tests of the package run in parallel.
 func terraformCLI(t *testing.T, cliConfig, dir string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "terraform", args...)
+	cmd := exec.CommandContext(t.Context(), testCLI(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
 	cmd.Env = append(cmd.Env, env...)

@@ -36,9 +36,9 @@ func TestMain(m *testing.M) {
 	// need no EnOS tenant, so they run whenever the CLI is there. With
 	// TF_ACC set (make test, CI) a missing CLI fails the run rather than
 	// skipping them; without it, they skip and the unit tests still run.
-	if _, err := exec.LookPath("terraform"); err != nil {
+	if _, err := exec.LookPath(testCLI()); err != nil {
 		if os.Getenv("TF_ACC") != "" {
-			fmt.Fprintln(os.Stderr, "TF_ACC is set but the terraform CLI is not on PATH: install Terraform 1.11 or newer to run the provider's acceptance tests")
+			fmt.Fprintln(os.Stderr, "TF_ACC is set but the terraform CLI is not on PATH (or TF_ACC_TERRAFORM_PATH): install Terraform 1.11 or newer to run the provider's acceptance tests")
 			os.Exit(1)
 		}
 		fmt.Fprintln(os.Stderr, "terraform CLI not found on PATH: acceptance tests are skipped, unit tests run")
