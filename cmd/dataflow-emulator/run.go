@@ -27,7 +27,7 @@ type config struct {
 	// duplicates answers triggers in a taken slot of flows whose seed sets
 	// no duplicateTrigger.
 	duplicates emulator.DuplicateTrigger
-	version  bool
+	version    bool
 }
 
 func parseFlags(args []string, output io.Writer) (config, error) {
