@@ -13,7 +13,8 @@ import (
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
-// ImportState adopts an existing run by its flow instance id. The service
+// ImportState adopts an existing run by its flow instance id (the import id
+// or the identity's flow_instance_id). The service
 // reports only the run's effective parameters (the flow's globals merged
 // with the overrides), so `parameters` gets the keys whose values differ
 // from the flow's current defaults: a configuration that set exactly those
@@ -21,7 +22,7 @@ import (
 // a configuration writing a default out is an in-place update, not a new
 // run. Behaviour settings get their defaults; trigger_time is stored in UTC.
 func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if configuredClient(r.data, &resp.Diagnostics) == nil {
+	if !resolveImportedInstance(ctx, &req, resp) || configuredClient(r.data, &resp.Diagnostics) == nil {
 		return
 	}
 	inst, err := r.data.client.GetFlowInstance(ctx, req.ID)

@@ -156,6 +156,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 
 	// Record the run before waiting: a failed or timed-out wait then leaves
 	// the resource in state (tainted) instead of forgetting a started run.
+	resp.Diagnostics.Append(setFlowTriggerIdentity(ctx, resp.Identity, run.InstanceID)...)
 	plan.ID = types.StringValue(run.InstanceID)
 	plan.FlowInstanceID = plan.ID
 	plan.ParametersWO = types.MapNull(types.StringType)
@@ -218,6 +219,7 @@ func triggerRequest(ctx context.Context, plan flowTriggerModel, writeOnly types.
 }
 
 func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	resp.Diagnostics.Append(fillFlowTriggerIdentity(ctx, req.State, resp.Identity)...)
 	// A finished run never changes again: no call needed. Checking its
 	// status alone spares decoding the whole state (about 25 times the
 	// work) on every refresh of every finished run.
@@ -267,6 +269,7 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	// parametersReplace) are taken as written.
 	state.Parameters = plan.Parameters
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(fillFlowTriggerIdentity(ctx, req.State, resp.Identity)...)
 }
 
 func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
