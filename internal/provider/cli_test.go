@@ -1,12 +1,15 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-version"
 )
 
 // Helpers for tests that run the terraform CLI themselves (signals, log
@@ -82,9 +85,34 @@ const requiredProvidersBlock = `terraform {
 // the other tests of the package run in parallel.
 func terraformCLI(t *testing.T, cliConfig, dir string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "terraform", args...)
+	cmd := exec.CommandContext(t.Context(), terraformBinary(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }
+
+// terraformBinary is the terraform these tests run: TF_ACC_TERRAFORM_PATH
+// when set (as terraform-plugin-testing does, see `make testacc-new`), else
+// the one on PATH.
+func terraformBinary() string {
+	if path := os.Getenv("TF_ACC_TERRAFORM_PATH"); path != "" {
+		return path
+	}
+	return "terraform"
+}
+
+// terraformVersion is the version of terraformBinary, read once.
+var terraformVersion = sync.OnceValues(func() (*version.Version, error) {
+	out, err := exec.Command(terraformBinary(), "version", "-json").Output()
+	if err != nil {
+		return nil, fmt.Errorf("terraform version: %w", err)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return nil, fmt.Errorf("terraform version -json: %w", err)
+	}
+	return version.NewVersion(v.Version)
+})

@@ -1,10 +1,17 @@
 package provider
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
@@ -158,4 +165,101 @@ func TestProtocolFlowTriggerIdentity_importUnknownRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Acceptance tests of identity with the terraform CLI: they need Terraform
+// 1.12 or later and skip themselves below it; `make testacc-new` runs them.
+
+func TestAccNewFlowTriggerIdentity_setOnCreate(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: testProviderBlock(srv) + `
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1004
+  wait_for_completion = false
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectIdentity(testTrigger, map[string]knownvalue.Check{
+					"flow_instance_id": knownvalue.StringRegexp(regexp.MustCompile(`^1004-\d{14}$`)),
+				}),
+				statecheck.ExpectIdentityValueMatchesState(testTrigger, tfjsonpath.New("flow_instance_id")),
+				statecheck.ExpectIdentityValueMatchesStateAtPath(testTrigger, tfjsonpath.New("flow_instance_id"), tfjsonpath.New("id")),
+			},
+		}},
+	})
+}
+
+// An import block with the run's identity, written by hand as in the docs'
+// example, adopts the run; the plan that follows is empty and no second
+// run is started.
+func TestAccNewFlowTriggerIdentity_importBlock(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	// trigger_time 00:00 UTC is 08:00 in the emulator's GMT+8: the run's id.
+	const instanceID = "1001-20240101080000"
+	resourceBlock := testProviderBlock(srv) + `
+resource "dataflow_flow_trigger" "test" {
+  flow_id      = 1001
+  trigger_time = "2024-01-01T00:00:00Z"
+  parameters   = { bizdate = "20240101", extra = "x" }
+}
+`
+	identity := statecheck.ExpectIdentity(testTrigger, map[string]knownvalue.Check{
+		"flow_instance_id": knownvalue.StringExact(instanceID),
+	})
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: resourceBlock,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("status"), knownvalue.StringExact("SUCCESS")),
+					identity,
+				},
+			},
+			{
+				// terraform-plugin-testing's import block with the identity
+				// from state: it fails unless the import plans no change.
+				Config:          resourceBlock,
+				ResourceName:    testTrigger,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+			},
+			{
+				Config: testProviderBlock(srv) + `
+removed {
+  from = dataflow_flow_trigger.test
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+			},
+			{
+				Config: resourceBlock + `
+import {
+  to = dataflow_flow_trigger.test
+  identity = {
+    flow_instance_id = "` + instanceID + `"
+  }
+}
+`,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{identity, expectTriggerCount(srv, 1)},
+			},
+			{
+				Config: resourceBlock,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{identity, expectTriggerCount(srv, 1)},
+			},
+		},
+	})
 }
