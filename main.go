@@ -17,7 +17,7 @@ import (
 var version = "dev"
 
 //go:generate terraform fmt -recursive ./examples/
-//go:generate go tool -modfile=tools/go.mod tfplugindocs generate -provider-name dataflow
+//go:generate go run ./internal/tools/generatedocs
 
 func main() {
 	var debugMode bool

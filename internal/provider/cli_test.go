@@ -1,12 +1,15 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-version"
 )
 
 // Helpers for tests that run the terraform CLI themselves (signals, log
@@ -100,3 +103,18 @@ func terraformCLI(t *testing.T, cliConfig, dir string, env []string, args ...str
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }
+
+// terraformVersion is the version of testCLI, read once.
+var terraformVersion = sync.OnceValues(func() (*version.Version, error) {
+	out, err := exec.Command(testCLI(), "version", "-json").Output()
+	if err != nil {
+		return nil, fmt.Errorf("terraform version: %w", err)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return nil, fmt.Errorf("terraform version -json: %w", err)
+	}
+	return version.NewVersion(v.Version)
+})

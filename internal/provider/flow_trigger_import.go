@@ -120,7 +120,8 @@ func loadImportedRun(ctx context.Context, private privateGetter) (*importedRun, 
 	return &r, diags
 }
 
-// ImportState adopts an existing run by its flow instance id. It stores
+// ImportState adopts an existing run by its flow instance id (the import id
+// or the identity's flow_instance_id). It stores
 // none of the run's parameter values: any of them may have been write-only.
 // `parameters` stays null, and private state keeps salted digests of the
 // run's effective parameters and of the flow's defaults, so that the first
@@ -128,7 +129,7 @@ func loadImportedRun(ctx context.Context, private privateGetter) (*importedRun, 
 // in-place update) from one that does not (a new run). Behaviour settings
 // get their defaults; trigger_time is stored in UTC.
 func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if configuredClient(r.data, &resp.Diagnostics) == nil {
+	if !resolveImportedInstance(ctx, &req, resp) || configuredClient(r.data, &resp.Diagnostics) == nil {
 		return
 	}
 	inst, err := r.data.client.GetFlowInstance(ctx, req.ID)

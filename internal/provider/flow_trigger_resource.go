@@ -154,6 +154,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 
 	// Record the run before waiting: a failed or timed-out wait then leaves
 	// the resource in state (tainted) instead of forgetting a started run.
+	resp.Diagnostics.Append(setFlowTriggerIdentity(ctx, resp.Identity, run.InstanceID)...)
 	plan.ID = types.StringValue(run.InstanceID)
 	plan.FlowInstanceID = plan.ID
 	plan.ParametersWO = types.MapNull(types.StringType)
@@ -201,6 +202,7 @@ func triggerRequest(ctx context.Context, plan flowTriggerModel, writeOnly types.
 }
 
 func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	resp.Diagnostics.Append(fillFlowTriggerIdentity(ctx, req.State, resp.Identity)...)
 	// A finished run never changes again: no call needed. Checking its
 	// status alone spares decoding the whole state (about 25 times the
 	// work) on every refresh of every finished run.
@@ -276,6 +278,7 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	state.ParametersWOVersion = plan.ParametersWOVersion
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, nil)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(fillFlowTriggerIdentity(ctx, req.State, resp.Identity)...)
 	mark, diags := getWaitMark(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() || mark != waitPending || !state.WaitForCompletion.ValueBool() {

@@ -224,6 +224,8 @@ func (p *dataflowProvider) Configure(ctx context.Context, req provider.Configure
 	data := &providerData{client: client, skipFlowValidation: config.SkipFlowValidation.ValueBool()}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	resp.ActionData = data
+	resp.ListResourceData = data
 }
 
 func (p *dataflowProvider) Resources(_ context.Context) []func() resource.Resource {

@@ -1,0 +1,265 @@
+package provider
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+// Protocol-level tests of the identity of dataflow_flow_trigger: they run
+// with any terraform on PATH, as Terraform 1.12 and later call the provider.
+
+const flowTriggerType = "dataflow_flow_trigger"
+
+func TestProtocolFlowTriggerIdentity_schema(t *testing.T) {
+	t.Parallel()
+	h := newProtocolHarness(t, startTestEmulator(t, emulator.Options{}))
+	schema := h.identities.IdentitySchemas[flowTriggerType]
+	if schema == nil || len(schema.IdentityAttributes) != 1 {
+		t.Fatalf("identity schema of %s = %+v, want one attribute", flowTriggerType, schema)
+	}
+	attr := schema.IdentityAttributes[0]
+	if attr.Name != "flow_instance_id" || !attr.Type.Equal(tftypes.String) || !attr.RequiredForImport {
+		t.Errorf("identity attribute = %+v, want the string flow_instance_id, required for import", attr)
+	}
+}
+
+// Create records the identity with the run's id before it waits, so a run
+// whose wait fails is kept with its identity too.
+func TestProtocolFlowTriggerIdentity_setOnCreate(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	h := newProtocolHarness(t, srv)
+	for name, flow := range map[string]struct {
+		attrs     map[string]tftypes.Value
+		wantError bool
+	}{
+		"without waiting": {attrs: map[string]tftypes.Value{
+			"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
+		}},
+		"failed run": {wantError: true, attrs: map[string]tftypes.Value{
+			"flow_id": tftypes.NewValue(tftypes.Number, 1002), "poll_interval": tftypes.NewValue(tftypes.String, "1s"),
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := h.create(flowTriggerType, flow.attrs)
+			if got := hasErrorDiagnostic(resp.Diagnostics); got != flow.wantError {
+				t.Fatalf("apply errors = %v, want %v:\n%s", got, flow.wantError, diagnosticsText(resp.Diagnostics))
+			}
+			id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
+			if got := stringAttribute(t, h.identityAttributes(flowTriggerType, resp.NewIdentity), "flow_instance_id"); got != id {
+				t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
+			}
+		})
+	}
+}
+
+// A state written before identity existed (or by Terraform before 1.12)
+// has none: Read fills it from the id, also for a finished run, whose Read
+// sends no request.
+func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	h := newProtocolHarness(t, srv)
+	created := h.create(flowTriggerType, map[string]tftypes.Value{
+		"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
+	})
+	requireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
+	typ := h.resourceType(flowTriggerType)
+	running := h.attributes(typ, created.NewState)
+	id := stringAttribute(t, running, "id")
+	finished := map[string]tftypes.Value{}
+	for k, v := range running {
+		finished[k] = v
+	}
+	finished["status"] = tftypes.NewValue(tftypes.String, enos.StatusSuccess.Name())
+	finished["status_code"] = tftypes.NewValue(tftypes.Number, int64(enos.StatusSuccess))
+
+	for name, tc := range map[string]struct {
+		state     map[string]tftypes.Value
+		wantCalls bool // whether Read asks the service
+	}{
+		"running run":  {state: running, wantCalls: true},
+		"finished run": {state: finished, wantCalls: false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := len(srv.Requests())
+			resp := h.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
+			requireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
+			if got := stringAttribute(t, h.identityAttributes(flowTriggerType, resp.NewIdentity), "flow_instance_id"); got != id {
+				t.Errorf("identity flow_instance_id = %q, want %q", got, id)
+			}
+			if sent := len(srv.Requests()) - before; (sent > 0) != tc.wantCalls {
+				t.Errorf("Read sent %d requests; want requests: %v", sent, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// An import block with `identity = { flow_instance_id = ... }` imports the
+// run as an import by id does, and the following Read keeps the identity.
+func TestProtocolFlowTriggerIdentity_importByIdentity(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	h := newProtocolHarness(t, srv)
+	created := h.create(flowTriggerType, map[string]tftypes.Value{
+		"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
+	})
+	requireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
+	typ := h.resourceType(flowTriggerType)
+	id := stringAttribute(t, h.attributes(typ, created.NewState), "id")
+
+	byIdentity := h.importResource(flowTriggerType, "", h.identityData(flowTriggerType, map[string]tftypes.Value{
+		"flow_instance_id": tftypes.NewValue(tftypes.String, id),
+	}))
+	requireNoErrors(t, "ImportResourceState", byIdentity.Diagnostics, nil)
+	byID := h.importResource(flowTriggerType, id, nil)
+	requireNoErrors(t, "ImportResourceState", byID.Diagnostics, nil)
+	if len(byIdentity.ImportedResources) != 1 || len(byID.ImportedResources) != 1 {
+		t.Fatalf("imported %d and %d resources, want one each", len(byIdentity.ImportedResources), len(byID.ImportedResources))
+	}
+	imported := byIdentity.ImportedResources[0]
+	for what, res := range map[string]*tfprotov6.ImportedResource{"by identity": imported, "by id": byID.ImportedResources[0]} {
+		if got := stringAttribute(t, h.attributes(typ, res.State), "id"); got != id {
+			t.Errorf("import %s: state id = %q, want %q", what, got, id)
+		}
+		if got := stringAttribute(t, h.identityAttributes(flowTriggerType, res.Identity), "flow_instance_id"); got != id {
+			t.Errorf("import %s: identity = %q, want %q", what, got, id)
+		}
+	}
+	state := h.attributes(typ, imported.State)
+	if got := stringAttribute(t, state, "flow_instance_id"); got != id {
+		t.Errorf("imported flow_instance_id = %q, want %q", got, id)
+	}
+
+	read := h.read(flowTriggerType, imported.State, imported.Identity)
+	requireNoErrors(t, "ReadResource", read.Diagnostics, nil)
+	if got := stringAttribute(t, h.identityAttributes(flowTriggerType, read.NewIdentity), "flow_instance_id"); got != id {
+		t.Errorf("identity after read = %q, want %q", got, id)
+	}
+}
+
+func TestProtocolFlowTriggerIdentity_importUnknownRun(t *testing.T) {
+	t.Parallel()
+	h := newProtocolHarness(t, startTestEmulator(t, emulator.Options{}))
+	for name, identity := range map[string]map[string]tftypes.Value{
+		"unknown run": {"flow_instance_id": tftypes.NewValue(tftypes.String, "1001-20000101000000")},
+		"empty id":    {"flow_instance_id": tftypes.NewValue(tftypes.String, "")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := h.importResource(flowTriggerType, "", h.identityData(flowTriggerType, identity))
+			text := diagnosticsText(resp.Diagnostics)
+			if !hasErrorDiagnostic(resp.Diagnostics) || !errorText("Cannot import flow run", "such as 1001-20240101080000").MatchString(text) {
+				t.Errorf("import of %s: diagnostics\n%s\nwant an error naming the expected id form", name, text)
+			}
+		})
+	}
+}
+
+// Acceptance tests of identity with the terraform CLI: they need Terraform
+// 1.12 or later and skip themselves below it; `make testacc-new` runs them.
+
+func TestAccNewFlowTriggerIdentity_setOnCreate(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: testProviderBlock(srv) + `
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1004
+  wait_for_completion = false
+}
+`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectIdentity(testTrigger, map[string]knownvalue.Check{
+					"flow_instance_id": knownvalue.StringRegexp(regexp.MustCompile(`^1004-\d{14}$`)),
+				}),
+				statecheck.ExpectIdentityValueMatchesState(testTrigger, tfjsonpath.New("flow_instance_id")),
+				statecheck.ExpectIdentityValueMatchesStateAtPath(testTrigger, tfjsonpath.New("flow_instance_id"), tfjsonpath.New("id")),
+			},
+		}},
+	})
+}
+
+// An import block with the run's identity, written by hand as in the docs'
+// example, adopts the run; the plan that follows is empty and no second
+// run is started.
+func TestAccNewFlowTriggerIdentity_importBlock(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	// trigger_time 00:00 UTC is 08:00 in the emulator's GMT+8: the run's id.
+	const instanceID = "1001-20240101080000"
+	resourceBlock := testProviderBlock(srv) + `
+resource "dataflow_flow_trigger" "test" {
+  flow_id      = 1001
+  trigger_time = "2024-01-01T00:00:00Z"
+  parameters   = { bizdate = "20240101", extra = "x" }
+}
+`
+	identity := statecheck.ExpectIdentity(testTrigger, map[string]knownvalue.Check{
+		"flow_instance_id": knownvalue.StringExact(instanceID),
+	})
+	resource.ParallelTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: resourceBlock,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("status"), knownvalue.StringExact("SUCCESS")),
+					identity,
+				},
+			},
+			{
+				// terraform-plugin-testing's import block with the identity
+				// from state: it fails unless the import plans no change.
+				Config:          resourceBlock,
+				ResourceName:    testTrigger,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+			},
+			{
+				Config: testProviderBlock(srv) + `
+removed {
+  from = dataflow_flow_trigger.test
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+			},
+			{
+				Config: resourceBlock + `
+import {
+  to = dataflow_flow_trigger.test
+  identity = {
+    flow_instance_id = "` + instanceID + `"
+  }
+}
+`,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{identity, expectTriggerCount(srv, 1)},
+			},
+			{
+				Config: resourceBlock,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{identity, expectTriggerCount(srv, 1)},
+			},
+		},
+	})
+}
