@@ -54,7 +54,7 @@ data "dataflow_flows" "none_of_mine" {
 `,
 					ConfigStateChecks: []statecheck.StateCheck{
 						statecheck.ExpectKnownValue(flows("mine"), tfjsonpath.New("scope"), knownvalue.StringExact("mine")),
-						// Alice owns 1001-1004 and 1006 and views bob's 1005.
+						// Alice owns 1001-1004, 1006 and 1007 and views bob's 1005.
 						list("mine",
 							flowItem(1001, "daily_sales_load", d, knownvalue.Bool(true)),
 							flowItem(1002, "hourly_metrics", knownvalue.StringExact("H"), knownvalue.Bool(true)),
@@ -62,6 +62,7 @@ data "dataflow_flows" "none_of_mine" {
 							flowItem(1004, "monthly_backfill", knownvalue.StringExact("M"), knownvalue.Bool(true)),
 							flowItem(1005, "bob_report", w, knownvalue.Bool(false)),
 							flowItem(1006, "locked_flow", d, knownvalue.Bool(true)),
+							flowItem(1007, "hourly_rollup", knownvalue.StringExact("H"), knownvalue.Bool(true)),
 						),
 						list("reports", flowItem(1005, "bob_report", w, knownvalue.Bool(false))),
 						list("org",
@@ -71,6 +72,7 @@ data "dataflow_flows" "none_of_mine" {
 							flowItem(1004, "monthly_backfill", null, null),
 							flowItem(1005, "bob_report", null, null),
 							flowItem(1006, "locked_flow", null, null),
+							flowItem(1007, "hourly_rollup", null, null),
 						),
 						list("none"),
 						list("none_of_mine"),
@@ -161,8 +163,8 @@ data "dataflow_flows" "org" {
 }
 `,
 					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue("data.dataflow_flows.mine", tfjsonpath.New("flows"), knownvalue.ListSizeExact(6)),
-						statecheck.ExpectKnownValue("data.dataflow_flows.org", tfjsonpath.New("flows"), knownvalue.ListSizeExact(6)),
+						statecheck.ExpectKnownValue("data.dataflow_flows.mine", tfjsonpath.New("flows"), knownvalue.ListSizeExact(7)),
+						statecheck.ExpectKnownValue("data.dataflow_flows.org", tfjsonpath.New("flows"), knownvalue.ListSizeExact(7)),
 						expectFaultHit(srv, "flows/getMyFlow", f.Kind),
 						expectFaultHit(srv, "flows/search", f.Kind),
 					},
