@@ -38,7 +38,6 @@ type runRegistry struct {
 	flows map[int64]*flowSlots
 	ids   map[string]handedOut
 
-	clock serverClock
 }
 
 type flowSlots struct {
@@ -174,12 +173,3 @@ func (r *runRegistry) heldIn(flowID int64, start, end time.Time) bool {
 	return false
 }
 
-// serverClock is the offset of the server's clock from this client's,
-// measured once with time?action=getCurrentTime. It tells whether a run was
-// created before a trigger was sent without trusting both clocks to agree.
-type serverClock struct {
-	mu          sync.Mutex
-	known       bool
-	offset      time.Duration // server time - client time
-	uncertainty time.Duration // half the round trip of the measurement
-}

@@ -30,9 +30,8 @@ type TriggerMove struct {
 // run it cannot see (another process, the flow's schedule).
 const maxSlotMoves = 3
 
-// clockMargin absorbs the rounding of the service's creation times (a
-// tenth of a second) and the time between a request leaving and the run
-// being recorded.
+// clockMargin absorbs the rounding of times the service writes without a
+// zone, when telling a zone shift (see zoneShift) from another instant.
 const clockMargin = 2 * time.Second
 
 // StartRun triggers one run of a flow so that one call never starts two
@@ -100,7 +99,7 @@ type startMachine struct {
 	timeDefaulted bool
 	configured    time.Time // the caller's trigger time
 
-	firstSent time.Time     // when the first send of the current slot left
+	sentAt    time.Time     // when the last send of the current slot left
 	resent    bool          // the current slot's request was sent twice
 	moves     int           // slots moved to after duplicates
 	answer    string        // the instance id the service answered
@@ -159,8 +158,9 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 	if resend {
 		m.resent = true
 	} else {
-		m.firstSent, m.resent, m.existing = m.c.now(), false, nil
+		m.resent, m.existing = false, nil
 	}
+	m.sentAt = m.c.now()
 	id, err := m.c.UpdateAndTrigger(ctx, m.req)
 	switch {
 	case err == nil:
@@ -198,14 +198,16 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		}
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
-	inst, err := m.c.GetFlowInstance(ctx, id)
+	// Read through RunStatus, so that triggers sent together share one
+	// search of their trigger hour; any search since the send is fresh.
+	inst, err := m.c.RunStatus(ctx, RunRef{InstanceID: id, FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime}, m.sentAt)
 	if err != nil {
 		// The service said it started a run; a read that fails cannot
 		// show otherwise, and dropping the id would forget the run. (The
 		// failed read is in the client's log.)
 		return m.done(id, false)
 	}
-	if why := m.olderRunEvidence(ctx, inst); why != "" {
+	if why := m.olderRunEvidence(inst); why != "" {
 		m.existing = inst
 		return duplicate(why)
 	}
@@ -220,9 +222,35 @@ func (m *startMachine) done(id string, adopted bool) startState {
 	return stateDone
 }
 
-// olderRunEvidence says why inst cannot be the run this StartRun sent for
-// its current slot, or "" when nothing shows that.
-func (m *startMachine) olderRunEvidence(ctx context.Context, inst *FlowInstance) string {
+// olderRunEvidence says why inst, read back as the answer to a trigger,
+// cannot be the run this StartRun sent for its current slot, or "" when
+// nothing shows that. A read that does not describe the answered run (a
+// malformed or partial answer) is no evidence: taking a new run for an old
+// one would start another run. Creation times are not compared with the
+// time of the send, as that needs the two clocks to agree (an emulator on a
+// manual clock, or a server clock stepped by NTP, do not). So an existing
+// run that is still unfinished, for the same instant and with the same
+// parameters, cannot be told from a new one; it is the run asked for in all
+// but its start, and it is taken.
+func (m *startMachine) olderRunEvidence(inst *FlowInstance) string {
+	if inst.InstanceID != m.answer {
+		return ""
+	}
+	if why := m.mismatch(inst); why != "" {
+		return why
+	}
+	if inst.Status.Terminal() {
+		// A run that has just been started has not ended yet: this is the
+		// run the slot already held, e.g. the failed run of a day re-run.
+		return "it had already ended with status " + inst.Status.Name()
+	}
+	return ""
+}
+
+// mismatch says why inst is not a run of what this StartRun sends: another
+// flow, a run this client handed out, another trigger instant, or other
+// parameters; "" when it matches.
+func (m *startMachine) mismatch(inst *FlowInstance) string {
 	if inst.FlowID != m.req.FlowID {
 		return fmt.Sprintf("it is a run of flow %d", inst.FlowID)
 	}
@@ -240,17 +268,6 @@ func (m *startMachine) olderRunEvidence(ctx context.Context, inst *FlowInstance)
 		if got, ok := params[k]; !ok || got != v {
 			return "its parameter " + k + " differs from the one sent"
 		}
-	}
-	if inst.CreatedAt.IsZero() {
-		return ""
-	}
-	offset, uncertainty, ok := m.c.serverClockOffset(ctx)
-	if !ok {
-		return ""
-	}
-	early := m.firstSent.Add(offset).Sub(inst.CreatedAt)
-	if early > uncertainty+clockMargin && !zoneShift(early) {
-		return fmt.Sprintf("it was created %s before the trigger was sent", early.Round(time.Second))
 	}
 	return ""
 }
@@ -347,7 +364,7 @@ func (m *startMachine) findOwnRun(ctx context.Context) (*FlowInstance, error) {
 		}
 	}
 	for i := range runs {
-		if m.olderRunEvidence(ctx, &runs[i]) == "" {
+		if m.mismatch(&runs[i]) == "" {
 			return &runs[i], nil
 		}
 	}
@@ -509,22 +526,3 @@ func (m *startMachine) freeSlotInPeriod(p Period, taken time.Time, size time.Dur
 	return time.Time{}, false
 }
 
-// serverClockOffset is the server's clock minus this client's, measured
-// once per Client; false while it cannot be measured.
-func (c *Client) serverClockOffset(ctx context.Context) (offset, uncertainty time.Duration, ok bool) {
-	sc := &c.runs.clock
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.known {
-		return sc.offset, sc.uncertainty, true
-	}
-	before := c.now()
-	server, err := c.GetCurrentTime(ctx)
-	after := c.now()
-	if err != nil {
-		return 0, 0, false // the read is in the client's log; runs are then judged without creation times
-	}
-	half := after.Sub(before) / 2
-	sc.known, sc.offset, sc.uncertainty = true, server.Sub(before.Add(half)), half
-	return sc.offset, sc.uncertainty, true
-}

@@ -151,7 +151,8 @@ func TestDroppedRequestBeforeTheServerActedIsSentOnceMore(t *testing.T) {
 	if run.Adopted || run.InstanceID != "1001-20240101100000" {
 		t.Errorf("run = %+v", run)
 	}
-	if fs.count("flows/updateAndTrigger") != 2 || fs.count("flowInstances/search") != 1 || fs.instanceCount() != 1 {
+	// One search looks for the run, one reads the resend's answer back.
+	if fs.count("flows/updateAndTrigger") != 2 || fs.count("flowInstances/search") != 2 || fs.instanceCount() != 1 {
 		t.Errorf("sends %d, searches %d, instances %d", fs.count("flows/updateAndTrigger"), fs.count("flowInstances/search"), fs.instanceCount())
 	}
 }
@@ -349,21 +350,37 @@ func TestAnswerWithAnOlderRunsIDIsADuplicate(t *testing.T) {
 	}
 }
 
-// The older run is told apart by its creation time alone when trigger time
-// and parameters match those sent (a re-run of the same failed day).
-func TestAnswerWithARunCreatedBeforeTheTriggerIsADuplicate(t *testing.T) {
+// The older run is told apart by its having ended when trigger time and
+// parameters match those sent (a re-run of the same failed day).
+func TestAnswerWithARunThatHasEndedIsADuplicate(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.answerExisting = true
 	fs.flowCycle(1001, "D")
 	params := []Parameter{{Key: "bizdate", Value: "20240101"}}
-	fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Created: runNow.Add(-5 * time.Minute)})
+	fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Status: int(StatusFail)})
 	c := newRunClient(t, fs)
 	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}}, false)
 	if err != nil || run.InstanceID != "1001-20240101090100" || run.Moved == nil {
 		t.Fatalf("run %+v, err %v; want a new run in 09:01", run, err)
 	}
-	if fs.count("time/getCurrentTime") != 1 {
-		t.Errorf("server clock read %d times, want once", fs.count("time/getCurrentTime"))
+}
+
+// A read of the answered run that does not describe it (a malformed answer)
+// is no evidence of an older run: the answered run is taken, and nothing
+// else is triggered.
+func TestAnswerReadBackMalformedIsTaken(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handlers["flowInstances/get"] = func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.ok(w, nil)
+	}
+	fs.handlers["flowInstances/search"] = fs.handlers["flowInstances/get"]
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	if err != nil || run.InstanceID == "" || run.Moved != nil {
+		t.Fatalf("run %+v, err %v; want the answered run", run, err)
+	}
+	if fs.sends() != 1 {
+		t.Errorf("sends %d, want 1", fs.sends())
 	}
 }
 

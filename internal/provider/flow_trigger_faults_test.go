@@ -79,6 +79,11 @@ var faultKindRows = []struct {
 	// retried blindly, and one unanswered trigger is resent once after the
 	// run was looked for, so one failure is what the provider can survive.
 	countAtCreate int
+	// countWhileWaiting, when set, is how many status reads fail while
+	// waiting: the trigger's answer is read back once before the first
+	// poll, and a definite error there leaves the run started, so a fault
+	// meant for the polls must outlast that read.
+	countWhileWaiting int
 	// errByPhase is the expected error per phase; missing phases succeed.
 	errByPhase map[faultPhase]string
 }{
@@ -98,7 +103,7 @@ var faultKindRows = []struct {
 	{
 		// A clock 20 minutes off fails the gateway's 15-minute freshness
 		// check (1004): not transient, so an error in every phase.
-		fault: emulator.Fault{Kind: emulator.FaultClockSkew, Skew: 20 * time.Minute, Count: 1}, countAtCreate: 1,
+		fault: emulator.Fault{Kind: emulator.FaultClockSkew, Skew: 20 * time.Minute, Count: 1}, countAtCreate: 1, countWhileWaiting: 2,
 		errByPhase: map[faultPhase]string{
 			phaseCreate:  `(?s)Triggering flow 2001 failed.*code 1004.*clock is\s+synchronized`,
 			phaseWaiting: `(?s)Flow run did not finish.*code 1004.*clock is\s+synchronized.*tainted`,
@@ -117,6 +122,9 @@ func faultMatrix() []faultCase {
 			f := row.fault
 			if phase == phaseCreate {
 				f.Count = row.countAtCreate
+			}
+			if phase == phaseWaiting && row.countWhileWaiting > 0 {
+				f.Count = row.countWhileWaiting
 			}
 			runs := 1
 			if phase == phaseCreate && row.errByPhase[phase] != "" {

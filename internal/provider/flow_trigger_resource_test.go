@@ -424,29 +424,30 @@ resource "dataflow_flow_trigger" "test" {
 			{
 				Config: testProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "first" {
-  flow_id             = 1001
+  flow_id             = 1007
   trigger_time        = "2024-02-01T10:00:00Z"
   wait_for_completion = false
 }
 `,
 			},
 			{
-				// A second run of the flow for the same minute.
+				// A second run of the hourly flow, whose instance ids name the
+				// hour, for the same hour: no other slot of the period is left.
 				Config: testProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "first" {
-  flow_id             = 1001
+  flow_id             = 1007
   trigger_time        = "2024-02-01T10:00:00Z"
   wait_for_completion = false
 }
 
 resource "dataflow_flow_trigger" "second" {
-  flow_id             = 1001
-  trigger_time        = "2024-02-01T10:00:59Z"
+  flow_id             = 1007
+  trigger_time        = "2024-02-01T10:30:00Z"
   wait_for_completion = false
 }
 `,
-				ExpectError: errorText("Flow already triggered in this minute", "Flow 1001 already has the existing run 1001-20240201180000",
-					"Set trigger_time to a time in another minute"),
+				ExpectError: errorText("Flow already triggered in this hour", "Flow 1007 already has the existing run 1007-2024020118",
+					"set trigger_time to a time in another period"),
 			},
 		},
 	})
