@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 # Settings of the caller's own Terraform work that would change what the demo does.
-unset TF_DATA_DIR TF_WORKSPACE TF_CLI_ARGS TF_CLI_ARGS_apply TF_CLI_ARGS_plan TF_CLI_ARGS_destroy ENOS_API_VERSION
+unset TF_CLI_CONFIG_FILE TF_DATA_DIR TF_WORKSPACE TF_CLI_ARGS TF_CLI_ARGS_apply TF_CLI_ARGS_plan TF_CLI_ARGS_destroy ENOS_API_VERSION
 
 work=""
 emulator_pid=""
@@ -75,7 +75,7 @@ done
 # The CLI's own name for itself ("Terraform v1.11.4", "OpenTofu v1.12.6"), and
 # the command name in the headings.
 tf_version=$("$tf" version)
-tf_version=${tf_version%%$'\n'*}
+tf_version=$(grep -m 1 -E '^(Terraform|OpenTofu) v' <<<"$tf_version") || tf_version="$tf"
 client=${tf_version%% *} cli=$(basename "$tf")
 start=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/dataflow-demo.XXXXXX")

@@ -58,7 +58,7 @@ func TestProtocolFlowTriggerIdentity_setOnCreate(t *testing.T) {
 				t.Fatalf("apply errors = %v, want %v:\n%s", got, flow.wantError, diagnosticsText(resp.Diagnostics))
 			}
 			id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
-			if got := stringAttribute(t, h.identityAttributes(flowTriggerType, resp.NewIdentity), "flow_instance_id"); got != id {
+			if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 				t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
 			}
 		})
@@ -97,7 +97,7 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 			before := len(srv.Requests())
 			resp := h.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
 			requireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
-			if got := stringAttribute(t, h.identityAttributes(flowTriggerType, resp.NewIdentity), "flow_instance_id"); got != id {
+			if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 				t.Errorf("identity flow_instance_id = %q, want %q", got, id)
 			}
 			if sent := len(srv.Requests()) - before; (sent > 0) != tc.wantCalls {
@@ -134,7 +134,7 @@ func TestProtocolFlowTriggerIdentity_importByIdentity(t *testing.T) {
 		if got := stringAttribute(t, h.attributes(typ, res.State), "id"); got != id {
 			t.Errorf("import %s: state id = %q, want %q", what, got, id)
 		}
-		if got := stringAttribute(t, h.identityAttributes(flowTriggerType, res.Identity), "flow_instance_id"); got != id {
+		if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(res.Identity)), "flow_instance_id"); got != id {
 			t.Errorf("import %s: identity = %q, want %q", what, got, id)
 		}
 	}
@@ -145,7 +145,7 @@ func TestProtocolFlowTriggerIdentity_importByIdentity(t *testing.T) {
 
 	read := h.read(flowTriggerType, imported.State, imported.Identity)
 	requireNoErrors(t, "ReadResource", read.Diagnostics, nil)
-	if got := stringAttribute(t, h.identityAttributes(flowTriggerType, read.NewIdentity), "flow_instance_id"); got != id {
+	if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(read.NewIdentity)), "flow_instance_id"); got != id {
 		t.Errorf("identity after read = %q, want %q", got, id)
 	}
 }

@@ -98,22 +98,14 @@ func (h *protocolHarness) importResource(typeName, id string, identity *tfprotov
 }
 
 // resourceType is the object type of a managed resource's state and config.
+// (List resources and actions: ListResourceSchemas and
+// ActionSchemas[name].Schema, the same way.)
 func (h *protocolHarness) resourceType(typeName string) tftypes.Object {
-	return h.schemaType("resource", h.schemas.ResourceSchemas[typeName], typeName)
-}
-
-// listResourceType is the object type of a list resource's config.
-func (h *protocolHarness) listResourceType(typeName string) tftypes.Object {
-	return h.schemaType("list resource", h.schemas.ListResourceSchemas[typeName], typeName)
-}
-
-// actionType is the object type of an action's config.
-func (h *protocolHarness) actionType(typeName string) tftypes.Object {
-	s, ok := h.schemas.ActionSchemas[typeName]
+	s, ok := h.schemas.ResourceSchemas[typeName]
 	if !ok {
-		h.t.Fatalf("the provider has no action %s", typeName)
+		h.t.Fatalf("the provider has no resource %s", typeName)
 	}
-	return h.schemaType("action", s.Schema, typeName)
+	return objectType(h.t, s.ValueType())
 }
 
 // identityType is the object type of a managed resource's identity.
@@ -121,13 +113,6 @@ func (h *protocolHarness) identityType(typeName string) tftypes.Object {
 	s, ok := h.identities.IdentitySchemas[typeName]
 	if !ok {
 		h.t.Fatalf("resource %s has no identity schema", typeName)
-	}
-	return objectType(h.t, s.ValueType())
-}
-
-func (h *protocolHarness) schemaType(kind string, s *tfprotov6.Schema, typeName string) tftypes.Object {
-	if s == nil {
-		h.t.Fatalf("the provider has no %s %s", kind, typeName)
 	}
 	return objectType(h.t, s.ValueType())
 }
@@ -192,13 +177,13 @@ func (h *protocolHarness) attributes(typ tftypes.Type, dv *tfprotov6.DynamicValu
 	return attrs
 }
 
-// identityAttributes decodes a returned identity.
-func (h *protocolHarness) identityAttributes(typeName string, identity *tfprotov6.ResourceIdentityData) map[string]tftypes.Value {
-	h.t.Helper()
+// identityValue is the value of a returned identity, nil when there is
+// none (attributes then fails the test).
+func identityValue(identity *tfprotov6.ResourceIdentityData) *tfprotov6.DynamicValue {
 	if identity == nil {
-		h.t.Fatal("no identity returned")
+		return nil
 	}
-	return h.attributes(h.identityType(typeName), identity.IdentityData)
+	return identity.IdentityData
 }
 
 // stringAttribute is the string value of attrs[name], failing the test when

@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // providerSchemas asks server for its schemas and returns them as
@@ -161,17 +160,47 @@ func (c *converter) identity(s *tfprotov6.ResourceIdentitySchema) *tfjson.Identi
 	return out
 }
 
-// ctyType converts through the type's JSON form, which both share.
+// ctyType is the cty form of a protocol type.
 func (c *converter) ctyType(t tftypes.Type) cty.Type {
-	raw, err := t.MarshalJSON()
-	if err == nil {
-		var ty cty.Type
-		if ty, err = ctyjson.UnmarshalType(raw); err == nil {
-			return ty
+	switch {
+	case t.Is(tftypes.String):
+		return cty.String
+	case t.Is(tftypes.Number):
+		return cty.Number
+	case t.Is(tftypes.Bool):
+		return cty.Bool
+	case t.Is(tftypes.DynamicPseudoType):
+		return cty.DynamicPseudoType
+	}
+	switch t := t.(type) {
+	case tftypes.List:
+		return cty.List(c.ctyType(t.ElementType))
+	case tftypes.Set:
+		return cty.Set(c.ctyType(t.ElementType))
+	case tftypes.Map:
+		return cty.Map(c.ctyType(t.ElementType))
+	case tftypes.Tuple:
+		elems := make([]cty.Type, len(t.ElementTypes))
+		for i, e := range t.ElementTypes {
+			elems[i] = c.ctyType(e)
 		}
+		return cty.Tuple(elems)
+	case tftypes.Object:
+		attrs := make(map[string]cty.Type, len(t.AttributeTypes))
+		var optional []string
+		for name, a := range t.AttributeTypes {
+			attrs[name] = c.ctyType(a)
+			if _, ok := t.OptionalAttributes[name]; ok {
+				optional = append(optional, name)
+			}
+		}
+		if len(optional) > 0 {
+			return cty.ObjectWithOptionalAttrs(attrs, optional)
+		}
+		return cty.Object(attrs)
 	}
 	if c.err == nil {
-		c.err = fmt.Errorf("converting type %s: %w", t, err)
+		c.err = fmt.Errorf("cannot convert type %s", t)
 	}
 	return cty.DynamicPseudoType
 }
