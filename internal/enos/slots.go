@@ -37,7 +37,6 @@ type runRegistry struct {
 	mu    sync.Mutex
 	flows map[int64]*flowSlots
 	ids   map[string]handedOut
-
 }
 
 type flowSlots struct {
@@ -172,4 +171,3 @@ func (r *runRegistry) heldIn(flowID int64, start, end time.Time) bool {
 	}
 	return false
 }
-

@@ -99,13 +99,13 @@ type startMachine struct {
 	timeDefaulted bool
 	configured    time.Time // the caller's trigger time
 
-	sentAt    time.Time     // when the last send of the current slot left
-	resent    bool          // the current slot's request was sent twice
-	moves     int           // slots moved to after duplicates
-	answer    string        // the instance id the service answered
-	existing  *FlowInstance // an older run found in the current slot
-	cause     error         // the last failure of a send or look-up
-	moved     *TriggerMove
+	sentAt   time.Time     // when the last send of the current slot left
+	resent   bool          // the current slot's request was sent twice
+	moves    int           // slots moved to after duplicates
+	answer   string        // the instance id the service answered
+	existing *FlowInstance // an older run found in the current slot
+	cause    error         // the last failure of a send or look-up
+	moved    *TriggerMove
 
 	result RunStart
 	err    error
@@ -525,4 +525,3 @@ func (m *startMachine) freeSlotInPeriod(p Period, taken time.Time, size time.Dur
 	}
 	return time.Time{}, false
 }
-
