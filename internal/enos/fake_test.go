@@ -76,6 +76,7 @@ type fakeService struct {
 	answerExisting bool
 	hourIDs        bool      // instance ids name the trigger hour (spec §4.5)
 	serverTime     time.Time // getCurrentTime's answer and new runs' creation time
+	instanceStatus int       // the status of new runs
 	cycles         map[int64]string
 }
 
@@ -340,7 +341,7 @@ func (fs *fakeService) act(call fakeCall) (string, bool) {
 			return id, false
 		}
 	}
-	fs.instances = append(fs.instances, fakeInstance{ID: id, FlowID: req.FlowID, TriggerTime: at, Parameters: req.Parameters, Created: fs.serverTime})
+	fs.instances = append(fs.instances, fakeInstance{ID: id, FlowID: req.FlowID, TriggerTime: at, Parameters: req.Parameters, Created: fs.serverTime, Status: fs.instanceStatus})
 	return id, true
 }
 

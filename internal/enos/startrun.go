@@ -30,8 +30,9 @@ type TriggerMove struct {
 // run it cannot see (another process, the flow's schedule).
 const maxSlotMoves = 3
 
-// clockMargin absorbs the rounding of times the service writes without a
-// zone, when telling a zone shift (see zoneShift) from another instant.
+// clockMargin absorbs the rounding of the service's times (creation times
+// to a tenth of a second, trigger times to the second) and tells a zone
+// shift (see zoneShift) from another instant.
 const clockMargin = 2 * time.Second
 
 // StartRun triggers one run of a flow so that one call never starts two
@@ -100,6 +101,7 @@ type startMachine struct {
 	configured    time.Time // the caller's trigger time
 
 	sentAt   time.Time     // when the last send of the current slot left
+	since    time.Time     // a server time read before the first send; zero when unknown
 	resent   bool          // the current slot's request was sent twice
 	moves    int           // slots moved to after duplicates
 	answer   string        // the instance id the service answered
@@ -159,6 +161,12 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 		m.resent = true
 	} else {
 		m.resent, m.existing = false, nil
+	}
+	if !m.timeDefaulted && m.since.IsZero() {
+		// A set trigger time is where a taken slot is likely (a re-run of a
+		// failed day): the server's time before the send tells a run that
+		// was there already from the one this send starts.
+		m.since = m.c.runs.since.get(ctx, m.c.GetCurrentTime)
 	}
 	m.sentAt = m.c.now()
 	id, err := m.c.UpdateAndTrigger(ctx, m.req)
@@ -226,12 +234,11 @@ func (m *startMachine) done(id string, adopted bool) startState {
 // cannot be the run this StartRun sent for its current slot, or "" when
 // nothing shows that. A read that does not describe the answered run (a
 // malformed or partial answer) is no evidence: taking a new run for an old
-// one would start another run. Creation times are not compared with the
-// time of the send, as that needs the two clocks to agree (an emulator on a
-// manual clock, or a server clock stepped by NTP, do not). So an existing
-// run that is still unfinished, for the same instant and with the same
-// parameters, cannot be told from a new one; it is the run asked for in all
-// but its start, and it is taken.
+// one would start another run. A run created before a server time read
+// before the first send existed already; both times come from the server,
+// so this needs no agreement of clocks (the time is read for set trigger
+// times only, where a taken slot is likely). With a defaulted time an
+// older run shows by its other trigger instant.
 func (m *startMachine) olderRunEvidence(inst *FlowInstance) string {
 	if inst.InstanceID != m.answer {
 		return ""
@@ -239,10 +246,8 @@ func (m *startMachine) olderRunEvidence(inst *FlowInstance) string {
 	if why := m.mismatch(inst); why != "" {
 		return why
 	}
-	if inst.Status.Terminal() {
-		// A run that has just been started has not ended yet: this is the
-		// run the slot already held, e.g. the failed run of a day re-run.
-		return "it had already ended with status " + inst.Status.Name()
+	if early := m.since.Sub(inst.CreatedAt); !m.since.IsZero() && !inst.CreatedAt.IsZero() && early > clockMargin && !zoneShift(early) {
+		return "it was created at " + inst.CreatedAt.Format("2006-01-02 15:04:05 MST") + ", before the trigger was sent"
 	}
 	return ""
 }

@@ -350,18 +350,38 @@ func TestAnswerWithAnOlderRunsIDIsADuplicate(t *testing.T) {
 	}
 }
 
-// The older run is told apart by its having ended when trigger time and
-// parameters match those sent (a re-run of the same failed day).
-func TestAnswerWithARunThatHasEndedIsADuplicate(t *testing.T) {
+// The older run is told apart by its creation time, before a server time
+// read before the send, when trigger time and parameters match those sent
+// (a re-run of the same failed day).
+func TestAnswerWithARunCreatedBeforeTheTriggerIsADuplicate(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.answerExisting = true
 	fs.flowCycle(1001, "D")
 	params := []Parameter{{Key: "bizdate", Value: "20240101"}}
-	fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Status: int(StatusFail)})
+	fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Created: runNow.Add(-5 * time.Minute), Status: int(StatusFail)})
 	c := newRunClient(t, fs)
 	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}}, false)
 	if err != nil || run.InstanceID != "1001-20240101090100" || run.Moved == nil {
 		t.Fatalf("run %+v, err %v; want a new run in 09:01", run, err)
+	}
+	// One read serves every later trigger of the client.
+	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(time.Hour)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if fs.count("time/getCurrentTime") != 1 {
+		t.Errorf("server clock read %d times, want once", fs.count("time/getCurrentTime"))
+	}
+}
+
+// A run that ends at once is still the new run: having ended is no sign of
+// an older one.
+func TestAnswerWithARunThatEndedAtOnceIsTaken(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.instanceStatus = int(StatusSuccess)
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo}, false)
+	if err != nil || run.Moved != nil || fs.sends() != 1 {
+		t.Fatalf("run %+v, err %v, sends %d; want the answered run", run, err, fs.sends())
 	}
 }
 

@@ -94,8 +94,11 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 		"finished run": {state: finished, wantCalls: false},
 	} {
 		t.Run(name, func(t *testing.T) {
+			// A refresh is a new provider process, as in terraform plan: it
+			// has no status search of the create to answer from.
+			reader := newProtocolHarness(t, srv)
 			before := len(srv.Requests())
-			resp := h.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
+			resp := reader.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
 			requireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
 			if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 				t.Errorf("identity flow_instance_id = %q, want %q", got, id)
