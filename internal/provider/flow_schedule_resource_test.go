@@ -63,10 +63,11 @@ func expectScheduleCalls(srv *emulator.Server, enables, disables int) emulatorCh
 	}
 }
 
-// setFlowActive toggles a flow's schedule behind Terraform's back, as in the console.
-func setFlowActive(t *testing.T, srv *emulator.Server, flowID int64, active bool) {
+// setScheduleActive toggles the schedule of scheduledFlowID behind
+// Terraform's back, as in the console.
+func setScheduleActive(t *testing.T, srv *emulator.Server, active bool) {
 	t.Helper()
-	if err := srv.SetFlowActive(flowID, active); err != nil {
+	if err := srv.SetFlowActive(scheduledFlowID, active); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -90,7 +91,7 @@ func stateValue(attribute string, value knownvalue.Check) statecheck.StateCheck 
 // destroy restoring the schedule found at create (paused).
 func TestAccFlowSchedule_pauseResumeDriftRestore(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
-	setFlowActive(t, srv, scheduledFlowID, false)
+	setScheduleActive(t, srv, false)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -129,7 +130,7 @@ func TestAccFlowSchedule_pauseResumeDriftRestore(t *testing.T) {
 			{
 				// Someone pauses the schedule in the console: the refresh sees
 				// it, the plan puts it back, the apply starts it again.
-				PreConfig: func() { setFlowActive(t, srv, scheduledFlowID, false) },
+				PreConfig: func() { setScheduleActive(t, srv, false) },
 				Config:    scheduleConfig(srv, true),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testSchedule, plancheck.ResourceActionUpdate),
@@ -142,7 +143,7 @@ func TestAccFlowSchedule_pauseResumeDriftRestore(t *testing.T) {
 			},
 			{
 				// Drift shows in a plan alone, too.
-				PreConfig:          func() { setFlowActive(t, srv, scheduledFlowID, false) },
+				PreConfig:          func() { setScheduleActive(t, srv, false) },
 				Config:             scheduleConfig(srv, true),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
@@ -175,7 +176,7 @@ func TestAccFlowSchedule_destroyRestoresStarted(t *testing.T) {
 
 func TestAccFlowSchedule_keepOnDestroy(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
-	setFlowActive(t, srv, scheduledFlowID, false)
+	setScheduleActive(t, srv, false)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
@@ -222,7 +223,7 @@ func TestAccFlowSchedule_noCallWhenStateMatches(t *testing.T) {
 // is the schedule found at import.
 func TestAccFlowSchedule_import(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
-	setFlowActive(t, srv, scheduledFlowID, false)
+	setScheduleActive(t, srv, false)
 	paused := scheduleConfig(srv, false)
 	importID := fmt.Sprint(scheduledFlowID)
 	resource.ParallelTest(t, resource.TestCase{
@@ -255,7 +256,7 @@ removed {
 			},
 			{
 				// Started in the console meanwhile: import adopts it as found.
-				PreConfig:          func() { setFlowActive(t, srv, scheduledFlowID, true) },
+				PreConfig:          func() { setScheduleActive(t, srv, true) },
 				Config:             scheduleConfig(srv, true),
 				ResourceName:       testSchedule,
 				ImportState:        true,
