@@ -63,6 +63,18 @@ func (s releasingServer) ReadDataSource(ctx context.Context, req *tfprotov6.Read
 	return withReleasedContext(ctx, req, s.ProviderServer.ReadDataSource)
 }
 
+// ValidateListResourceConfig and ListResource pass through: terraform-plugin-go
+// serves list resources only from a server that has them
+// (ProviderServerWithListResource), and Terraform reads ListResource's
+// result stream after the call has returned, so its context must live on.
+func (s releasingServer) ValidateListResourceConfig(ctx context.Context, req *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
+	return s.ProviderServer.(tfprotov6.ProviderServerWithListResource).ValidateListResourceConfig(ctx, req) //nolint:staticcheck // the interface is how terraform-plugin-go v0.31 finds list resources
+}
+
+func (s releasingServer) ListResource(ctx context.Context, req *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error) {
+	return s.ProviderServer.(tfprotov6.ProviderServerWithListResource).ListResource(ctx, req) //nolint:staticcheck // as above
+}
+
 // withReleasedContext calls rpc with a context that lets go of ctx when
 // rpc returns.
 func withReleasedContext[Req, Resp any](ctx context.Context, req Req, rpc func(context.Context, Req) (Resp, error)) (Resp, error) {
