@@ -1,14 +1,19 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
@@ -262,4 +267,102 @@ func nameOf(ids map[string]string, id string) string {
 		}
 	}
 	panic(fmt.Sprintf("no run %s", id))
+}
+
+// TestAccFlowTriggerList_queryGeneratesImportableConfig runs `terraform
+// query` (Terraform 1.14 and later, through TF_ACC_TERRAFORM_PATH): it
+// lists a flow's runs, one started with a parameter override, and the
+// configuration `-generate-config-out` writes imports them with a plan that
+// only imports (no change, no new run); after that apply the plan is empty.
+func TestAccFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
+	have, err := terraformVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have.LessThan(tfversion.Version1_14_0) {
+		t.Skipf("terraform query needs Terraform 1.14 or later, %s is %s: set TF_ACC_TERRAFORM_PATH", testCLI(), have)
+	}
+	srv := startTestEmulator(t, emulator.Options{})
+	client := testClient(t, srv)
+	var ids []string
+	for i, params := range []map[string]string{{"region": "ap-list-7"}, nil} {
+		id, err := client.UpdateAndTrigger(t.Context(), enos.TriggerRequest{FlowID: 1001, TriggerTime: time.Now().Add(-time.Duration(2-i) * time.Hour), Parameters: params})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	w := newImportWorkspace(t, builtProviderCLIConfig(t), []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey}, requiredProvidersBlock+fmt.Sprintf(`
+provider "dataflow" {
+  endpoint   = %q
+  access_key = %q
+  org_id     = %q
+  user_id    = %q
+}
+`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultOrgID, emulator.DefaultUserID))
+	if err := os.WriteFile(filepath.Join(w.dir, "runs.tfquery.hcl"), []byte(`
+list "dataflow_flow_trigger" "loads" {
+  provider = dataflow
+  config {
+    flow_id  = 1001
+    statuses = ["SUCCESS", "RUNNING", "WAIT", "READY", "INIT"]
+  }
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	listed, _ := w.run("query")
+	for _, id := range ids {
+		if !bytes.Contains(listed, []byte(id)) || !bytes.Contains(listed, []byte("daily_sales_load: "+id)) {
+			t.Errorf("terraform query does not list %s with its display name:\n%s", id, listed)
+		}
+	}
+
+	w.run("query", "-generate-config-out=generated.tf")
+	generated, err := os.ReadFile(filepath.Join(w.dir, "generated.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if !bytes.Contains(generated, []byte(fmt.Sprintf("flow_instance_id = %q", id))) {
+			t.Errorf("the generated configuration has no import of %s by identity:\n%s", id, generated)
+		}
+	}
+	if bytes.Contains(generated, []byte("ap-list-7")) {
+		t.Errorf("the generated configuration holds a parameter value:\n%s", generated)
+	}
+
+	w.run("plan", "-input=false", "-out=tfplan")
+	shown, _ := w.run("show", "-json", "tfplan")
+	var plan struct {
+		ResourceChanges []struct {
+			Address string `json:"address"`
+			Change  struct {
+				Actions   []string `json:"actions"`
+				Importing any      `json:"importing"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(shown, &plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.ResourceChanges) != len(ids) {
+		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(plan.ResourceChanges), len(ids), w.output.Bytes())
+	}
+	for _, rc := range plan.ResourceChanges {
+		if !slices.Equal(rc.Change.Actions, []string{"no-op"}) || rc.Change.Importing == nil {
+			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.output.Bytes())
+		}
+	}
+	// Terraform ignores a replacement on an unchanged (null) attribute, so
+	// the old digest check planned no new run either, but warned of one.
+	if bytes.Contains(w.output.Bytes(), []byte("differs from the imported run")) {
+		t.Errorf("the plan warns of a new run it does not plan:\n%s", w.output.Bytes())
+	}
+	w.run("apply", "-input=false", "tfplan")
+	w.expectEmptyPlan()
+	if n := srv.Count(triggerOperation); n != len(ids) {
+		t.Errorf("trigger requests: %d, want the %d of the setup", n, len(ids))
+	}
 }
