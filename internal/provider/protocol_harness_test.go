@@ -103,7 +103,7 @@ func (h *protocolHarness) importResource(typeName, id string, identity *tfprotov
 // its result stream, for the test to pull as far as it wants.
 func (h *protocolHarness) listResource(typeName string, configAttrs map[string]tftypes.Value, limit int64, includeResource bool) iter.Seq[tfprotov6.ListResourceResult] {
 	h.t.Helper()
-	server, ok := h.server.(tfprotov6.ProviderServerWithListResource)
+	server, ok := h.server.(tfprotov6.ProviderServerWithListResource) //nolint:staticcheck // how terraform-plugin-go v0.31 finds list resources
 	if !ok {
 		h.t.Fatal("the provider server serves no list resources")
 	}
@@ -123,7 +123,7 @@ func (h *protocolHarness) listResource(typeName string, configAttrs map[string]t
 // `terraform query` does first, and returns the diagnostics.
 func (h *protocolHarness) validateListResource(typeName string, configAttrs map[string]tftypes.Value) []*tfprotov6.Diagnostic {
 	h.t.Helper()
-	server, ok := h.server.(tfprotov6.ProviderServerWithListResource)
+	server, ok := h.server.(tfprotov6.ProviderServerWithListResource) //nolint:staticcheck // how terraform-plugin-go v0.31 finds list resources
 	if !ok {
 		h.t.Fatal("the provider server serves no list resources")
 	}
@@ -138,6 +138,8 @@ func (h *protocolHarness) validateListResource(typeName string, configAttrs map[
 }
 
 // listAll collects every result of a list resource's stream.
+//
+//nolint:unparam // a harness helper for any list resource
 func (h *protocolHarness) listAll(typeName string, configAttrs map[string]tftypes.Value, limit int64, includeResource bool) []tfprotov6.ListResourceResult {
 	h.t.Helper()
 	return slices.Collect(h.listResource(typeName, configAttrs, limit, includeResource))

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -68,11 +69,28 @@ func (s releasingServer) ReadDataSource(ctx context.Context, req *tfprotov6.Read
 // (ProviderServerWithListResource), and Terraform reads ListResource's
 // result stream after the call has returned, so its context must live on.
 func (s releasingServer) ValidateListResourceConfig(ctx context.Context, req *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
-	return s.ProviderServer.(tfprotov6.ProviderServerWithListResource).ValidateListResourceConfig(ctx, req) //nolint:staticcheck // the interface is how terraform-plugin-go v0.31 finds list resources
+	lists, err := s.listResourceServer()
+	if err != nil {
+		return nil, err
+	}
+	return lists.ValidateListResourceConfig(ctx, req)
 }
 
 func (s releasingServer) ListResource(ctx context.Context, req *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error) {
-	return s.ProviderServer.(tfprotov6.ProviderServerWithListResource).ListResource(ctx, req) //nolint:staticcheck // as above
+	lists, err := s.listResourceServer()
+	if err != nil {
+		return nil, err
+	}
+	return lists.ListResource(ctx, req)
+}
+
+//nolint:staticcheck // the deprecated interface is how terraform-plugin-go v0.31 finds list resources
+func (s releasingServer) listResourceServer() (tfprotov6.ProviderServerWithListResource, error) {
+	lists, ok := s.ProviderServer.(tfprotov6.ProviderServerWithListResource)
+	if !ok {
+		return nil, fmt.Errorf("the framework server %T serves no list resources", s.ProviderServer)
+	}
+	return lists, nil
 }
 
 // withReleasedContext calls rpc with a context that lets go of ctx when
