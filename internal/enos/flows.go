@@ -147,7 +147,7 @@ func (c *Client) SearchFlows(ctx context.Context, s FlowSearch) ([]FlowRef, erro
 		}
 		return refs, nil
 	}
-	return collectPages(c.firstPage, pageSize, s.MaxResults, fetch, func(f FlowRef) string { return strconv.FormatInt(f.FlowID, 10) })
+	return collect(pageItems(c.firstPage, pageSize, fetch, func(f FlowRef) string { return strconv.FormatInt(f.FlowID, 10) }), s.MaxResults)
 }
 
 type flowSearchBody struct {

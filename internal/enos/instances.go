@@ -3,6 +3,7 @@ package enos
 import (
 	"context"
 	"errors"
+	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,11 +58,18 @@ type instanceSearchBody struct {
 	Pagination      pagination `json:"pagination"`
 }
 
-// SearchFlowInstances searches runs (spec §3.8): it always sends status
-// (every code when none is given), owner, pagination and one sorter, follows
-// pages until a short page or MaxResults, and dedupes by instance id. A
-// sorter the server rejects in camelCase is retried once in snake_case.
+// SearchFlowInstances returns the runs FlowInstances yields.
 func (c *Client) SearchFlowInstances(ctx context.Context, s InstanceSearch) ([]FlowInstance, error) {
+	return collect(c.FlowInstances(ctx, s), 0)
+}
+
+// FlowInstances searches runs (spec §3.8), streaming them: it fetches a
+// page only when the caller asks for a run past the previous page, and
+// stops after MaxResults runs, a short page, or an error (yielded last).
+// Each request sends status (every code when none is given), owner,
+// pagination and one sorter; runs are deduped by instance id. A sorter the
+// server rejects in camelCase is retried once in snake_case.
+func (c *Client) FlowInstances(ctx context.Context, s InstanceSearch) iter.Seq2[FlowInstance, error] {
 	expression := s.Expression
 	if s.FlowID > 0 && expression == "" {
 		expression = strconv.FormatInt(s.FlowID, 10) + "-"
@@ -105,26 +113,23 @@ func (c *Client) SearchFlowInstances(ctx context.Context, s InstanceSearch) ([]F
 			return page, err
 		}
 	}
-	key := func(i FlowInstance) string { return i.InstanceID }
-	if s.FlowID <= 0 {
-		return collectPages(c.firstPage, body.Pagination.PageSize, s.MaxResults, fetch, key)
-	}
-	// The expression is a fuzzy match ("1001-" matches flow 11001 too), so
-	// MaxResults applies to the flow's own runs.
-	found, err := collectPages(c.firstPage, body.Pagination.PageSize, 0, fetch, key)
-	if err != nil {
-		return nil, err
-	}
-	kept := found[:0]
-	for _, inst := range found {
-		if inst.FlowID == s.FlowID {
-			kept = append(kept, inst)
+	runs := pageItems(c.firstPage, body.Pagination.PageSize, fetch, func(i FlowInstance) string { return i.InstanceID })
+	return func(yield func(FlowInstance, error) bool) {
+		n := 0
+		for inst, err := range runs {
+			// The expression is a fuzzy match ("1001-" matches flow 11001
+			// too), so MaxResults counts the flow's own runs.
+			if err == nil && s.FlowID > 0 && inst.FlowID != s.FlowID {
+				continue
+			}
+			if !yield(inst, err) || err != nil {
+				return
+			}
+			if n++; n == s.MaxResults {
+				return
+			}
 		}
 	}
-	if s.MaxResults > 0 && len(kept) > s.MaxResults {
-		kept = kept[:s.MaxResults]
-	}
-	return kept, nil
 }
 
 func (c *Client) searchInstancesPage(ctx context.Context, body instanceSearchBody) ([]FlowInstance, error) {

@@ -194,3 +194,70 @@ func TestSearchByFlowIDKeepsExactMatches(t *testing.T) {
 		t.Errorf("expression = %q (%v), want \"1001-\"", body.Expression, err)
 	}
 }
+
+// FlowInstances fetches a page only when its consumer asks for a run past
+// the previous page: stopping early sends no further search.
+func TestFlowInstancesFetchesPagesLazily(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	addRuns(fs, 5)
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	var seen []string
+	for inst, err := range c.FlowInstances(context.Background(), InstanceSearch{FlowID: 1001, PageSize: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, inst.InstanceID)
+		if got, want := fs.count("flowInstances/search"), (len(seen)+1)/2; got != want {
+			t.Errorf("after %d runs: %d searches sent, want %d", len(seen), got, want)
+		}
+		if len(seen) == 3 {
+			break
+		}
+	}
+	if len(seen) != 3 || fs.count("flowInstances/search") != 2 {
+		t.Errorf("got %v in %d searches, want 3 runs in 2", seen, fs.count("flowInstances/search"))
+	}
+
+	// MaxResults at a page's end: the next page is not fetched.
+	before := fs.count("flowInstances/search")
+	n := 0
+	for _, err := range c.FlowInstances(context.Background(), InstanceSearch{PageSize: 2, MaxResults: 4}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 4 || fs.count("flowInstances/search")-before != 2 {
+		t.Errorf("got %d runs in %d searches, want 4 in 2", n, fs.count("flowInstances/search")-before)
+	}
+}
+
+// A failed page is yielded once, after the runs of the pages before it.
+func TestFlowInstancesYieldsAFailedPageLast(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	addRuns(fs, 3)
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		var s sentSearch
+		_ = json.Unmarshal(call.Body, &s)
+		if s.Pagination.PageNo == 1 {
+			rawReply(200, "application/json", `{"status":62109,"msg":"no such page"}`)(w, r, call)
+			return
+		}
+		fs.serveInstanceSearch(w, r, call)
+	})
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	var runs, errs int
+	for _, err := range c.FlowInstances(context.Background(), InstanceSearch{PageSize: 2}) {
+		if err != nil {
+			errs++
+			continue
+		}
+		if errs > 0 {
+			t.Error("a run after the error")
+		}
+		runs++
+	}
+	if runs != 2 || errs != 1 {
+		t.Errorf("got %d runs and %d errors, want 2 and 1", runs, errs)
+	}
+}

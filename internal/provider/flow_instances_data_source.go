@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
@@ -97,7 +98,7 @@ func (d *flowInstancesDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				Optional: true,
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
-					setvalidator.ValueStringsAre(stringvalidator.OneOf(statusNames()...)),
+					setvalidator.ValueStringsAre(statusNameValidator()),
 				},
 			},
 			"triggered_after": schema.StringAttribute{
@@ -150,21 +151,31 @@ func (d *flowInstancesDataSource) Configure(_ context.Context, req datasource.Co
 }
 
 func (d *flowInstancesDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	resp.Diagnostics.Append(validateTriggerWindow(ctx, req.Config)...)
+}
+
+// validateTriggerWindow rejects a triggered_before earlier than
+// triggered_after: run searches that take both.
+func validateTriggerWindow(ctx context.Context, config tfsdk.Config) diag.Diagnostics {
 	var after, before timetypes.RFC3339
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("triggered_after"), &after)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("triggered_before"), &before)...)
-	if resp.Diagnostics.HasError() || after.IsNull() || after.IsUnknown() || before.IsNull() || before.IsUnknown() {
-		return
+	diags := config.GetAttribute(ctx, path.Root("triggered_after"), &after)
+	diags.Append(config.GetAttribute(ctx, path.Root("triggered_before"), &before)...)
+	if diags.HasError() || after.IsNull() || after.IsUnknown() || before.IsNull() || before.IsUnknown() {
+		return diags
 	}
-	from, diags := after.ValueRFC3339Time()
-	resp.Diagnostics.Append(diags...)
-	to, diags := before.ValueRFC3339Time()
-	resp.Diagnostics.Append(diags...)
-	if !resp.Diagnostics.HasError() && from.After(to) {
-		resp.Diagnostics.AddAttributeError(path.Root("triggered_before"), "Empty trigger-time window",
+	from, d := after.ValueRFC3339Time()
+	diags.Append(d...)
+	to, d := before.ValueRFC3339Time()
+	diags.Append(d...)
+	if !diags.HasError() && from.After(to) {
+		diags.AddAttributeError(path.Root("triggered_before"), "Empty trigger-time window",
 			fmt.Sprintf("triggered_before (%s) is earlier than triggered_after (%s).", before.ValueString(), after.ValueString()))
 	}
+	return diags
 }
+
+// statusNameValidator accepts the status names of the service's table.
+func statusNameValidator() validator.String { return stringvalidator.OneOf(statusNames()...) }
 
 func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var config flowInstancesModel
@@ -208,25 +219,34 @@ func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadR
 
 // search is the service query of the configuration, without its limit.
 func (m flowInstancesModel) search(ctx context.Context) (enos.InstanceSearch, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	q := enos.InstanceSearch{
-		Expression:     m.Expression.ValueString(),
-		Owner:          m.Owner.ValueString(),
-		SortField:      instanceSortFields["trigger_time"],
-		SortDescending: true,
-	}
-	if !m.FlowID.IsNull() {
-		q.FlowID = m.FlowID.ValueInt64()
-	}
+	q, diags := runSearch(ctx, m.FlowID, m.Statuses, m.TriggeredAfter, m.TriggeredBefore)
+	q.Expression = m.Expression.ValueString()
+	q.Owner = m.Owner.ValueString()
+	q.SortField = instanceSortFields["trigger_time"]
+	q.SortDescending = true
 	if m.Sort != nil {
 		if by := m.Sort.By.ValueString(); by != "" {
 			q.SortField = instanceSortFields[by]
 		}
 		q.SortDescending = m.Sort.Order.ValueString() != "asc"
 	}
+	return q, diags
+}
+
+// runSearch is the service query of the filters that run searches share:
+// a flow, status names (a set or a list) and a trigger-time window.
+func runSearch(ctx context.Context, flowID types.Int64, statuses interface {
+	ElementsAs(context.Context, any, bool) diag.Diagnostics
+}, triggeredAfter, triggeredBefore timetypes.RFC3339,
+) (enos.InstanceSearch, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	var q enos.InstanceSearch
+	if !flowID.IsNull() {
+		q.FlowID = flowID.ValueInt64()
+	}
 
 	var names []string
-	diags.Append(m.Statuses.ElementsAs(ctx, &names, false)...)
+	diags.Append(statuses.ElementsAs(ctx, &names, false)...)
 	for _, name := range names {
 		status, ok := enos.ParseStatusName(name)
 		if !ok {
@@ -236,14 +256,15 @@ func (m flowInstancesModel) search(ctx context.Context) (enos.InstanceSearch, di
 		q.Statuses = append(q.Statuses, status)
 	}
 	slices.Sort(q.Statuses)
+	q.Statuses = slices.Compact(q.Statuses)
 
-	if !m.TriggeredAfter.IsNull() {
-		t, d := m.TriggeredAfter.ValueRFC3339Time()
+	if !triggeredAfter.IsNull() {
+		t, d := triggeredAfter.ValueRFC3339Time()
 		diags.Append(d...)
 		q.FromTriggerTime = t
 	}
-	if !m.TriggeredBefore.IsNull() {
-		t, d := m.TriggeredBefore.ValueRFC3339Time()
+	if !triggeredBefore.IsNull() {
+		t, d := triggeredBefore.ValueRFC3339Time()
 		diags.Append(d...)
 		q.ToTriggerTime = t
 	}

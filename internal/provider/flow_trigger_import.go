@@ -167,6 +167,18 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 		return
 	}
 
+	model, diags := importedFlowTriggerModel(ctx, inst)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &model)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, raw)...)
+}
+
+// importedFlowTriggerModel is the state of an existing run as import and
+// the list resource (terraform query) give it: no parameter values (see
+// ImportState), behaviour settings at their defaults, trigger_time in UTC.
+// The configuration terraform query generates from it therefore sets no
+// parameters, which parametersReplace takes as adopting the run.
+func importedFlowTriggerModel(ctx context.Context, inst *enos.FlowInstance) (flowTriggerModel, diag.Diagnostics) {
 	model := flowTriggerModel{
 		ID:                  types.StringValue(inst.InstanceID),
 		FlowInstanceID:      types.StringValue(inst.InstanceID),
@@ -184,7 +196,6 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 			"create": types.StringType, "update": types.StringType, "delete": types.StringType,
 		})},
 	}
-	resp.Diagnostics.Append(model.setInstance(ctx, inst)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &model)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, raw)...)
+	diags := model.setInstance(ctx, inst)
+	return model, diags
 }

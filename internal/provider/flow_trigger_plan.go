@@ -147,7 +147,10 @@ func triggerTimeReplace() planmodifier.String {
 // write-only values are in the configuration during plan only) with the
 // run's digests, on every plan until the first apply: a configuration that
 // describes the run, such as the one that started it or one that writes a
-// default out, is an in-place update; any other is a new run.
+// default out, is an in-place update; any other is a new run. A
+// configuration that sets neither parameters nor parameters_wo says nothing
+// about them and adopts the run as it is: that is the configuration
+// `terraform query -generate-config-out` writes, which can hold no value.
 func parametersReplace() planmodifier.Map { return parametersReplaceModifier{} }
 
 type parametersReplaceModifier struct{}
@@ -172,6 +175,9 @@ func (parametersReplaceModifier) PlanModifyMap(ctx context.Context, req planmodi
 	}
 	var writeOnly types.Map
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters_wo"), &writeOnly)...)
+	if req.ConfigValue.IsNull() && writeOnly.IsNull() {
+		return
+	}
 	overrides, known := knownStrings(req.ConfigValue, writeOnly)
 	if !known {
 		// Unknown values cannot be shown to be the run's.

@@ -55,7 +55,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 				MarkdownDescription: "Overrides of the flow's global parameters for this run, e.g. `{ bizdate = \"20240101\" }`. " +
 					"Keys that are not global parameters of the flow get a warning at plan time (a likely typo). Changing them starts a new run. " +
 					"Import stores none of the run's parameter values (any of them may have been write-only): this stays null until the first apply after import, " +
-					"which takes it from the configuration in place, calling nothing, when the configuration's `parameters` and `parameters_wo` give the run's effective parameters. " +
+					"which takes it from the configuration in place, calling nothing, when the configuration's `parameters` and `parameters_wo` give the run's effective parameters, or set none (as the configuration `terraform query` generates). " +
 					"At most 1000 entries with non-empty keys; values up to 64 KiB, without control characters other than tab and line breaks.",
 				ElementType:   types.StringType,
 				Optional:      true,

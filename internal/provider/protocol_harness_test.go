@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"iter"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,6 +97,52 @@ func (h *protocolHarness) importResource(typeName, id string, identity *tfprotov
 		h.t.Fatalf("ImportResourceState: %v", err)
 	}
 	return resp
+}
+
+// listResource runs a list resource as `terraform query` does and returns
+// its result stream, for the test to pull as far as it wants.
+func (h *protocolHarness) listResource(typeName string, configAttrs map[string]tftypes.Value, limit int64, includeResource bool) iter.Seq[tfprotov6.ListResourceResult] {
+	h.t.Helper()
+	server, ok := h.server.(tfprotov6.ProviderServerWithListResource) //nolint:staticcheck // how terraform-plugin-go v0.31 finds list resources
+	if !ok {
+		h.t.Fatal("the provider server serves no list resources")
+	}
+	typ := h.listResourceType(typeName)
+	config := h.dynamicValue(typ, h.value(typ, configAttrs))
+	requireNoErrors(h.t, "ValidateListResourceConfig", h.validateListResource(typeName, configAttrs), nil)
+	stream, err := server.ListResource(h.t.Context(), &tfprotov6.ListResourceRequest{
+		TypeName: typeName, Config: config, Limit: limit, IncludeResource: includeResource,
+	})
+	if err != nil {
+		h.t.Fatalf("ListResource: %v", err)
+	}
+	return stream.Results
+}
+
+// validateListResource validates a list resource's configuration, as
+// `terraform query` does first, and returns the diagnostics.
+func (h *protocolHarness) validateListResource(typeName string, configAttrs map[string]tftypes.Value) []*tfprotov6.Diagnostic {
+	h.t.Helper()
+	server, ok := h.server.(tfprotov6.ProviderServerWithListResource) //nolint:staticcheck // how terraform-plugin-go v0.31 finds list resources
+	if !ok {
+		h.t.Fatal("the provider server serves no list resources")
+	}
+	typ := h.listResourceType(typeName)
+	resp, err := server.ValidateListResourceConfig(h.t.Context(), &tfprotov6.ValidateListResourceConfigRequest{
+		TypeName: typeName, Config: h.dynamicValue(typ, h.value(typ, configAttrs)),
+	})
+	if err != nil {
+		h.t.Fatalf("ValidateListResourceConfig: %v", err)
+	}
+	return resp.Diagnostics
+}
+
+// listAll collects every result of a list resource's stream.
+//
+//nolint:unparam // a harness helper for any list resource
+func (h *protocolHarness) listAll(typeName string, configAttrs map[string]tftypes.Value, limit int64, includeResource bool) []tfprotov6.ListResourceResult {
+	h.t.Helper()
+	return slices.Collect(h.listResource(typeName, configAttrs, limit, includeResource))
 }
 
 // resourceType is the object type of a managed resource's state and config.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,35 @@ func (s releasingServer) ValidateDataResourceConfig(ctx context.Context, req *tf
 
 func (s releasingServer) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
 	return withReleasedContext(ctx, req, s.ProviderServer.ReadDataSource)
+}
+
+// ValidateListResourceConfig and ListResource pass through: terraform-plugin-go
+// serves list resources only from a server that has them
+// (ProviderServerWithListResource), and Terraform reads ListResource's
+// result stream after the call has returned, so its context must live on.
+func (s releasingServer) ValidateListResourceConfig(ctx context.Context, req *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
+	lists, err := s.listResourceServer()
+	if err != nil {
+		return nil, err
+	}
+	return lists.ValidateListResourceConfig(ctx, req)
+}
+
+func (s releasingServer) ListResource(ctx context.Context, req *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error) {
+	lists, err := s.listResourceServer()
+	if err != nil {
+		return nil, err
+	}
+	return lists.ListResource(ctx, req)
+}
+
+//nolint:staticcheck // the deprecated interface is how terraform-plugin-go v0.31 finds list resources
+func (s releasingServer) listResourceServer() (tfprotov6.ProviderServerWithListResource, error) {
+	lists, ok := s.ProviderServer.(tfprotov6.ProviderServerWithListResource)
+	if !ok {
+		return nil, fmt.Errorf("the framework server %T serves no list resources", s.ProviderServer)
+	}
+	return lists, nil
 }
 
 // withReleasedContext calls rpc with a context that lets go of ctx when

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -36,7 +37,10 @@ const (
 	defaultMaxRetries = 4
 )
 
-var _ provider.Provider = (*dataflowProvider)(nil)
+var (
+	_ provider.Provider                  = (*dataflowProvider)(nil)
+	_ provider.ProviderWithListResources = (*dataflowProvider)(nil)
+)
 
 type dataflowProvider struct {
 	version string
@@ -232,6 +236,14 @@ func (p *dataflowProvider) Resources(_ context.Context) []func() resource.Resour
 	return []func() resource.Resource{
 		NewFlowTriggerResource,
 		NewFlowScheduleResource,
+	}
+}
+
+// ListResources are the resources `terraform query` lists (Terraform 1.14
+// and later).
+func (p *dataflowProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewFlowTriggerListResource,
 	}
 }
 

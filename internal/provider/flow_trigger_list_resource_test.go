@@ -1,0 +1,368 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+)
+
+const (
+	testTriggerType  = "dataflow_flow_trigger"
+	searchOperation  = "flowInstances/search"
+	noListLimit      = 0
+	withoutResources = false
+)
+
+// listedIDs is the flow_instance_id of each result's identity, failing
+// the test on a result with an error or without identity.
+func (h *protocolHarness) listedIDs(results []tfprotov6.ListResourceResult) []string {
+	h.t.Helper()
+	ids := make([]string, 0, len(results))
+	for _, r := range results {
+		requireNoErrors(h.t, "ListResource result", r.Diagnostics, nil)
+		ids = append(ids, stringAttribute(h.t, h.identityAttributes(testTriggerType, r.Identity), "flow_instance_id"))
+	}
+	return ids
+}
+
+func stringList(values ...string) tftypes.Value {
+	elems := make([]tftypes.Value, len(values))
+	for i, v := range values {
+		elems[i] = tftypes.NewValue(tftypes.String, v)
+	}
+	return tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, elems)
+}
+
+// Each filter of the list resource keeps the runs the service's search and
+// the provider's flow match give, newest trigger time first; the display
+// name says flow, run and status.
+func TestProtocolFlowTriggerList_filters(t *testing.T) {
+	runs := startTestRuns(t)
+	h := newProtocolHarness(t, runs.srv)
+	ids := func(names ...string) []string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = runs.ids[n]
+		}
+		return out
+	}
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	searches := []struct {
+		name   string
+		config map[string]tftypes.Value
+		want   []string
+	}{
+		{"all", nil, ids("d1", "c1", "x1", "a3", "b2", "a2", "b1", "a1")},
+		// 21001's run x1 matches the search for "1001-" too.
+		{"by flow", map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, ids("a3", "a2", "a1")},
+		{"by statuses", map[string]tftypes.Value{"statuses": stringList("FAIL", "RUNNING")}, ids("d1", "b2", "b1")},
+		{"by window", map[string]tftypes.Value{
+			"triggered_after":  str(runs.triggerTime("b1").UTC().Format(time.RFC3339)),
+			"triggered_before": str(runs.triggerTime("a3").In(testServerZone).Format(time.RFC3339)),
+		}, ids("a3", "b2", "a2", "b1")},
+		{"by flow, status and window", map[string]tftypes.Value{
+			"flow_id":         tftypes.NewValue(tftypes.Number, 1002),
+			"statuses":        stringList("FAIL"),
+			"triggered_after": str(runs.triggerTime("b2").UTC().Format(time.RFC3339)),
+		}, ids("b2")},
+		{"none", map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1003)}, []string{}},
+	}
+	for _, s := range searches {
+		results := h.listAll(testTriggerType, s.config, noListLimit, withoutResources)
+		if got := h.listedIDs(results); !slices.Equal(got, s.want) {
+			t.Errorf("%s: listed %v, want %v", s.name, got, s.want)
+		}
+	}
+
+	results := h.listAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1002)}, noListLimit, withoutResources)
+	want := []string{"hourly_metrics: " + runs.ids["b2"] + " (FAIL)", "hourly_metrics: " + runs.ids["b1"] + " (FAIL)"}
+	var names []string
+	for _, r := range results {
+		names = append(names, r.DisplayName)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("display names %q, want %q", names, want)
+	}
+}
+
+// Bad filters are refused when the configuration is validated, before any
+// search, saying what is wrong.
+func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	h := newProtocolHarness(t, srv)
+	cases := []struct {
+		name   string
+		config map[string]tftypes.Value
+		want   []string
+	}{
+		{"unknown status", map[string]tftypes.Value{"statuses": stringList("SUCCESS", "DONE")}, []string{"statuses[1]", "must be one of", "FAIL", "got: \"DONE\""}},
+		{"empty window", map[string]tftypes.Value{
+			"triggered_after":  tftypes.NewValue(tftypes.String, "2024-01-02T00:00:00Z"),
+			"triggered_before": tftypes.NewValue(tftypes.String, "2024-01-01T00:00:00Z"),
+		}, []string{"Empty trigger-time window", "triggered_before (2024-01-01T00:00:00Z) is earlier than triggered_after"}},
+		{"not RFC 3339", map[string]tftypes.Value{"triggered_after": tftypes.NewValue(tftypes.String, "yesterday")}, []string{"not valid RFC3339", "yesterday"}},
+	}
+	for _, c := range cases {
+		diags := h.validateListResource(testTriggerType, c.config)
+		if !hasErrorDiagnostic(diags) || !errorText(c.want...).MatchString(diagnosticsText(diags)) {
+			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, diagnosticsText(diags))
+		}
+	}
+	if n := srv.Count(searchOperation); n != 0 {
+		t.Errorf("%d searches sent for invalid configurations", n)
+	}
+}
+
+// lookalikeRuns starts runs of flow 1001 and of 21001 (whose ids contain
+// "1001-" too) alternately, one a minute, newest 1001 run first in the
+// returned ids of flow 1001.
+func lookalikeRuns(t *testing.T, n int) (*emulator.Server, []string) {
+	t.Helper()
+	base := time.Now().Truncate(time.Minute)
+	clock := emulator.NewManualClock(base)
+	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	if err := srv.AddFlow(emulator.FlowSpec{
+		ID: 21001, Name: "lookalike", OrgID: emulator.DefaultOrgID, Owners: []string{"alice"}, Cycle: "D",
+		Tasks: []emulator.TaskSpec{{ID: 2100101, Name: "only", Duration: emulator.Duration(time.Second), Outcome: emulator.OutcomeSuccess}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	client := newTestClient(t, srv, emulator.DefaultUserID, clock)
+	var own []string
+	for i := range n {
+		flowID := int64(21001)
+		if i%2 == 0 {
+			flowID = 1001
+		}
+		id, err := client.UpdateAndTrigger(context.Background(), enos.TriggerRequest{FlowID: flowID, TriggerTime: base.Add(-time.Duration(n-i) * time.Minute)})
+		if err != nil {
+			t.Fatalf("triggering run %d: %v", i, err)
+		}
+		if flowID == 1001 {
+			own = append([]string{id}, own...)
+		}
+	}
+	clock.Advance(time.Minute)
+	return srv, own
+}
+
+// The list follows the service's pages lazily: a page is fetched only when
+// a result past the previous one is pulled, the limit stops the search, and
+// the limit counts the flow's own runs, not the lookalikes the service's
+// fuzzy search also returns.
+func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
+	srv, own := lookalikeRuns(t, 12) // 6 runs of 1001 among 12 matches
+	h := newProtocolHarness(t, srv)
+	flow := map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}
+	searches := func(list func()) int {
+		t.Helper()
+		before := srv.Count(searchOperation)
+		list()
+		return srv.Count(searchOperation) - before
+	}
+
+	// Limit 4 pages by 4: the first two pages hold 2 runs of 1001 each.
+	var got []string
+	n := searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 4, withoutResources)) })
+	if !slices.Equal(got, own[:4]) || n != 2 {
+		t.Errorf("limit 4: listed %v in %d searches, want %v in 2", got, n, own[:4])
+	}
+	// Limit 3 pages by 3: [1001, 21001, 1001], [21001, 1001, ...]: two pages,
+	// the second left after its first run of 1001.
+	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 3, withoutResources)) })
+	if !slices.Equal(got, own[:3]) || n != 2 {
+		t.Errorf("limit 3: listed %v in %d searches, want %v in 2", got, n, own[:3])
+	}
+	// Limit 5 pages by 5: 3 and 2 runs of 1001.
+	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 5, withoutResources)) })
+	if !slices.Equal(got, own[:5]) || n != 2 {
+		t.Errorf("limit 5: listed %v in %d searches, want %v in 2", got, n, own[:5])
+	}
+	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 10, withoutResources)) })
+	if !slices.Equal(got, own) || n != 2 {
+		t.Errorf("limit 10: listed %v in %d searches, want %v in 2 (a full page and a short one)", got, n, own)
+	}
+
+	// Streamed: a consumer that stops after the first result (as Terraform
+	// may) causes no further page, where reading on would fetch the second.
+	n = searches(func() {
+		for r := range h.listResource(testTriggerType, flow, 10, withoutResources) {
+			got = h.listedIDs([]tfprotov6.ListResourceResult{r})
+			break
+		}
+	})
+	if n != 1 || !slices.Equal(got, own[:1]) {
+		t.Errorf("a stream read for one result gave %v in %d searches, want %v in 1", got, n, own[:1])
+	}
+}
+
+// With IncludeResource each result carries the resource exactly as import
+// stores it, so that the configuration terraform query generates from it
+// describes what the import block then imports.
+func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
+	runs := startTestRuns(t)
+	h := newProtocolHarness(t, runs.srv)
+	results := h.listAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
+	if got, want := h.listedIDs(results), []string{runs.ids["a3"], runs.ids["a2"], runs.ids["a1"]}; !slices.Equal(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	typ := h.resourceType(testTriggerType)
+	for _, r := range results {
+		id := stringAttribute(t, h.identityAttributes(testTriggerType, r.Identity), "flow_instance_id")
+		if r.Resource == nil {
+			t.Fatalf("result %s has no resource", id)
+		}
+		listed, err := r.Resource.Unmarshal(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imported := h.importResource(testTriggerType, "", r.Identity)
+		requireNoErrors(t, "ImportResourceState", imported.Diagnostics, nil)
+		if len(imported.ImportedResources) != 1 {
+			t.Fatalf("import gave %d resources", len(imported.ImportedResources))
+		}
+		want, err := imported.ImportedResources[0].State.Unmarshal(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diffs, _ := listed.Diff(want); len(diffs) > 0 {
+			t.Errorf("run %s: the listed resource differs from the imported one: %v", id, diffs)
+		}
+		attrs := h.attributes(typ, r.Resource)
+		if stringAttribute(t, attrs, "id") != id || stringAttribute(t, attrs, "status") != "SUCCESS" ||
+			stringAttribute(t, attrs, "trigger_time") != runs.triggerTime(nameOf(runs.ids, id)).UTC().Format(time.RFC3339) {
+			t.Errorf("run %s: resource %v", id, attrs)
+		}
+		// a1 ran with region = "eu": no value reaches the result.
+		if !attrs["parameters"].IsNull() {
+			t.Errorf("run %s: parameters %v, want null", id, attrs["parameters"])
+		}
+	}
+
+	// Without IncludeResource, no resource is built.
+	for _, r := range h.listAll(testTriggerType, nil, 2, withoutResources) {
+		if r.Resource != nil {
+			t.Errorf("a result without IncludeResource carries a resource")
+		}
+	}
+}
+
+func nameOf(ids map[string]string, id string) string {
+	for name, v := range ids {
+		if v == id {
+			return name
+		}
+	}
+	panic(fmt.Sprintf("no run %s", id))
+}
+
+// TestAccFlowTriggerList_queryGeneratesImportableConfig runs `terraform
+// query` (Terraform 1.14 and later, through TF_ACC_TERRAFORM_PATH): it
+// lists a flow's runs, one started with a parameter override, and the
+// configuration `-generate-config-out` writes imports them with a plan that
+// only imports (no change, no new run); after that apply the plan is empty.
+func TestAccFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
+	have, err := terraformVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have.LessThan(tfversion.Version1_14_0) {
+		t.Skipf("terraform query needs Terraform 1.14 or later, %s is %s: set TF_ACC_TERRAFORM_PATH", testCLI(), have)
+	}
+	srv := startTestEmulator(t, emulator.Options{})
+	client := testClient(t, srv)
+	var ids []string
+	for i, params := range []map[string]string{{"region": "ap-list-7"}, nil} {
+		id, err := client.UpdateAndTrigger(t.Context(), enos.TriggerRequest{FlowID: 1001, TriggerTime: time.Now().Add(-time.Duration(2-i) * time.Hour), Parameters: params})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	w := newImportWorkspace(t, builtProviderCLIConfig(t), []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey}, requiredProvidersBlock+fmt.Sprintf(`
+provider "dataflow" {
+  endpoint   = %q
+  access_key = %q
+  org_id     = %q
+  user_id    = %q
+}
+`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultOrgID, emulator.DefaultUserID))
+	if err := os.WriteFile(filepath.Join(w.dir, "runs.tfquery.hcl"), []byte(`
+list "dataflow_flow_trigger" "loads" {
+  provider = dataflow
+  config {
+    flow_id  = 1001
+    statuses = ["SUCCESS", "RUNNING", "WAIT", "READY", "INIT"]
+  }
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	listed, _ := w.run("query")
+	for _, id := range ids {
+		if !bytes.Contains(listed, []byte(id)) || !bytes.Contains(listed, []byte("daily_sales_load: "+id)) {
+			t.Errorf("terraform query does not list %s with its display name:\n%s", id, listed)
+		}
+	}
+
+	w.run("query", "-generate-config-out=generated.tf")
+	generated, err := os.ReadFile(filepath.Join(w.dir, "generated.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if !bytes.Contains(generated, []byte(fmt.Sprintf("flow_instance_id = %q", id))) {
+			t.Errorf("the generated configuration has no import of %s by identity:\n%s", id, generated)
+		}
+	}
+	if bytes.Contains(generated, []byte("ap-list-7")) {
+		t.Errorf("the generated configuration holds a parameter value:\n%s", generated)
+	}
+
+	w.run("plan", "-input=false", "-out=tfplan")
+	shown, _ := w.run("show", "-json", "tfplan")
+	var plan struct {
+		ResourceChanges []struct {
+			Address string `json:"address"`
+			Change  struct {
+				Actions   []string `json:"actions"`
+				Importing any      `json:"importing"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(shown, &plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.ResourceChanges) != len(ids) {
+		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(plan.ResourceChanges), len(ids), w.output.Bytes())
+	}
+	for _, rc := range plan.ResourceChanges {
+		if !slices.Equal(rc.Change.Actions, []string{"no-op"}) || rc.Change.Importing == nil {
+			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.output.Bytes())
+		}
+	}
+	// Terraform ignores a replacement on an unchanged (null) attribute, so
+	// the old digest check planned no new run either, but warned of one.
+	if bytes.Contains(w.output.Bytes(), []byte("differs from the imported run")) {
+		t.Errorf("the plan warns of a new run it does not plan:\n%s", w.output.Bytes())
+	}
+	w.run("apply", "-input=false", "tfplan")
+	w.expectEmptyPlan()
+	if n := srv.Count(triggerOperation); n != len(ids) {
+		t.Errorf("trigger requests: %d, want the %d of the setup", n, len(ids))
+	}
+}
