@@ -146,12 +146,18 @@ func (h *protocolHarness) listAll(typeName string, configAttrs map[string]tftype
 }
 
 // resourceType is the object type of a managed resource's state and config.
-// (List resources and actions: ListResourceSchemas and
-// ActionSchemas[name].Schema, the same way.)
 func (h *protocolHarness) resourceType(typeName string) tftypes.Object {
-	s, ok := h.schemas.ResourceSchemas[typeName]
-	if !ok {
-		h.t.Fatalf("the provider has no resource %s", typeName)
+	return h.schemaType("resource", h.schemas.ResourceSchemas[typeName], typeName)
+}
+
+// listResourceType is the object type of a list resource's config.
+func (h *protocolHarness) listResourceType(typeName string) tftypes.Object {
+	return h.schemaType("list resource", h.schemas.ListResourceSchemas[typeName], typeName)
+}
+
+func (h *protocolHarness) schemaType(kind string, s *tfprotov6.Schema, typeName string) tftypes.Object {
+	if s == nil {
+		h.t.Fatalf("the provider has no %s %s", kind, typeName)
 	}
 	return objectType(h.t, s.ValueType())
 }
