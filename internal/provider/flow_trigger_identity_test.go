@@ -197,8 +197,9 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 // An import block with the run's identity, written by hand as in the docs'
-// example, adopts the run; the plan that follows is empty and no second
-// run is started.
+// example, adopts the run with an in-place update that takes `parameters`
+// from the configuration (import stores no parameter value); the plan that
+// follows is empty and no second run is started.
 func TestAccNewFlowTriggerIdentity_importBlock(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
 	// trigger_time 00:00 UTC is 08:00 in the emulator's GMT+8: the run's id.
@@ -226,11 +227,12 @@ resource "dataflow_flow_trigger" "test" {
 			},
 			{
 				// terraform-plugin-testing's import block with the identity
-				// from state: it fails unless the import plans no change.
-				Config:          resourceBlock,
-				ResourceName:    testTrigger,
-				ImportState:     true,
-				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+				// from state: an in-place update of parameters, no new run.
+				Config:             resourceBlock,
+				ResourceName:       testTrigger,
+				ImportState:        true,
+				ImportStateKind:    resource.ImportBlockWithResourceIdentity,
+				ExpectNonEmptyPlan: true,
 			},
 			{
 				Config: testProviderBlock(srv) + `
@@ -252,7 +254,7 @@ import {
 }
 `,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionNoop),
+					plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionUpdate),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{identity, expectTriggerCount(srv, 1)},
 			},
