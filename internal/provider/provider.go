@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -36,7 +37,10 @@ const (
 	defaultMaxRetries = 4
 )
 
-var _ provider.Provider = (*dataflowProvider)(nil)
+var (
+	_ provider.Provider            = (*dataflowProvider)(nil)
+	_ provider.ProviderWithActions = (*dataflowProvider)(nil)
+)
 
 type dataflowProvider struct {
 	version string
@@ -232,6 +236,12 @@ func (p *dataflowProvider) Resources(_ context.Context) []func() resource.Resour
 	return []func() resource.Resource{
 		NewFlowTriggerResource,
 		NewFlowScheduleResource,
+	}
+}
+
+func (p *dataflowProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewTriggerFlowAction,
 	}
 }
 
