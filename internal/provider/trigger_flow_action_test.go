@@ -2,6 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +12,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
@@ -203,5 +209,120 @@ func TestProtocolTriggerFlowAction_parameterSetTwice(t *testing.T) {
 	}
 	if n := srv.Count(triggerOperation); n != 0 {
 		t.Errorf("%d trigger requests after a validation error", n)
+	}
+}
+
+// Acceptance tests with the terraform CLI: actions need Terraform 1.14.
+
+// triggerFlowActionConfig is an action block for flow flowID with extra
+// config lines.
+func triggerFlowActionConfig(srv *emulator.Server, flowID int64, extra string) string {
+	return testProviderBlock(srv) + fmt.Sprintf(`
+action "dataflow_trigger_flow" "run" {
+  config {
+    flow_id       = %d
+    poll_interval = "1s"
+    %s
+  }
+}
+`, flowID, extra)
+}
+
+// afterCreateConfig triggers the action once, when terraform_data is created.
+const afterCreateConfig = `
+resource "terraform_data" "this" {
+  input = "x"
+  lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.dataflow_trigger_flow.run]
+    }
+  }
+}
+`
+
+// An action_trigger on after_create starts exactly one run; a later apply
+// with no change starts none. A failing flow fails the apply.
+func TestAccTriggerFlowAction_afterCreate(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            triggerFlowActionConfig(srv, 1001, "") + afterCreateConfig,
+				ConfigStateChecks: []statecheck.StateCheck{expectTriggerCount(srv, 1)},
+			},
+			{
+				Config:            triggerFlowActionConfig(srv, 1001, "") + afterCreateConfig,
+				ConfigStateChecks: []statecheck.StateCheck{expectTriggerCount(srv, 1)},
+			},
+		},
+	})
+	if got := srv.Instances(); len(got) != 1 || got[0].Status != emulatorSuccess {
+		t.Fatalf("want one successful run, got %+v", got)
+	}
+}
+
+func TestAccTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      triggerFlowActionConfig(srv, 1002, "") + afterCreateConfig,
+			ExpectError: errorText("Flow run ended with status FAIL", "Failed task(s): aggregate"),
+		}},
+	})
+	if n := srv.Count(triggerOperation); n != 1 {
+		t.Fatalf("%d trigger requests, want 1", n)
+	}
+}
+
+// `terraform apply -invoke` starts one run per invocation, and with
+// ignore_run_result a failed run is a warning. terraform-plugin-testing
+// v1.16 has no -invoke step, so these run the CLI with the built provider.
+func TestAccTriggerFlowAction_invoke(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
+		t.Skipf("actions need Terraform 1.14 or later (have %v, %v)", v, err)
+	}
+	cliConfig := builtProviderCLIConfig(t)
+	for name, tc := range map[string]struct {
+		flowID      int64
+		extra       string
+		invocations int
+		outputs     []string
+	}{
+		// Without waiting: a second invocation in the same minute gets the
+		// next minute, whose run starts only then.
+		"one run per invocation": {1001, "wait_for_completion = false", 2, []string{"Started run", "Not waiting for run"}},
+		"ignore_run_result":      {1002, "ignore_run_result = true", 1, []string{"Warning when invoking action", "Flow run ended with status FAIL", "Failed task(s): aggregate", "Apply complete!"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := startTestEmulator(t, emulator.Options{})
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(requiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= tc.invocations; i++ {
+				out, err := terraformCLI(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
+				if err != nil {
+					t.Fatalf("invocation %d failed: %v\n%s", i, err, out)
+				}
+				for _, want := range tc.outputs {
+					if !strings.Contains(string(out), want) {
+						t.Fatalf("invocation %d does not say %q:\n%s", i, want, out)
+					}
+				}
+				if n := len(srv.Instances()); n != i {
+					t.Fatalf("after invocation %d: %d runs, want %d", i, n, i)
+				}
+			}
+		})
 	}
 }
