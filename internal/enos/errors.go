@@ -167,8 +167,11 @@ type DuplicateTriggerError struct {
 }
 
 // SlotName says "minute" or "hour".
-func (e *DuplicateTriggerError) SlotName() string {
-	if e.SlotSize == hourSlot {
+func (e *DuplicateTriggerError) SlotName() string { return slotName(e.SlotSize) }
+
+// slotName says "minute" or "hour" for a slot size.
+func slotName(size time.Duration) string {
+	if size == hourSlot {
 		return "hour"
 	}
 	return "minute"

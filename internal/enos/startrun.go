@@ -25,6 +25,9 @@ type TriggerMove struct {
 	ExistingInstanceID string // the run that held From's slot; empty when unknown
 }
 
+// SlotName says "minute" or "hour".
+func (m *TriggerMove) SlotName() string { return slotName(m.SlotSize) }
+
 // maxSlotMoves bounds how often one StartRun moves to another slot after
 // duplicate answers: a slot the client found free can still be taken by a
 // run it cannot see (another process, the flow's schedule).

@@ -68,10 +68,7 @@ func describeTriggerError(flowID int64, err error) (summary, detail string) {
 // triggerMoveDetail says from which trigger time to which a run was moved,
 // and why.
 func triggerMoveDetail(flowID int64, mv *enos.TriggerMove) string {
-	slot := "minute"
-	if mv.SlotSize == time.Hour {
-		slot = "hour"
-	}
+	slot := mv.SlotName()
 	existing := "a run"
 	if mv.ExistingInstanceID != "" {
 		existing = "the run " + mv.ExistingInstanceID

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
 	"github.com/hashicorp/go-version"
 )
 
@@ -34,6 +36,12 @@ func TestExamplesValidate(t *testing.T) {
 		}
 		t.Run(filepath.ToSlash(name), func(t *testing.T) {
 			t.Parallel()
+			// action blocks need Terraform 1.14.
+			if strings.HasPrefix(filepath.ToSlash(name), "examples/actions/") {
+				if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
+					t.Skipf("actions need Terraform 1.14 or later (have %v, %v)", v, err)
+				}
+			}
 			if out, err := terraformValidate(t, cliConfig, dir); err != nil {
 				t.Fatalf("terraform validate: %v\n%s", err, out)
 			}

@@ -15,26 +15,36 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
-// ValidateConfig rejects a parameter set both normally and write-only: one
-// value per key keeps it obvious what the run receives.
+// ValidateConfig rejects a parameter set both normally and write-only (see
+// validateParameterKeys).
 func (r *flowTriggerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	resp.Diagnostics.Append(validateParameterKeys(ctx, req.Config)...)
+}
+
+// validateParameterKeys rejects a key in both `parameters` and
+// `parameters_wo` of a resource's or action's configuration: one value per
+// key keeps it obvious what the run receives.
+func validateParameterKeys(ctx context.Context, config tfsdk.Config) diag.Diagnostics {
+	var diags diag.Diagnostics
 	var parameters, writeOnly types.Map
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters"), &parameters)...)
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters_wo"), &writeOnly)...)
-	if resp.Diagnostics.HasError() || parameters.IsUnknown() || writeOnly.IsUnknown() {
-		return
+	diags.Append(config.GetAttribute(ctx, path.Root("parameters"), &parameters)...)
+	diags.Append(config.GetAttribute(ctx, path.Root("parameters_wo"), &writeOnly)...)
+	if diags.HasError() || parameters.IsUnknown() || writeOnly.IsUnknown() {
+		return diags
 	}
 	for _, key := range slices.Sorted(maps.Keys(writeOnly.Elements())) {
 		if _, ok := parameters.Elements()[key]; ok {
-			resp.Diagnostics.AddAttributeError(path.Root("parameters_wo").AtMapKey(key), "Parameter set twice",
+			diags.AddAttributeError(path.Root("parameters_wo").AtMapKey(key), "Parameter set twice",
 				fmt.Sprintf("The parameter %q is in both parameters and parameters_wo. Set each parameter in one of them: parameters_wo for secret values, parameters for the rest.", key))
 		}
 	}
+	return diags
 }
 
 // ModifyPlan plans what an earlier wait left to do (see planFollowUp) and

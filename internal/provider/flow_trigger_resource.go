@@ -129,27 +129,15 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	request, timeDefaulted, diags := triggerRequest(ctx, plan, writeOnly)
+	request, timeDefaulted, diags := triggerRequest(ctx, plan.FlowID, plan.Parameters, writeOnly, plan.TriggerTime)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	run, err := r.data.client.StartRun(ctx, request, timeDefaulted)
-	if err != nil {
-		summary, detail := describeTriggerError(request.FlowID, err)
-		resp.Diagnostics.AddError(summary, detail)
+	run, diags := startRun(ctx, r.data.client, request, timeDefaulted)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
-	}
-	tflog.Info(ctx, "flow run started", map[string]any{
-		"flow_id": request.FlowID, "flow_instance_id": run.InstanceID,
-		"trigger_time": run.TriggerTime.UTC().Format(time.RFC3339), "adopted": run.Adopted,
-	})
-	if run.Adopted {
-		resp.Diagnostics.AddWarning("Adopted a run whose trigger had an unknown outcome",
-			fmt.Sprintf("The trigger of flow %d got no definite answer, so the provider looked for the run before trying again and found %s. It tracks that run instead of starting another.", request.FlowID, run.InstanceID))
-	}
-	if mv := run.Moved; mv != nil {
-		resp.Diagnostics.AddWarning("Trigger time moved within its period", triggerMoveDetail(request.FlowID, mv))
 	}
 
 	// Record the run before waiting: a failed or timed-out wait then leaves
@@ -174,31 +162,58 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	}
 
 	// The run has just started: the first check can wait a full interval.
-	res := waitForRun(ctx, r.data.client, plan.runRef(), runPolicy(plan.pollInterval(), plan.pollInterval()))
+	res := waitForRun(ctx, r.data.client, plan.runRef(), runPolicy(plan.pollInterval(), plan.pollInterval()), nil)
 	resp.Diagnostics.Append(r.endWait(ctx, &plan, res, stageCreate, &resp.State, resp.Private)...)
 }
 
-// triggerRequest builds the updateAndTrigger request from the plan and the
-// write-only parameters (ValidateConfig keeps their keys apart).
+// triggerRequest builds the updateAndTrigger request of a resource's plan
+// or an action's configuration from its parameters and write-only
+// parameters (validateParameterKeys keeps their keys apart).
 // timeDefaulted is true when the user set no trigger_time: the client then
 // picks a free minute from now.
-func triggerRequest(ctx context.Context, plan flowTriggerModel, writeOnly types.Map) (enos.TriggerRequest, bool, diag.Diagnostics) {
+func triggerRequest(ctx context.Context, flowID types.Int64, parameters, writeOnly types.Map, triggerTime timetypes.RFC3339) (enos.TriggerRequest, bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	req := enos.TriggerRequest{FlowID: plan.FlowID.ValueInt64(), Parameters: map[string]string{}}
-	for _, m := range []types.Map{plan.Parameters, writeOnly} {
+	req := enos.TriggerRequest{FlowID: flowID.ValueInt64(), Parameters: map[string]string{}}
+	for _, m := range []types.Map{parameters, writeOnly} {
 		values := map[string]string{}
 		diags.Append(m.ElementsAs(ctx, &values, false)...)
 		for k, v := range values {
 			req.Parameters[k] = v
 		}
 	}
-	if plan.TriggerTime.IsNull() || plan.TriggerTime.IsUnknown() {
+	if triggerTime.IsNull() || triggerTime.IsUnknown() {
 		return req, true, diags
 	}
-	t, d := plan.TriggerTime.ValueRFC3339Time()
+	t, d := triggerTime.ValueRFC3339Time()
 	diags.Append(d...)
 	req.TriggerTime = t
 	return req, false, diags
+}
+
+// startRun starts one run through the client's reconciliation (never two
+// runs for one call, a lost answer adopted), logs it, and warns when the
+// run was adopted or moved to another minute. The resource's create and
+// the action share it.
+func startRun(ctx context.Context, client *enos.Client, request enos.TriggerRequest, timeDefaulted bool) (enos.RunStart, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	run, err := client.StartRun(ctx, request, timeDefaulted)
+	if err != nil {
+		summary, detail := describeTriggerError(request.FlowID, err)
+		diags.AddError(summary, detail)
+		return run, diags
+	}
+	tflog.Info(ctx, "flow run started", map[string]any{
+		"flow_id": request.FlowID, "flow_instance_id": run.InstanceID,
+		"trigger_time": run.TriggerTime.UTC().Format(time.RFC3339), "adopted": run.Adopted,
+	})
+	if run.Adopted {
+		diags.AddWarning("Adopted a run whose trigger had an unknown outcome",
+			fmt.Sprintf("The trigger of flow %d got no definite answer, so the provider looked for the run before trying again and found %s. It tracks that run instead of starting another.", request.FlowID, run.InstanceID))
+	}
+	if mv := run.Moved; mv != nil {
+		diags.AddWarning("Trigger time moved within its period", triggerMoveDetail(request.FlowID, mv))
+	}
+	return run, diags
 }
 
 func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -296,7 +311,7 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	defer cancel()
 	tflog.Info(ctx, "following a run whose wait was interrupted", map[string]any{"flow_instance_id": state.ID.ValueString()})
 	// The run has been going on since the earlier apply: check at once.
-	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()))
+	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()), nil)
 	resp.Diagnostics.Append(r.endWait(ctx, &state, res, stageUpdate, &resp.State, resp.Private)...)
 }
 
@@ -339,7 +354,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 	tflog.Info(ctx, "flow run cancel requested", map[string]any{"flow_instance_id": id})
 	// Read the run back at once: a cancel usually takes effect immediately.
-	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()))
+	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()), nil)
 	switch res.Outcome {
 	case runwait.Succeeded, runwait.Failed:
 		tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": res.Status.Status.Name()})

@@ -44,11 +44,14 @@ func runPolicy(firstCheck, pollInterval time.Duration) runwait.Policy {
 }
 
 // waitForRun follows a run until it ends, ctx ends (timeout or interrupt),
-// or the service keeps not knowing it. Create, the update that resumes an
-// interrupted wait and a delete that cancels share it. A transient failure
-// that outlasts the client's retries is logged and the next check tries
-// again: the run goes on at the service whatever the network does.
-func waitForRun(ctx context.Context, client *enos.Client, run enos.RunRef, policy runwait.Policy) runwait.Result[*enos.FlowInstance] {
+// or the service keeps not knowing it. The resource's create, the update
+// that resumes an interrupted wait, a delete that cancels, and the action
+// share it. A transient failure that outlasts the client's retries is
+// logged and the next check tries again: the run goes on at the service
+// whatever the network does. onChange, when not nil, is called with each
+// status read that differs from the one before in the run's or a task's
+// status (the first read always does).
+func waitForRun(ctx context.Context, client *enos.Client, run enos.RunRef, policy runwait.Policy, onChange func(*enos.FlowInstance)) runwait.Result[*enos.FlowInstance] {
 	var last *enos.FlowInstance
 	return runwait.Wait(ctx, runwait.Config[*enos.FlowInstance]{
 		Status: func(ctx context.Context, due time.Time) (*enos.FlowInstance, error) {
@@ -61,14 +64,21 @@ func waitForRun(ctx context.Context, client *enos.Client, run enos.RunRef, polic
 				tflog.Warn(ctx, "reading the run's status failed", map[string]any{"flow_instance_id": run.InstanceID, "error": err.Error()})
 				return nil, err
 			}
-			fields := map[string]any{"flow_instance_id": run.InstanceID, "status": inst.Status.Name(), "tasks": taskSummary(inst.Tasks)}
-			if last == nil || last.Status != inst.Status {
-				tflog.Info(ctx, "flow run status", fields)
-			} else {
-				tflog.Debug(ctx, "flow run status unchanged", fields)
-			}
-			last = inst
 			return inst, nil
+		},
+		OnStatus: func(inst *enos.FlowInstance) {
+			tasks := taskSummary(inst.Tasks)
+			fields := map[string]any{"flow_instance_id": run.InstanceID, "status": inst.Status.Name(), "tasks": tasks}
+			changed := last == nil || last.Status != inst.Status || taskSummary(last.Tasks) != tasks
+			last = inst
+			if !changed {
+				tflog.Debug(ctx, "flow run status unchanged", fields)
+				return
+			}
+			tflog.Info(ctx, "flow run status", fields)
+			if onChange != nil {
+				onChange(inst)
+			}
 		},
 		Phase: func(inst *enos.FlowInstance) runwait.Phase {
 			switch {
@@ -111,8 +121,8 @@ func failedTask(t enos.TaskInstance) bool {
 }
 
 // failureDetail explains a run that finished without success: its status,
-// its failed tasks and the last lines of their logs.
-func (r *flowTriggerResource) failureDetail(ctx context.Context, inst *enos.FlowInstance) string {
+// its failed tasks and the last lines of their logs (read with client).
+func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInstance) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s of flow %d (%s) ended with status %s (code %d).", inst.InstanceID, inst.FlowID, inst.FlowName, inst.Status.Name(), int(inst.Status))
 	var failed []enos.TaskInstance
@@ -131,7 +141,7 @@ func (r *flowTriggerResource) failureDetail(ctx context.Context, inst *enos.Flow
 		fmt.Fprintf(&b, "\nFailed task(s): %s.", strings.Join(names, ", "))
 	}
 	for _, t := range failed[:min(len(failed), maxLoggedFailedTasks)] {
-		log, err := r.data.client.GetTaskInstanceLog(ctx, t.TaskInstID, logFetchLength)
+		log, err := client.GetTaskInstanceLog(ctx, t.TaskInstID, logFetchLength)
 		if err != nil {
 			fmt.Fprintf(&b, "\n\nThe log of task %s is not available: %s", t.TaskName, err)
 			continue
@@ -223,7 +233,7 @@ func (r *flowTriggerResource) describeWaitEnd(ctx context.Context, m *flowTrigge
 	case runwait.Succeeded:
 		return waitOver, diags
 	case runwait.Failed:
-		detail := r.failureDetail(ctx, res.Status)
+		detail := failureDetail(ctx, r.data.client, res.Status)
 		if stage == stageCreate {
 			detail += "\n\nThe resource is tainted: the next apply starts a new run."
 		} else {

@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"context"
 	"iter"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -28,13 +30,29 @@ type protocolHarness struct {
 // it with the emulator's default credentials.
 func newProtocolHarness(t *testing.T, srv *emulator.Server) *protocolHarness {
 	t.Helper()
-	h := &protocolHarness{t: t, server: NewProtocol6Server(New("test")())()}
+	h := startProtocolHarness(t, New("test")())
+	h.configure(srv)
+	return h
+}
+
+// startProtocolHarness serves p and reads its schemas, leaving it
+// unconfigured (configure does that).
+func startProtocolHarness(t *testing.T, p provider.Provider) *protocolHarness {
+	t.Helper()
+	h := &protocolHarness{t: t, server: NewProtocol6Server(p)()}
 	var err error
 	h.schemas, err = h.server.GetProviderSchema(t.Context(), &tfprotov6.GetProviderSchemaRequest{})
 	requireNoErrors(t, "GetProviderSchema", h.schemas.Diagnostics, err)
 	h.identities, err = h.server.GetResourceIdentitySchemas(t.Context(), &tfprotov6.GetResourceIdentitySchemasRequest{})
 	requireNoErrors(t, "GetResourceIdentitySchemas", h.identities.Diagnostics, err)
+	return h
+}
 
+// configure configures the provider with the emulator's default
+// credentials.
+func (h *protocolHarness) configure(srv *emulator.Server) {
+	t := h.t
+	t.Helper()
 	config := h.value(h.schemas.Provider.ValueType(), map[string]tftypes.Value{
 		"endpoint":    tftypes.NewValue(tftypes.String, srv.URL),
 		"access_key":  tftypes.NewValue(tftypes.String, emulator.DefaultAccessKey),
@@ -48,7 +66,6 @@ func newProtocolHarness(t *testing.T, srv *emulator.Server) *protocolHarness {
 		Config:           h.dynamicValue(h.schemas.Provider.ValueType(), config),
 	})
 	requireNoErrors(t, "ConfigureProvider", resp.Diagnostics, err)
-	return h
 }
 
 // create plans and applies a new resource of typeName from the given
@@ -145,6 +162,62 @@ func (h *protocolHarness) listAll(typeName string, configAttrs map[string]tftype
 	return slices.Collect(h.listResource(typeName, configAttrs, limit, includeResource))
 }
 
+// actionEvents is what an InvokeAction stream sent: its progress messages
+// in order, and the diagnostics of its completed event.
+type actionEvents struct {
+	progress    []string
+	diagnostics []*tfprotov6.Diagnostic
+	completed   bool
+}
+
+// invokeAction invokes an action as `terraform apply -invoke` or an
+// action_trigger does, with the given configuration attributes, and
+// collects its event stream. onProgress, when not nil, is called with each
+// progress message as it arrives, while the action waits for the stream
+// to go on (tests advance the emulator's clock there).
+func (h *protocolHarness) invokeAction(ctx context.Context, typeName string, configAttrs map[string]tftypes.Value, onProgress func(string)) actionEvents {
+	h.t.Helper()
+	server, ok := h.server.(tfprotov6.ProviderServerWithActions) //nolint:staticcheck // how terraform-plugin-go v0.31 finds actions
+	if !ok {
+		h.t.Fatal("the provider server serves no actions")
+	}
+	typ := h.actionType(typeName)
+	config := h.dynamicValue(typ, h.value(typ, configAttrs))
+	validated, err := server.ValidateActionConfig(ctx, &tfprotov6.ValidateActionConfigRequest{ActionType: typeName, Config: config})
+	if err != nil {
+		h.t.Fatalf("ValidateActionConfig: %v", err)
+	}
+	if hasErrorDiagnostic(validated.Diagnostics) {
+		// Terraform stops here; the test judges the diagnostics.
+		return actionEvents{diagnostics: validated.Diagnostics, completed: true}
+	}
+	stream, err := server.InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: typeName, Config: config})
+	if err != nil {
+		h.t.Fatalf("InvokeAction: %v", err)
+	}
+	var events actionEvents
+	for event := range stream.Events {
+		if events.completed {
+			h.t.Fatalf("InvokeAction sent %T after its completed event", event.Type)
+		}
+		switch e := event.Type.(type) {
+		case tfprotov6.ProgressInvokeActionEventType:
+			events.progress = append(events.progress, e.Message)
+			if onProgress != nil {
+				onProgress(e.Message)
+			}
+		case tfprotov6.CompletedInvokeActionEventType:
+			events.diagnostics, events.completed = e.Diagnostics, true
+		default:
+			h.t.Fatalf("InvokeAction sent an unknown event %T", event.Type)
+		}
+	}
+	if !events.completed {
+		h.t.Fatal("InvokeAction's stream ended without a completed event")
+	}
+	return events
+}
+
 // resourceType is the object type of a managed resource's state and config.
 func (h *protocolHarness) resourceType(typeName string) tftypes.Object {
 	return h.schemaType("resource", h.schemas.ResourceSchemas[typeName], typeName)
@@ -153,6 +226,15 @@ func (h *protocolHarness) resourceType(typeName string) tftypes.Object {
 // listResourceType is the object type of a list resource's config.
 func (h *protocolHarness) listResourceType(typeName string) tftypes.Object {
 	return h.schemaType("list resource", h.schemas.ListResourceSchemas[typeName], typeName)
+}
+
+// actionType is the object type of an action's config.
+func (h *protocolHarness) actionType(typeName string) tftypes.Object {
+	s, ok := h.schemas.ActionSchemas[typeName]
+	if !ok {
+		h.t.Fatalf("the provider has no action %s", typeName)
+	}
+	return h.schemaType("action", s.Schema, typeName)
 }
 
 func (h *protocolHarness) schemaType(kind string, s *tfprotov6.Schema, typeName string) tftypes.Object {

@@ -128,3 +128,41 @@ func (c *releasableContext) Deadline() (time.Time, bool) { return c.current().De
 func (c *releasableContext) Done() <-chan struct{}       { return c.current().Done() }
 func (c *releasableContext) Err() error                  { return c.current().Err() }
 func (c *releasableContext) Value(key any) any           { return c.current().Value(key) }
+
+// The action calls pass through: terraform-plugin-go serves actions only
+// from a server that has them (ProviderServerWithActions), and Terraform
+// reads InvokeAction's event stream after the call has returned, so its
+// context must live on.
+
+func (s releasingServer) ValidateActionConfig(ctx context.Context, req *tfprotov6.ValidateActionConfigRequest) (*tfprotov6.ValidateActionConfigResponse, error) {
+	actions, err := s.actionServer()
+	if err != nil {
+		return nil, err
+	}
+	return actions.ValidateActionConfig(ctx, req)
+}
+
+func (s releasingServer) PlanAction(ctx context.Context, req *tfprotov6.PlanActionRequest) (*tfprotov6.PlanActionResponse, error) {
+	actions, err := s.actionServer()
+	if err != nil {
+		return nil, err
+	}
+	return actions.PlanAction(ctx, req)
+}
+
+func (s releasingServer) InvokeAction(ctx context.Context, req *tfprotov6.InvokeActionRequest) (*tfprotov6.InvokeActionServerStream, error) {
+	actions, err := s.actionServer()
+	if err != nil {
+		return nil, err
+	}
+	return actions.InvokeAction(ctx, req)
+}
+
+//nolint:staticcheck // the deprecated interface is how terraform-plugin-go v0.31 finds actions
+func (s releasingServer) actionServer() (tfprotov6.ProviderServerWithActions, error) {
+	actions, ok := s.ProviderServer.(tfprotov6.ProviderServerWithActions)
+	if !ok {
+		return nil, fmt.Errorf("the framework server %T serves no actions", s.ProviderServer)
+	}
+	return actions, nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -39,6 +40,7 @@ const (
 
 var (
 	_ provider.Provider                  = (*dataflowProvider)(nil)
+	_ provider.ProviderWithActions       = (*dataflowProvider)(nil)
 	_ provider.ProviderWithListResources = (*dataflowProvider)(nil)
 )
 
@@ -244,6 +246,13 @@ func (p *dataflowProvider) Resources(_ context.Context) []func() resource.Resour
 func (p *dataflowProvider) ListResources(_ context.Context) []func() list.ListResource {
 	return []func() list.ListResource{
 		NewFlowTriggerListResource,
+	}
+}
+
+// Actions are the provider's actions (Terraform 1.14 and later).
+func (p *dataflowProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewTriggerFlowAction,
 	}
 }
 

@@ -97,7 +97,11 @@ type Config[S any] struct {
 	// missed a job that exists does not give it up. Values below 1 count
 	// as 1.
 	NotFoundAfter int
-	Policy        Policy
+	// OnStatus, when set, is called with every status read, before it is
+	// classified: for progress reports and logs. Failed reads are not
+	// passed on.
+	OnStatus func(S)
+	Policy   Policy
 	// Clock is nil for the real clock.
 	Clock Clock
 }
@@ -148,6 +152,9 @@ func Wait[S any](ctx context.Context, cfg Config[S]) Result[S] {
 		if err == nil {
 			missed = 0
 			res.Status, res.Seen = status, true
+			if cfg.OnStatus != nil {
+				cfg.OnStatus(status)
+			}
 			switch cfg.Phase(status) {
 			case Success:
 				res.Outcome = Succeeded

@@ -109,6 +109,20 @@ func TestFailedKeepsTheLastStatus(t *testing.T) {
 	expect(t, got, Failed, "bad", true, nil)
 }
 
+// OnStatus sees every status read, terminal one included, in order, and
+// no failed read.
+func TestOnStatusSeesEveryStatusRead(t *testing.T) {
+	clock := &fakeClock{now: start}
+	cfg := script(t, clock, everySecond, step{status: "running"}, step{err: errOutage}, step{status: "running"}, step{status: "bad"})
+	var seen []string
+	cfg.OnStatus = func(s string) { seen = append(seen, s) }
+	got := Wait(t.Context(), cfg)
+	expect(t, got, Failed, "bad", true, nil)
+	if want := []string{"running", "running", "bad"}; !slices.Equal(seen, want) {
+		t.Fatalf("OnStatus saw %q, want %q", seen, want)
+	}
+}
+
 func TestInitialDelayZeroChecksAtOnce(t *testing.T) {
 	clock := &fakeClock{now: start}
 	got := Wait(t.Context(), script(t, clock, Policy{Interval: 5 * time.Second}, step{status: "running"}, step{status: "ok"}))

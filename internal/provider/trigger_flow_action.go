@@ -1,0 +1,252 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
+	"github.com/hashicorp/terraform-plugin-framework/action/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
+	"github.com/enos-community/terraform-provider-dataflow/internal/runwait"
+)
+
+// Bounds of the action's timeout: it covers the trigger and the wait, like
+// the resource's timeouts.create, whose default it shares.
+const (
+	minActionTimeout = time.Second
+	maxActionTimeout = 7 * 24 * time.Hour
+)
+
+var (
+	_ action.Action                   = (*triggerFlowAction)(nil)
+	_ action.ActionWithConfigure      = (*triggerFlowAction)(nil)
+	_ action.ActionWithValidateConfig = (*triggerFlowAction)(nil)
+)
+
+// NewTriggerFlowAction is the factory of the dataflow_trigger_flow action.
+func NewTriggerFlowAction() action.Action { return &triggerFlowAction{} }
+
+// triggerFlowAction starts one run of a flow per invocation and, by
+// default, waits for it. It records nothing in state. data is nil until
+// the provider is configured.
+type triggerFlowAction struct {
+	data *providerData
+}
+
+// triggerFlowActionModel is the action's configuration. Null booleans and
+// durations take the defaults the schema documents (actions have no
+// schema defaults).
+type triggerFlowActionModel struct {
+	FlowID            types.Int64          `tfsdk:"flow_id"`
+	Parameters        types.Map            `tfsdk:"parameters"`
+	ParametersWO      types.Map            `tfsdk:"parameters_wo"`
+	TriggerTime       timetypes.RFC3339    `tfsdk:"trigger_time"`
+	WaitForCompletion types.Bool           `tfsdk:"wait_for_completion"`
+	PollInterval      timetypes.GoDuration `tfsdk:"poll_interval"`
+	Timeout           timetypes.GoDuration `tfsdk:"timeout"`
+	IgnoreRunResult   types.Bool           `tfsdk:"ignore_run_result"`
+}
+
+func (a *triggerFlowAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_trigger_flow"
+}
+
+func (a *triggerFlowAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
+	a.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (a *triggerFlowAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Starts one run of a Dataflow flow each time it is invoked, with per-run parameter overrides, and by default waits for it " +
+			"to end, reporting the run's instance id, each status change and the end as progress messages. " +
+			"Invoke it with `terraform apply -invoke=action.dataflow_trigger_flow.NAME`, or from an `action_trigger` in a resource's `lifecycle` " +
+			"(`after_create`, `after_update`). Needs Terraform 1.14 or later.\n\n" +
+			"A run that ends in anything but `SUCCESS` fails the invocation with its status, its failed tasks and the end of their logs " +
+			"(a warning instead with `ignore_run_result`). A trigger whose answer is lost is reconciled as the `dataflow_flow_trigger` " +
+			"resource does: the provider looks for the run before sending again, so one invocation never starts two runs.\n\n" +
+			"The action records nothing in state: each invocation starts a new run, there is no drift detection, and nothing prevents a run " +
+			"in every apply. Use it for runs on every apply and for ad-hoc runs; use the `dataflow_flow_trigger` resource for a run that must " +
+			"happen once and be remembered.",
+		Attributes: map[string]schema.Attribute{
+			"flow_id": schema.Int64Attribute{
+				MarkdownDescription: "Id of the flow to run (a positive number). The provider's user must own the flow.",
+				Required:            true,
+				Validators:          []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"parameters": schema.MapAttribute{
+				MarkdownDescription: "Overrides of the flow's global parameters for this run, e.g. `{ bizdate = \"20240101\" }`. " +
+					"At most 1000 entries with non-empty keys; values up to 64 KiB, without control characters other than tab and line breaks.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators:  []validator.Map{parameterMapValidator{}},
+			},
+			"parameters_wo": schema.MapAttribute{
+				MarkdownDescription: "Parameter overrides that must not be stored or shown (passwords, tokens): write-only, sent with the trigger " +
+					"and never logged. They are merged with `parameters`; a key may appear in only one of the two. Same limits as `parameters`.",
+				ElementType: types.StringType,
+				Optional:    true,
+				WriteOnly:   true,
+				Validators:  []validator.Map{parameterMapValidator{}},
+			},
+			"trigger_time": schema.StringAttribute{
+				CustomType: timetypes.RFC3339Type{},
+				MarkdownDescription: "Trigger time of the run as an RFC 3339 timestamp, e.g. `2024-01-01T00:00:00Z`. A past time runs at once and " +
+					"feeds the flow's time parameters (such as the business date); a future time schedules the run. When unset, the provider " +
+					"picks the current minute (or the next one free for the flow). When the minute of `trigger_time` already has a run of the flow, " +
+					"the run is triggered in a free minute of the same period of the flow's cycle, and a warning says so.",
+				Optional: true,
+			},
+			"wait_for_completion": schema.BoolAttribute{
+				MarkdownDescription: "Wait until the run ends (default `true`). When `false`, the invocation ends as soon as the run is started.",
+				Optional:            true,
+			},
+			"poll_interval": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{},
+				MarkdownDescription: fmt.Sprintf("Time between status checks while waiting, as a Go duration from %s to %s (default `%s`). "+
+					"The interval grows by half after each check, up to the larger of this value and one minute.",
+					minPollInterval, maxPollInterval, defaultPollInterval),
+				Optional:   true,
+				Validators: []validator.String{durationBetween(minPollInterval, maxPollInterval)},
+			},
+			"timeout": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{},
+				MarkdownDescription: fmt.Sprintf("How long the invocation may take, trigger and wait included, as a Go duration from %s to %s (default `%s`). "+
+					"A run still unfinished then fails the invocation; the run goes on in the service.", minActionTimeout, maxActionTimeout, defaultCreateTimeout),
+				Optional:   true,
+				Validators: []validator.String{durationBetween(minActionTimeout, maxActionTimeout)},
+			},
+			"ignore_run_result": schema.BoolAttribute{
+				MarkdownDescription: "Report a run that ends in anything but `SUCCESS` as a warning instead of an error (default `false`), " +
+					"for runs whose failure must not fail the apply. A timeout or a lost run is still an error.",
+				Optional: true,
+			},
+		},
+	}
+}
+
+// ValidateConfig rejects a parameter in both parameters and parameters_wo,
+// as the resource does.
+func (a *triggerFlowAction) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
+	resp.Diagnostics.Append(validateParameterKeys(ctx, req.Config)...)
+}
+
+func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
+	var config triggerFlowActionModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client := configuredClient(a.data, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
+	timeout := durationOr(config.Timeout, defaultCreateTimeout, &resp.Diagnostics)
+	pollInterval := durationOr(config.PollInterval, defaultPollInterval, &resp.Diagnostics)
+	request, timeDefaulted, diags := triggerRequest(ctx, config.FlowID, config.Parameters, config.ParametersWO, config.TriggerTime)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	progress := func(format string, args ...any) {
+		resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
+	}
+
+	run, diags := startRun(ctx, client, request, timeDefaulted)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	progress("%s", startedMessage(request.FlowID, run))
+	if !config.WaitForCompletion.IsNull() && !config.WaitForCompletion.ValueBool() {
+		progress("Not waiting for run %s (wait_for_completion = false).", run.InstanceID)
+		return
+	}
+
+	ref := enos.RunRef{InstanceID: run.InstanceID, FlowID: request.FlowID, TriggerTime: run.TriggerTime}
+	// The run has just started: the first check can wait a full interval.
+	res := waitForRun(ctx, client, ref, runPolicy(pollInterval, pollInterval), func(inst *enos.FlowInstance) {
+		progress("%s", statusMessage(inst))
+	})
+	if res.Outcome == runwait.Succeeded || res.Outcome == runwait.Failed {
+		progress("Run %s of flow %d ended with status %s.", run.InstanceID, request.FlowID, res.Status.Status.Name())
+	}
+	resp.Diagnostics.Append(describeActionWaitEnd(ctx, client, ref, res, timeout, config.IgnoreRunResult.ValueBool())...)
+}
+
+// startedMessage is the progress message of a started run: its instance
+// id, and whether it was adopted or moved to another minute.
+func startedMessage(flowID int64, run enos.RunStart) string {
+	msg := fmt.Sprintf("Started run %s of flow %d (trigger time %s).", run.InstanceID, flowID, run.TriggerTime.UTC().Format(time.RFC3339))
+	if run.Adopted {
+		msg = fmt.Sprintf("Adopted run %s of flow %d (trigger time %s): the trigger's answer was lost, and the run was found instead of being started again.",
+			run.InstanceID, flowID, run.TriggerTime.UTC().Format(time.RFC3339))
+	}
+	if mv := run.Moved; mv != nil {
+		msg += fmt.Sprintf(" The trigger time was moved from %s, whose %s already had a run of the flow.", mv.From.UTC().Format(time.RFC3339), mv.SlotName())
+	}
+	return msg
+}
+
+// statusMessage is the progress message of a status change.
+func statusMessage(inst *enos.FlowInstance) string {
+	if len(inst.Tasks) == 0 {
+		return fmt.Sprintf("Run %s: %s.", inst.InstanceID, inst.Status.Name())
+	}
+	return fmt.Sprintf("Run %s: %s (tasks: %s).", inst.InstanceID, inst.Status.Name(), taskSummary(inst.Tasks))
+}
+
+// describeActionWaitEnd says how the action's wait ended. The run goes on
+// whatever happens to the wait, and nothing records it, so every error
+// says how to find it.
+func describeActionWaitEnd(ctx context.Context, client *enos.Client, run enos.RunRef, res runwait.Result[*enos.FlowInstance], timeout time.Duration, ignoreRunResult bool) diag.Diagnostics {
+	var diags diag.Diagnostics
+	status := lastStatusName(res)
+	goesOn := fmt.Sprintf("The run goes on in the service; nothing records it in state. Follow it with the dataflow_flow_instance data source "+
+		"(flow_instance_id = %q) or in the Dataflow console. Invoking the action again starts another run.", run.InstanceID)
+	switch res.Outcome {
+	case runwait.Succeeded:
+	case runwait.Failed:
+		summary := fmt.Sprintf("Flow run ended with status %s", status)
+		detail := failureDetail(ctx, client, res.Status)
+		if ignoreRunResult {
+			diags.AddWarning(summary, detail+"\n\nignore_run_result is true, so the failed run does not fail the invocation.")
+		} else {
+			diags.AddError(summary, detail+"\n\nSet ignore_run_result = true to report a failed run as a warning instead.")
+		}
+	case runwait.TimedOut:
+		diags.AddError("Flow run did not finish", fmt.Sprintf(
+			"Run %s of flow %d was still %s when the action's timeout (%s) expired. %s Raise timeout, or set wait_for_completion = false to stop waiting once the run is started.",
+			run.InstanceID, run.FlowID, status, timeout, goesOn))
+	case runwait.Interrupted:
+		diags.AddError("Waiting for the flow run was interrupted", fmt.Sprintf(
+			"Waiting for run %s of flow %d was interrupted while the run was %s. %s", run.InstanceID, run.FlowID, status, goesOn))
+	case runwait.NotFound:
+		diags.AddError("Flow run no longer known to the service", fmt.Sprintf(
+			"Run %s of flow %d was started, but %d consecutive reads did not find it (%s), so how it ended is unknown. Its last known status was %s.",
+			run.InstanceID, run.FlowID, notFoundReads, res.Err, status))
+	default:
+		diags.AddError("Flow run did not finish", fmt.Sprintf(
+			"Waiting for run %s of flow %d: reading the run's status failed: %s\n\n%s", run.InstanceID, run.FlowID, res.Err, goesOn))
+	}
+	return diags
+}
+
+// durationOr is a configured duration, or def when it is not set; the
+// schema's validators have checked that it parses.
+func durationOr(d timetypes.GoDuration, def time.Duration, diags *diag.Diagnostics) time.Duration {
+	if d.IsNull() || d.IsUnknown() {
+		return def
+	}
+	v, ds := d.ValueGoDuration()
+	diags.Append(ds...)
+	return v
+}

@@ -1,0 +1,328 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+)
+
+// Protocol-level tests of the dataflow_trigger_flow action: InvokeAction
+// and its event stream, through the same protocol-6 server as the binary,
+// against the emulator. They need no terraform CLI (actions need 1.14).
+
+const triggerFlowActionType = "dataflow_trigger_flow"
+
+// actionHarness is a configured provider whose clock is the emulator's
+// manual clock, so that runs take only the time the test gives them.
+func actionHarness(t *testing.T, opts emulator.Options) (*protocolHarness, *emulator.Server, *emulator.ManualClock) {
+	t.Helper()
+	clock := emulator.NewManualClock(time.Now())
+	opts.Clock = clock
+	srv := startTestEmulator(t, opts)
+	h := startProtocolHarness(t, &dataflowProvider{version: "test", now: clock.Now})
+	h.configure(srv)
+	return h, srv, clock
+}
+
+func flowAttrs(flowID int64, extra map[string]tftypes.Value) map[string]tftypes.Value {
+	attrs := map[string]tftypes.Value{
+		"flow_id":       tftypes.NewValue(tftypes.Number, flowID),
+		"poll_interval": tftypes.NewValue(tftypes.String, "1s"),
+	}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	return attrs
+}
+
+// The stream reports the started run's id, each status change, and the
+// end, in that order. The test moves the emulator's clock one second (one
+// task of flow 1001) after each status change, so every change is seen.
+func TestProtocolTriggerFlowAction_progressInOrder(t *testing.T) {
+	t.Parallel()
+	h, srv, clock := actionHarness(t, emulator.Options{})
+	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
+		"parameters": tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"bizdate": tftypes.NewValue(tftypes.String, "20240101")}),
+	}), func(msg string) {
+		if strings.HasPrefix(msg, "Run ") {
+			clock.Advance(time.Second)
+		}
+	})
+	requireNoErrors(t, "InvokeAction", events.diagnostics, nil)
+	id, err := onlyInstanceID(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := events.progress
+	if len(p) < 4 {
+		t.Fatalf("want started, at least two status changes and the end, got %q", p)
+	}
+	if !strings.HasPrefix(p[0], "Started run "+id+" of flow 1001") {
+		t.Errorf("first event %q does not name the started run %s", p[0], id)
+	}
+	// One second per status change: the run starts READY, then each of the
+	// two tasks runs for a second.
+	want := []string{
+		"READY (tasks: extract=INIT, load=INIT).",
+		"RUNNING (tasks: extract=RUNNING, load=INIT).",
+		"RUNNING (tasks: extract=SUCCESS, load=RUNNING).",
+		"SUCCESS (tasks: extract=SUCCESS, load=SUCCESS).",
+	}
+	for i := range want {
+		want[i] = "Run " + id + ": " + want[i]
+	}
+	if statuses := p[1 : len(p)-1]; !slices.Equal(statuses, want) {
+		t.Errorf("status changes %q, want %q", statuses, want)
+	}
+	if want := "Run " + id + " of flow 1001 ended with status SUCCESS."; p[len(p)-1] != want {
+		t.Errorf("last event %q, want %q", p[len(p)-1], want)
+	}
+	if n := srv.Count(triggerOperation); n != 1 {
+		t.Errorf("%d trigger requests, want 1", n)
+	}
+	got := srv.Instances()[0].Parameters
+	if got["bizdate"] != "20240101" {
+		t.Errorf("the run got parameters %v, want bizdate = 20240101", got)
+	}
+}
+
+// A failed run is an error naming the failed task and its log tail; with
+// ignore_run_result, the same report is a warning.
+func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
+	t.Parallel()
+	for name, ignore := range map[string]bool{"error": false, "ignore_run_result": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h, srv, clock := actionHarness(t, emulator.Options{})
+			events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1002, map[string]tftypes.Value{
+				"ignore_run_result": tftypes.NewValue(tftypes.Bool, ignore),
+			}), func(msg string) {
+				if strings.HasPrefix(msg, "Started run ") {
+					clock.Advance(5 * time.Second) // both tasks of flow 1002 are over
+				}
+			})
+			id, err := onlyInstanceID(srv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tfprotov6.DiagnosticSeverityError
+			if ignore {
+				want = tfprotov6.DiagnosticSeverityWarning
+			}
+			if len(events.diagnostics) != 1 || events.diagnostics[0].Severity != want {
+				t.Fatalf("want one %v diagnostic, got:\n%s", want, diagnosticsText(events.diagnostics))
+			}
+			text := diagnosticsText(events.diagnostics)
+			if !errorText("Flow run ended with status FAIL", "Run "+id, "Failed task(s): aggregate", "Last lines of the log of task aggregate").MatchString(text) {
+				t.Errorf("the report does not name the run, the failed task and its log:\n%s", text)
+			}
+			if last := events.progress[len(events.progress)-1]; last != "Run "+id+" of flow 1002 ended with status FAIL." {
+				t.Errorf("last event %q does not report the end", last)
+			}
+		})
+	}
+}
+
+// A trigger whose answer is lost after the service started the run is
+// reconciled: the run is found and adopted, and no second run starts.
+func TestProtocolTriggerFlowAction_lostAnswerAdopted(t *testing.T) {
+	t.Parallel()
+	h, srv, _ := actionHarness(t, emulator.Options{})
+	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
+	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
+		"wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
+	}), nil)
+	requireNoErrors(t, "InvokeAction", events.diagnostics, nil)
+	id, err := onlyInstanceID(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events.progress) != 2 || !strings.HasPrefix(events.progress[0], "Adopted run "+id) ||
+		events.progress[1] != "Not waiting for run "+id+" (wait_for_completion = false)." {
+		t.Errorf("progress %q does not report the adopted run %s and the end", events.progress, id)
+	}
+	if !strings.Contains(diagnosticsText(events.diagnostics), "Adopted a run whose trigger had an unknown outcome") {
+		t.Errorf("no adoption warning:\n%s", diagnosticsText(events.diagnostics))
+	}
+	if n := srv.Count(triggerOperation); n != 1 {
+		t.Errorf("%d trigger requests, want the one whose answer was lost", n)
+	}
+}
+
+// An interrupted wait (Ctrl-C) is an error that says the run goes on.
+func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
+	t.Parallel()
+	h, srv, _ := actionHarness(t, emulator.Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	events := h.invokeAction(ctx, triggerFlowActionType, flowAttrs(1004, nil), func(msg string) {
+		if strings.HasPrefix(msg, "Started run ") {
+			cancel()
+		}
+	})
+	id, err := onlyInstanceID(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(diagnosticsText(events.diagnostics)) {
+		t.Errorf("the error does not say the run goes on:\n%s", diagnosticsText(events.diagnostics))
+	}
+}
+
+// Without provider configuration (values known only after apply) the
+// action fails with the shared error and sends nothing.
+func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	h := startProtocolHarness(t, New("test")())
+	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, nil), nil)
+	if !hasErrorDiagnostic(events.diagnostics) || !strings.Contains(diagnosticsText(events.diagnostics), "Provider not configured") {
+		t.Fatalf("want the unconfigured provider error, got:\n%s", diagnosticsText(events.diagnostics))
+	}
+	if len(events.progress) != 0 || len(srv.Requests()) != 0 {
+		t.Errorf("an unconfigured action reported %q and sent %d requests", events.progress, len(srv.Requests()))
+	}
+}
+
+// A key in both parameters and parameters_wo fails validation, before
+// anything is sent.
+func TestProtocolTriggerFlowAction_parameterSetTwice(t *testing.T) {
+	t.Parallel()
+	h, srv, _ := actionHarness(t, emulator.Options{})
+	both := tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"token": tftypes.NewValue(tftypes.String, "x")})
+	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{"parameters": both, "parameters_wo": both}), nil)
+	if !errorText("Parameter set twice", `"token" is in both`).MatchString(diagnosticsText(events.diagnostics)) {
+		t.Fatalf("want the parameter error, got:\n%s", diagnosticsText(events.diagnostics))
+	}
+	if n := srv.Count(triggerOperation); n != 0 {
+		t.Errorf("%d trigger requests after a validation error", n)
+	}
+}
+
+// Acceptance tests with the terraform CLI: actions need Terraform 1.14.
+
+// triggerFlowActionConfig is an action block for flow flowID with extra
+// config lines.
+func triggerFlowActionConfig(srv *emulator.Server, flowID int64, extra string) string {
+	return testProviderBlock(srv) + fmt.Sprintf(`
+action "dataflow_trigger_flow" "run" {
+  config {
+    flow_id       = %d
+    poll_interval = "1s"
+    %s
+  }
+}
+`, flowID, extra)
+}
+
+// afterCreateConfig triggers the action once, when terraform_data is created.
+const afterCreateConfig = `
+resource "terraform_data" "this" {
+  input = "x"
+  lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.dataflow_trigger_flow.run]
+    }
+  }
+}
+`
+
+// An action_trigger on after_create starts exactly one run; a later apply
+// with no change starts none. A failing flow fails the apply.
+func TestAccTriggerFlowAction_afterCreate(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            triggerFlowActionConfig(srv, 1001, "") + afterCreateConfig,
+				ConfigStateChecks: []statecheck.StateCheck{expectTriggerCount(srv, 1)},
+			},
+			{
+				Config:            triggerFlowActionConfig(srv, 1001, "") + afterCreateConfig,
+				ConfigStateChecks: []statecheck.StateCheck{expectTriggerCount(srv, 1)},
+			},
+		},
+	})
+	if got := srv.Instances(); len(got) != 1 || got[0].Status != emulatorSuccess {
+		t.Fatalf("want one successful run, got %+v", got)
+	}
+}
+
+func TestAccTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      triggerFlowActionConfig(srv, 1002, "") + afterCreateConfig,
+			ExpectError: errorText("Flow run ended with status FAIL", "Failed task(s): aggregate"),
+		}},
+	})
+	if n := srv.Count(triggerOperation); n != 1 {
+		t.Fatalf("%d trigger requests, want 1", n)
+	}
+}
+
+// `terraform apply -invoke` starts one run per invocation, and with
+// ignore_run_result a failed run is a warning. terraform-plugin-testing
+// v1.16 has no -invoke step, so these run the CLI with the built provider.
+func TestAccTriggerFlowAction_invoke(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
+		t.Skipf("actions need Terraform 1.14 or later (have %v, %v)", v, err)
+	}
+	cliConfig := builtProviderCLIConfig(t)
+	for name, tc := range map[string]struct {
+		flowID      int64
+		extra       string
+		invocations int
+		outputs     []string
+	}{
+		// Without waiting: a second invocation in the same minute gets the
+		// next minute, whose run starts only then.
+		"one run per invocation": {1001, "wait_for_completion = false", 2, []string{"Started run", "Not waiting for run"}},
+		"ignore_run_result":      {1002, "ignore_run_result = true", 1, []string{"Warning when invoking action", "Flow run ended with status FAIL", "Failed task(s): aggregate", "Apply complete!"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := startTestEmulator(t, emulator.Options{})
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(requiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= tc.invocations; i++ {
+				out, err := terraformCLI(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
+				if err != nil {
+					t.Fatalf("invocation %d failed: %v\n%s", i, err, out)
+				}
+				for _, want := range tc.outputs {
+					if !strings.Contains(string(out), want) {
+						t.Fatalf("invocation %d does not say %q:\n%s", i, want, out)
+					}
+				}
+				if n := len(srv.Instances()); n != i {
+					t.Fatalf("after invocation %d: %d runs, want %d", i, n, i)
+				}
+			}
+		})
+	}
+}
