@@ -105,6 +105,8 @@ func (h *protocolHarness) read(typeName string, state *tfprotov6.DynamicValue, i
 
 // importResource imports by id (`terraform import`, `import { id = ... }`)
 // or, with id empty, by identity (`import { identity = {...} }`).
+//
+//nolint:unparam // a harness helper for any resource
 func (h *protocolHarness) importResource(typeName, id string, identity *tfprotov6.ResourceIdentityData) *tfprotov6.ImportResourceStateResponse {
 	h.t.Helper()
 	resp, err := h.server.ImportResourceState(h.t.Context(), &tfprotov6.ImportResourceStateRequest{
@@ -175,6 +177,8 @@ type actionEvents struct {
 // collects its event stream. onProgress, when not nil, is called with each
 // progress message as it arrives, while the action waits for the stream
 // to go on (tests advance the emulator's clock there).
+//
+//nolint:unparam // a harness helper for any action
 func (h *protocolHarness) invokeAction(ctx context.Context, typeName string, configAttrs map[string]tftypes.Value, onProgress func(string)) actionEvents {
 	h.t.Helper()
 	server, ok := h.server.(tfprotov6.ProviderServerWithActions) //nolint:staticcheck // how terraform-plugin-go v0.31 finds actions

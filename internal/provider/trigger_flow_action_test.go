@@ -27,11 +27,10 @@ const triggerFlowActionType = "dataflow_trigger_flow"
 
 // actionHarness is a configured provider whose clock is the emulator's
 // manual clock, so that runs take only the time the test gives them.
-func actionHarness(t *testing.T, opts emulator.Options) (*protocolHarness, *emulator.Server, *emulator.ManualClock) {
+func actionHarness(t *testing.T) (*protocolHarness, *emulator.Server, *emulator.ManualClock) {
 	t.Helper()
 	clock := emulator.NewManualClock(time.Now())
-	opts.Clock = clock
-	srv := startTestEmulator(t, opts)
+	srv := startTestEmulator(t, emulator.Options{Clock: clock})
 	h := startProtocolHarness(t, &dataflowProvider{version: "test", now: clock.Now})
 	h.configure(srv)
 	return h, srv, clock
@@ -53,7 +52,7 @@ func flowAttrs(flowID int64, extra map[string]tftypes.Value) map[string]tftypes.
 // task of flow 1001) after each status change, so every change is seen.
 func TestProtocolTriggerFlowAction_progressInOrder(t *testing.T) {
 	t.Parallel()
-	h, srv, clock := actionHarness(t, emulator.Options{})
+	h, srv, clock := actionHarness(t)
 	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
 		"parameters": tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"bizdate": tftypes.NewValue(tftypes.String, "20240101")}),
 	}), func(msg string) {
@@ -106,7 +105,7 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 	for name, ignore := range map[string]bool{"error": false, "ignore_run_result": true} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			h, srv, clock := actionHarness(t, emulator.Options{})
+			h, srv, clock := actionHarness(t)
 			events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1002, map[string]tftypes.Value{
 				"ignore_run_result": tftypes.NewValue(tftypes.Bool, ignore),
 			}), func(msg string) {
@@ -140,7 +139,7 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 // reconciled: the run is found and adopted, and no second run starts.
 func TestProtocolTriggerFlowAction_lostAnswerAdopted(t *testing.T) {
 	t.Parallel()
-	h, srv, _ := actionHarness(t, emulator.Options{})
+	h, srv, _ := actionHarness(t)
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
 	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
 		"wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
@@ -165,7 +164,7 @@ func TestProtocolTriggerFlowAction_lostAnswerAdopted(t *testing.T) {
 // An interrupted wait (Ctrl-C) is an error that says the run goes on.
 func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 	t.Parallel()
-	h, srv, _ := actionHarness(t, emulator.Options{})
+	h, srv, _ := actionHarness(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	events := h.invokeAction(ctx, triggerFlowActionType, flowAttrs(1004, nil), func(msg string) {
@@ -201,7 +200,7 @@ func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 // anything is sent.
 func TestProtocolTriggerFlowAction_parameterSetTwice(t *testing.T) {
 	t.Parallel()
-	h, srv, _ := actionHarness(t, emulator.Options{})
+	h, srv, _ := actionHarness(t)
 	both := tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"token": tftypes.NewValue(tftypes.String, "x")})
 	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{"parameters": both, "parameters_wo": both}), nil)
 	if !errorText("Parameter set twice", `"token" is in both`).MatchString(diagnosticsText(events.diagnostics)) {

@@ -39,6 +39,8 @@ type durationBetweenValidator struct {
 }
 
 // durationBetween accepts a Go duration within [minimum, maximum].
+//
+//nolint:unparam // each duration attribute states both of its bounds
 func durationBetween(minimum, maximum time.Duration) durationBetweenValidator {
 	return durationBetweenValidator{min: minimum, max: maximum}
 }
