@@ -28,7 +28,7 @@ func (r *flowTriggerResource) ValidateConfig(ctx context.Context, req resource.V
 }
 
 // validateParameterKeys rejects a key in both `parameters` and
-// `parameters_wo` of a resource's or action's configuration: one value per
+// `parameters_wo` of the resource's configuration: one value per
 // key keeps it obvious what the run receives.
 func validateParameterKeys(ctx context.Context, config tfsdk.Config) diag.Diagnostics {
 	var diags diag.Diagnostics

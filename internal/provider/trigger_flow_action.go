@@ -25,9 +25,8 @@ const (
 )
 
 var (
-	_ action.Action                   = (*triggerFlowAction)(nil)
-	_ action.ActionWithConfigure      = (*triggerFlowAction)(nil)
-	_ action.ActionWithValidateConfig = (*triggerFlowAction)(nil)
+	_ action.Action              = (*triggerFlowAction)(nil)
+	_ action.ActionWithConfigure = (*triggerFlowAction)(nil)
 )
 
 // NewTriggerFlowAction is the factory of the dataflow_trigger_flow action.
@@ -46,7 +45,6 @@ type triggerFlowAction struct {
 type triggerFlowActionModel struct {
 	FlowID            types.Int64          `tfsdk:"flow_id"`
 	Parameters        types.Map            `tfsdk:"parameters"`
-	ParametersWO      types.Map            `tfsdk:"parameters_wo"`
 	TriggerTime       timetypes.RFC3339    `tfsdk:"trigger_time"`
 	WaitForCompletion types.Bool           `tfsdk:"wait_for_completion"`
 	PollInterval      timetypes.GoDuration `tfsdk:"poll_interval"`
@@ -82,17 +80,11 @@ func (a *triggerFlowAction) Schema(_ context.Context, _ action.SchemaRequest, re
 			},
 			"parameters": schema.MapAttribute{
 				MarkdownDescription: "Overrides of the flow's global parameters for this run, e.g. `{ bizdate = \"20240101\" }`. " +
+					"The action has no write-only `parameters_wo`: terraform-plugin-framework v1.19 rejects every write-only value in an action's " +
+					"configuration, so secret parameters go through the resource `dataflow_flow_trigger`'s `parameters_wo`. " +
 					"At most 1000 entries with non-empty keys; values up to 64 KiB, without control characters other than tab and line breaks.",
 				ElementType: types.StringType,
 				Optional:    true,
-				Validators:  []validator.Map{parameterMapValidator{}},
-			},
-			"parameters_wo": schema.MapAttribute{
-				MarkdownDescription: "Parameter overrides that must not be stored or shown (passwords, tokens): write-only, sent with the trigger " +
-					"and never logged. They are merged with `parameters`; a key may appear in only one of the two. Same limits as `parameters`.",
-				ElementType: types.StringType,
-				Optional:    true,
-				WriteOnly:   true,
 				Validators:  []validator.Map{parameterMapValidator{}},
 			},
 			"trigger_time": schema.StringAttribute{
@@ -131,12 +123,6 @@ func (a *triggerFlowAction) Schema(_ context.Context, _ action.SchemaRequest, re
 	}
 }
 
-// ValidateConfig rejects a parameter in both parameters and parameters_wo,
-// as the resource does.
-func (a *triggerFlowAction) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
-	resp.Diagnostics.Append(validateParameterKeys(ctx, req.Config)...)
-}
-
 func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var config triggerFlowActionModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
@@ -149,7 +135,7 @@ func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest
 	}
 	timeout := durationOr(config.Timeout, defaultCreateTimeout, &resp.Diagnostics)
 	pollInterval := durationOr(config.PollInterval, defaultPollInterval, &resp.Diagnostics)
-	request, timeDefaulted, diags := triggerRequest(ctx, config.FlowID, config.Parameters, config.ParametersWO, config.TriggerTime)
+	request, timeDefaulted, diags := triggerRequest(ctx, config.FlowID, config.Parameters, types.MapNull(types.StringType), config.TriggerTime)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return

@@ -196,21 +196,6 @@ func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 	}
 }
 
-// A key in both parameters and parameters_wo fails validation, before
-// anything is sent.
-func TestProtocolTriggerFlowAction_parameterSetTwice(t *testing.T) {
-	t.Parallel()
-	h, srv, _ := actionHarness(t)
-	both := tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"token": tftypes.NewValue(tftypes.String, "x")})
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{"parameters": both, "parameters_wo": both}), nil)
-	if !errorText("Parameter set twice", `"token" is in both`).MatchString(diagnosticsText(events.diagnostics)) {
-		t.Fatalf("want the parameter error, got:\n%s", diagnosticsText(events.diagnostics))
-	}
-	if n := srv.Count(triggerOperation); n != 0 {
-		t.Errorf("%d trigger requests after a validation error", n)
-	}
-}
-
 // Acceptance tests with the terraform CLI: actions need Terraform 1.14.
 
 // triggerFlowActionConfig is an action block for flow flowID with extra
