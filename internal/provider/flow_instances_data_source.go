@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -92,10 +91,9 @@ func (d *flowInstancesDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"statuses": schema.SetAttribute{
-				ElementType: types.StringType,
-				MarkdownDescription: "Only runs in one of these statuses, by name: `" + strings.Join(statusNames(), "`, `") + "`. " +
-					"Every status when unset.",
-				Optional: true,
+				ElementType:         types.StringType,
+				MarkdownDescription: statusesFilterDescription(),
+				Optional:            true,
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
 					setvalidator.ValueStringsAre(statusNameValidator()),
@@ -103,12 +101,12 @@ func (d *flowInstancesDataSource) Schema(_ context.Context, _ datasource.SchemaR
 			},
 			"triggered_after": schema.StringAttribute{
 				CustomType:          timetypes.RFC3339Type{},
-				MarkdownDescription: "Only runs triggered at or after this time, RFC 3339, e.g. `2024-05-01T00:00:00+08:00`.",
+				MarkdownDescription: triggeredAfterDescription,
 				Optional:            true,
 			},
 			"triggered_before": schema.StringAttribute{
 				CustomType:          timetypes.RFC3339Type{},
-				MarkdownDescription: "Only runs triggered at or before this time, RFC 3339.",
+				MarkdownDescription: triggeredBeforeDescription,
 				Optional:            true,
 			},
 			"owner": schema.StringAttribute{

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -55,10 +54,9 @@ func (r *flowTriggerListResource) ListResourceConfigSchema(_ context.Context, _ 
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"statuses": schema.ListAttribute{
-				ElementType: types.StringType,
-				MarkdownDescription: "Only runs in one of these statuses, by name: `" + strings.Join(statusNames(), "`, `") + "`. " +
-					"Every status when unset.",
-				Optional: true,
+				ElementType:         types.StringType,
+				MarkdownDescription: statusesFilterDescription(),
+				Optional:            true,
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1),
 					listvalidator.ValueStringsAre(statusNameValidator()),
@@ -66,12 +64,12 @@ func (r *flowTriggerListResource) ListResourceConfigSchema(_ context.Context, _ 
 			},
 			"triggered_after": schema.StringAttribute{
 				CustomType:          timetypes.RFC3339Type{},
-				MarkdownDescription: "Only runs triggered at or after this time, RFC 3339, e.g. `2024-05-01T00:00:00+08:00`.",
+				MarkdownDescription: triggeredAfterDescription,
 				Optional:            true,
 			},
 			"triggered_before": schema.StringAttribute{
 				CustomType:          timetypes.RFC3339Type{},
-				MarkdownDescription: "Only runs triggered at or before this time, RFC 3339.",
+				MarkdownDescription: triggeredBeforeDescription,
 				Optional:            true,
 			},
 		},

@@ -98,6 +98,18 @@ func statusNames() []string {
 	return names
 }
 
+// Descriptions of the run filters of dataflow_flow_instances and of the
+// list resource dataflow_flow_trigger.
+const (
+	triggeredAfterDescription  = "Only runs triggered at or after this time, RFC 3339, e.g. `2024-05-01T00:00:00+08:00`."
+	triggeredBeforeDescription = "Only runs triggered at or before this time, RFC 3339."
+)
+
+// statusesFilterDescription describes a filter of runs by status names.
+func statusesFilterDescription() string {
+	return "Only runs in one of these statuses, by name: `" + strings.Join(statusNames(), "`, `") + "`. Every status when unset."
+}
+
 // statusDescription lists the status names, unfinished ones first.
 func statusDescription() string {
 	var unfinished, finished []string
