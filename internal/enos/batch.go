@@ -65,6 +65,20 @@ type statusBatcher struct {
 // A run the search does not return (a service whose trigger times differ
 // from those sent), or any run of a failed search, is read on its own.
 func (c *Client) RunStatus(ctx context.Context, ref RunRef, notBefore time.Time) (*FlowInstance, error) {
+	return c.runStatus(ctx, ref, notBefore, true)
+}
+
+// readBack reads a run just triggered (sent at since) as a poll does,
+// sharing the searches of the runs read back or polled with it, but the
+// run is not waited on afterwards: later polls of its hour do not cover it
+// unless its caller polls it.
+func (c *Client) readBack(ctx context.Context, ref RunRef, since time.Time) (*FlowInstance, error) {
+	return c.runStatus(ctx, ref, since, false)
+}
+
+// runStatus is RunStatus; waited says that a poll's run stays waited on
+// until it ends.
+func (c *Client) runStatus(ctx context.Context, ref RunRef, notBefore time.Time, waited bool) (*FlowInstance, error) {
 	if ref.FlowID <= 0 || ref.TriggerTime.IsZero() {
 		return c.GetFlowInstance(ctx, ref.InstanceID)
 	}
@@ -89,7 +103,7 @@ func (c *Client) RunStatus(ctx context.Context, ref RunRef, notBefore time.Time)
 			inst = *read
 		}
 	}
-	if polling && (err == nil && inst.Status.Terminal() || err != nil && !IsTransient(err)) {
+	if polling && (!waited || err == nil && inst.Status.Terminal() || err != nil && !IsTransient(err)) {
 		c.statuses.stopWaiting(hour, ref)
 	}
 	if err != nil {

@@ -197,3 +197,28 @@ func TestRunStatusReadsAloneAfterAFailedSearch(t *testing.T) {
 		t.Errorf("%d searches and %d gets, want 2 and 2", s, g)
 	}
 }
+
+// A run read back after its trigger is not waited on: the polls of its hour
+// that follow search only the runs polled, not every run triggered in it.
+func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	ctx := context.Background()
+	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 1, 1001, 1002)
+	readBack, polled := refs[0], refs[1]
+	if inst, err := c.readBack(ctx, readBack, clock.Now()); err != nil || inst.InstanceID != readBack.InstanceID {
+		t.Fatalf("readBack(%s) = %+v, %v", readBack.InstanceID, inst, err)
+	}
+	clock.set(clock.Now().Add(10 * time.Second))
+	if inst, err := c.RunStatus(ctx, polled, clock.Now()); err != nil || inst.InstanceID != polled.InstanceID {
+		t.Fatalf("RunStatus(%s) = %+v, %v", polled.InstanceID, inst, err)
+	}
+	searches := searchesSent(t, fs)
+	if len(searches) != 2 {
+		t.Fatalf("%d searches, want 2: %+v", len(searches), searches)
+	}
+	if got, want := searches[1].Expression, "1002-"; got != want {
+		t.Errorf("the poll searched %q, want only flow 1002's runs (%q): the run read back is still waited on", got, want)
+	}
+}

@@ -209,9 +209,9 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		}
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
-	// Read through RunStatus, so that triggers sent together share one
-	// search of their trigger hour; any search since the send is fresh.
-	inst, err := m.c.RunStatus(ctx, RunRef{InstanceID: id, FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime}, m.sentAt)
+	// Triggers read back together share one search of their trigger hour;
+	// any search since the send is fresh.
+	inst, err := m.c.readBack(ctx, RunRef{InstanceID: id, FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime}, m.sentAt)
 	if err != nil {
 		// The service said it started a run; a read that fails cannot
 		// show otherwise, and dropping the id would forget the run. (The
