@@ -13,10 +13,12 @@ type RunRef struct {
 	TriggerTime time.Time // the trigger time sent; zero when unknown
 }
 
-// crossFlowSearchFactor bounds a search of several flows' runs to this many
-// results per run asked for: such a search matches by time window alone,
-// and a window crowded with other runs must not cost pages of them. Runs
-// it misses are read alone.
+// crossFlowSearchFactor bounds a search of several flows' runs to one page,
+// or this many results per run asked for when that is more: such a search
+// matches by time window alone, and a window crowded with other runs must
+// not cost pages of them. One page is what a search of one flow costs, and
+// it holds the runs triggered around the ones asked for (an apply's other
+// triggers). Runs it misses are read alone.
 const crossFlowSearchFactor = 2
 
 // statusSearch is one instance search of one trigger hour. It covers either
@@ -265,8 +267,13 @@ func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusS
 		}
 		query.FromTriggerTime = from.Truncate(time.Second).Add(-time.Second)
 		query.ToTriggerTime = to.Truncate(time.Second).Add(time.Second)
-		query.MaxResults = crossFlowSearchFactor * len(refs)
+		query.MaxResults = max(crossFlowSearchFactor*len(refs), defaultPageSize)
 		query.PageSize = query.MaxResults
+		// Newest first: the runs asked for are mostly the newest of the
+		// window (runs just triggered, read back), and the runs triggered
+		// before them in the same seconds (an apply's other triggers) would
+		// fill the page first.
+		query.SortDescending = true
 	}
 	found, err := c.SearchFlowInstances(ctx, query)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -220,5 +221,66 @@ func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
 	}
 	if got, want := searches[1].Expression, "1002-"; got != want {
 		t.Errorf("the poll searched %q, want only flow 1002's runs (%q): the run read back is still waited on", got, want)
+	}
+}
+
+// Runs read back together share one search of their trigger window even
+// when the apply's earlier triggers of other flows crowd that window past
+// a page: the search takes the newest runs first.
+func TestRunStatusReadBacksInACrowdedWindowShareOneSearch(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	ctx := context.Background()
+	sent := clock.Now()
+	for i := range 2 * defaultPageSize {
+		fs.addInstance(fakeInstance{ID: fmt.Sprintf("%d-crowd", 3000+i), FlowID: int64(3000 + i), TriggerTime: sent.Add(-time.Second)})
+	}
+	refs := statusTestRuns(fs, sent, 1, 1001, 1002, 1003)
+	// A first read-back in flight makes the others queue for the next search.
+	release := make(chan struct{})
+	var searches atomic.Int32
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		if searches.Add(1) == 1 {
+			<-release
+		}
+		fs.serveInstanceSearch(w, r, call)
+	})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if inst, err := c.readBack(ctx, refs[0], sent); err != nil || inst.InstanceID != refs[0].InstanceID {
+			t.Errorf("readBack(%s) = %+v, %v", refs[0].InstanceID, inst, err)
+		}
+	})
+	waitFor(t, func() bool { return fs.count("flowInstances/search") == 1 })
+	for _, ref := range refs[1:] {
+		wg.Go(func() {
+			if inst, err := c.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
+				t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
+			}
+		})
+	}
+	waitFor(t, func() bool { return c.statuses.waitingIn(refs[1].TriggerTime.Unix()/3600) == 3 })
+	close(release)
+	wg.Wait()
+	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
+		t.Errorf("%d searches and %d gets for 3 read-backs, want 2 and 0", s, g)
+	}
+}
+
+// waitingIn is how many runs are waited on or read back in hour.
+func (s *statusBatcher) waitingIn(hour int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiting[hour])
+}
+
+// waitFor waits until cond holds, failing the test after a generous bound.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met after 10s")
+		}
 	}
 }

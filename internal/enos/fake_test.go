@@ -420,7 +420,14 @@ func (fs *fakeService) serveInstanceSearch(w http.ResponseWriter, _ *http.Reques
 	}
 	fs.mu.Unlock()
 	descending := len(s.Pagination.Sorters) > 0 && s.Pagination.Sorters[0].Order == "DESC"
-	sort.Slice(matches, func(i, j int) bool { return (matches[i].ID < matches[j].ID) != descending })
+	byTriggerTime := len(s.Pagination.Sorters) > 0 && strings.EqualFold(strings.ReplaceAll(s.Pagination.Sorters[0].Field, "_", ""), "triggerTime")
+	sort.Slice(matches, func(i, j int) bool {
+		a, b := matches[i], matches[j]
+		if byTriggerTime && !a.TriggerTime.Equal(b.TriggerTime) {
+			return a.TriggerTime.Before(b.TriggerTime) != descending
+		}
+		return (a.ID < b.ID) != descending
+	})
 	start := (s.Pagination.PageNo - fs.firstPage) * s.Pagination.PageSize
 	page := []map[string]any{}
 	for i := start; i >= 0 && i < len(matches) && i < start+s.Pagination.PageSize; i++ {
