@@ -1,7 +1,7 @@
 //go:build benchfloor
 
 // This file is not part of the harness: the harness compiles it into the
-// provider's own main package (go build -overlay, see buildFloor), so the
+// provider's own main package (go build -overlay, see buildOverlay), so the
 // floor is this provider, served by its own main.go, with only the CRUD of
 // its resources replaced.
 

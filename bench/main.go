@@ -29,6 +29,7 @@ func run() error {
 	spreadRuns := flag.Int("spread-runs", 1000, "runs of the plan of unfinished runs over 10 flows and 3 days (env BENCH_SPREAD_RUNS)")
 	repo := flag.String("repo", "..", "the provider's repository: bench is a module of its own inside it")
 	out := flag.String("out", "../BENCHMARKS.md", "where to write the report")
+	baseline := flag.String("baseline", "", "a git revision of the repository whose plan is profiled beside this one's (env BENCH_BASELINE)")
 	if v := os.Getenv("BENCH_LATENCY"); v != "" {
 		_ = flag.Set("latency", v)
 	}
@@ -37,6 +38,9 @@ func run() error {
 	}
 	if v := os.Getenv("BENCH_SPREAD_RUNS"); v != "" {
 		_ = flag.Set("spread-runs", v)
+	}
+	if v := os.Getenv("BENCH_BASELINE"); v != "" {
+		_ = flag.Set("baseline", v)
 	}
 	if v := os.Getenv("BENCH_FLOOR_SIZES"); v != "" {
 		_ = flag.Set("floor-sizes", v)
@@ -53,14 +57,18 @@ func run() error {
 	if err := requireTools("terraform", "bash", "curl", "openssl", "/usr/bin/time"); err != nil {
 		return err
 	}
-	info := runInfo{Command: fmt.Sprintf("BENCH_LATENCY=%s BENCH_SIZES=%s BENCH_FLOOR_SIZES=%s BENCH_SPREAD_RUNS=%d make bench", *latency, *sizesFlag, *floorSizesFlag, *spreadRuns),
+	command := fmt.Sprintf("BENCH_LATENCY=%s BENCH_SIZES=%s BENCH_FLOOR_SIZES=%s BENCH_SPREAD_RUNS=%d make bench", *latency, *sizesFlag, *floorSizesFlag, *spreadRuns)
+	if *baseline != "" {
+		command = "BENCH_BASELINE=" + *baseline + " " + command
+	}
+	info := runInfo{Command: command,
 		Started: time.Now(), LoadStart: loadAverage()}
 	ws, err := newWorkspace(*repo)
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
-	b := &bench{ws: ws, latency: *latency}
+	b := &bench{ws: ws, repo: *repo, baseline: *baseline, latency: *latency}
 	f, err := b.measure(sizes, floorSizes, *spreadRuns)
 	if err != nil {
 		return err

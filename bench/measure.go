@@ -47,9 +47,11 @@ func scriptRepsFor(n int) int {
 }
 
 type bench struct {
-	ws      *workspace
-	latency time.Duration
-	process processFigures
+	ws       *workspace
+	repo     string
+	baseline string // a revision of repo whose plan is profiled too; "" for none
+	latency  time.Duration
+	process  processFigures
 }
 
 // triggerRun is one apply against its own emulator, which stays up until
@@ -198,6 +200,30 @@ func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refresh
 	return f, b.notePeakRSS(fmt.Sprintf("refresh-only apply or plan of %d", n))
 }
 
+// measureProfiles profiles the provider process of a plan of dir (whose
+// runs have finished and been recorded) with this build and, when set, the
+// baseline revision's.
+func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
+	builds := []func() (profiledBuild, error){func() (profiledBuild, error) { return b.ws.buildProfiled(b.repo, "current") }}
+	if b.baseline != "" {
+		builds = append([]func() (profiledBuild, error){func() (profiledBuild, error) { return b.ws.buildBaseline(b.repo, b.baseline) }}, builds...)
+	}
+	var profiles []cpuProfile
+	for _, build := range builds {
+		pb, err := build()
+		if err != nil {
+			return nil, err
+		}
+		p, err := b.ws.profilePlan(dir, pb)
+		if err != nil {
+			return nil, err
+		}
+		logf("profile of the plan, %s: %s CPU, %s of it in the provider's own code", p.Build, sec(p.CPU), sec(p.Own))
+		profiles = append(profiles, p)
+	}
+	return profiles, nil
+}
+
 // measureValidation counts the requests of an apply with the default
 // plan-time flow validation.
 func (b *bench) measureValidation() (validationFigures, error) {
@@ -267,6 +293,9 @@ func (b *bench) measure(sizes, floorSizes []int, spreadRuns int) (figures, error
 		f.Sizes = append(f.Sizes, s)
 		if kept != nil {
 			f.Refresh, err = b.measureRefresh(kept, n, plainDir)
+			if err == nil {
+				f.Profiles, err = b.measureProfiles(kept.dir)
+			}
 			_ = kept.srv.Close()
 			if err != nil {
 				return f, err

@@ -101,6 +101,7 @@ type figures struct {
 	Validation validationFigures
 	Wait       waitFigures
 	Refresh    refreshFigures
+	Profiles   []cpuProfile // of the plan of Refresh.N finished runs
 	Rate       rateFigures
 	Process    processFigures
 }
@@ -141,9 +142,13 @@ func total(counts map[string]int) int {
 	return n
 }
 
-// maxRequestsPerTrigger is the target: at most 1% above one request per
-// trigger, but an apply of a single trigger needs its token call too.
-func maxRequestsPerTrigger(n int) float64 { return math.Max(1.01, 1+1/float64(n)) }
+// maxRequestsPerTrigger is the target for the requests of an apply other
+// than its read-back searches: at most 1% above one request per trigger,
+// but a small apply needs its token and time zone calls too.
+func maxRequestsPerTrigger(n int) float64 { return math.Max(1.01, 1+2/float64(n)) }
+
+// readBackOperations are the requests that read a trigger's answer back.
+var readBackOperations = []string{"flowInstances/search", "flowInstances/get"}
 
 // busiestWindow counts the most of times falling in any window of length w.
 func busiestWindow(times []time.Time, w time.Duration) int {
@@ -162,13 +167,22 @@ func (f figures) rows() []row {
 	var rows []row
 	lat := ms(f.Latency)
 	for _, s := range f.Sizes {
-		perTrigger := float64(total(s.Requests)) / float64(s.N)
+		readBacks := 0
+		for _, op := range readBackOperations {
+			readBacks += s.Requests[op]
+		}
+		others := float64(total(s.Requests)-readBacks) / float64(s.N)
 		limit := maxRequestsPerTrigger(s.N)
 		rows = append(rows, row{
-			Measure:  fmt.Sprintf("API requests per trigger, apply of %d (%s, skip_flow_validation = true)", s.N, lat),
-			Measured: fmt.Sprintf("%.3f (%s)", perTrigger, breakdown(s.Requests)),
-			Target:   fmt.Sprintf("≤ %.2f", limit),
-			Result:   check(perTrigger <= limit),
+			Measure:  fmt.Sprintf("API requests per trigger but the read-backs, apply of %d (%s, skip_flow_validation = true)", s.N, lat),
+			Measured: fmt.Sprintf("%.3f (%s)", others, breakdown(s.Requests)),
+			Target:   fmt.Sprintf("≤ %.2f, flows/updateAndTrigger exactly %d", limit, s.N),
+			Result:   check(others <= limit && s.Requests["flows/updateAndTrigger"] == s.N),
+		}, row{
+			Measure:  fmt.Sprintf("Read-back requests per trigger (spec §4.6), apply of %d (%s)", s.N, lat),
+			Measured: fmt.Sprintf("%.3f (%d)", float64(readBacks)/float64(s.N), readBacks),
+			Target:   "≤ 1: searches shared by the triggers read back together (see Method)",
+			Result:   check(readBacks <= s.N),
 		})
 	}
 	v := f.Validation
@@ -346,4 +360,65 @@ func (f figures) floorRows() []row {
 		})
 	}
 	return rows
+}
+
+// profileTable sums up the CPU profiles of the plan of n finished runs.
+func profileTable(profiles []cpuProfile, n int) string {
+	if len(profiles) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## CPU profile: the provider process in a plan (refresh) of %d finished triggers\n\n", n)
+	b.WriteString("| | " + strings.Join(profileColumns(profiles), " | ") + " |\n|---|" + strings.Repeat("---:|", len(profiles)) + "\n")
+	line := func(name string, cell func(cpuProfile) string) {
+		cells := make([]string, len(profiles))
+		for i, p := range profiles {
+			cells[i] = cell(p)
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", name, strings.Join(cells, " | "))
+	}
+	line("plan wall time", func(p cpuProfile) string { return sec(p.Wall) })
+	line("provider CPU (sampled)", func(p cpuProfile) string { return sec(p.CPU) })
+	line("of it in this provider's own code (cumulative)", func(p cpuProfile) string { return percentOf(p.Own, p.CPU) })
+	var areas []string
+	for _, p := range profiles {
+		for _, a := range p.Areas {
+			if !slices.Contains(areas, a.Name) {
+				areas = append(areas, a.Name)
+			}
+		}
+	}
+	for _, area := range areas {
+		line("charged to "+area, func(p cpuProfile) string {
+			for _, a := range p.Areas {
+				if a.Name == area {
+					return percentOf(a.CPU, p.CPU)
+				}
+			}
+			return "0%"
+		})
+	}
+	for _, p := range profiles {
+		fmt.Fprintf(&b, "\nThis provider's functions by cumulative CPU, %s:", p.Build)
+		for _, fn := range p.TopOwn {
+			fmt.Fprintf(&b, " `%s` %s;", fn.Name, percentOf(fn.CPU, p.CPU))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func profileColumns(profiles []cpuProfile) []string {
+	names := make([]string, len(profiles))
+	for i, p := range profiles {
+		names[i] = p.Build
+	}
+	return names
+}
+
+func percentOf(part, whole time.Duration) string {
+	if whole <= 0 {
+		return "0%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*part.Seconds()/whole.Seconds())
 }

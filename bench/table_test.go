@@ -50,7 +50,7 @@ func TestBusiestWindow(t *testing.T) {
 }
 
 func TestMaxRequestsPerTrigger(t *testing.T) {
-	for n, want := range map[int]float64{1: 2, 50: 1.02, 100: 1.01, 1000: 1.01} {
+	for n, want := range map[int]float64{1: 3, 50: 1.04, 100: 1.02, 200: 1.01, 1000: 1.01} {
 		if got := maxRequestsPerTrigger(n); got != want {
 			t.Errorf("maxRequestsPerTrigger(%d) = %g, want %g", n, got, want)
 		}
@@ -61,7 +61,7 @@ func TestMaxRequestsPerTrigger(t *testing.T) {
 func sampleFigures() figures {
 	s := func(n int, tf, p, p0, sc time.Duration) sizeFigures {
 		return sizeFigures{N: n, Reps: 1, ScriptReps: 1, Terraform: tf, Provider: p, ProviderNoLatency: p0, LatencyAdded: p - p0, Script: sc,
-			Requests: map[string]int{"flows/updateAndTrigger": n, "token/get": 1}}
+			Requests: map[string]int{"flows/updateAndTrigger": n, "flowInstances/search": n / 2, "time/getTimeZone": 1, "token/get": 1}}
 	}
 	return figures{
 		Latency: 20 * time.Millisecond,
@@ -95,7 +95,8 @@ func TestRowsPassWhenTargetsMet(t *testing.T) {
 
 func TestRowsFailWhenTargetsMissed(t *testing.T) {
 	cases := map[string]func(*figures){
-		"API requests per trigger, apply of 200 (20.0 ms, skip_flow_validation = true)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
+		"API requests per trigger but the read-backs, apply of 200 (20.0 ms, skip_flow_validation = true)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
+		"Read-back requests per trigger (spec §4.6), apply of 200 (20.0 ms)":                               func(f *figures) { f.Sizes[1].Requests["flowInstances/get"] = 101 },
 		// beyond terraform: 1 s ÷ 4 s = 0.25
 		"Apply beyond terraform, provider ÷ script, N = 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Script = 9 * time.Second },
 		// 600 ms added vs the ideal 420 ms: 1.43×
@@ -143,9 +144,57 @@ func TestMarkdownTable(t *testing.T) {
 		t.Errorf("markdownTable =\n%s\nwant\n%s", got, want)
 	}
 	report := renderReport(sampleFigures(), machine{CPUs: 2}, runInfo{Command: "make bench"})
-	for _, part := range []string{"`make bench`", "0 of 14 targets fail", "| 200 | 1 (script 1) | 5.00 s | 6.00 s | 5.60 s | 15.00 s |"} {
+	for _, part := range []string{"`make bench`", "0 of 16 targets fail", "| 200 | 1 (script 1) | 5.00 s | 6.00 s | 5.60 s | 15.00 s |"} {
 		if !strings.Contains(report, part) {
 			t.Errorf("report lacks %q:\n%s", part, report)
 		}
+	}
+}
+
+// A trigger sent twice fails the requests row even when the total is low.
+func TestRequestsRowFailsOnASecondTrigger(t *testing.T) {
+	f := sampleFigures()
+	f.Sizes[1].Requests["flows/updateAndTrigger"] = 201
+	f.Sizes[1].Requests["token/get"] = 0
+	if got := results(f)["API requests per trigger but the read-backs, apply of 200 (20.0 ms, skip_flow_validation = true)"]; got != fail {
+		t.Errorf("requests row with 201 triggers for 200: %s, want %s", got, fail)
+	}
+}
+
+func TestOwnFramesLeaveOutTheProtocolWrapper(t *testing.T) {
+	own := func(name string) string { return ownPackage + name }
+	for _, tc := range []struct {
+		name   string
+		frames []string // leaf first
+		want   int
+	}{
+		{"framework work under the wrapper", []string{"runtime.mallocgc", "github.com/hashicorp/terraform-plugin-framework/internal/fwserver.(*Server).ReadResource",
+			own("internal/provider.withReleasedContext[...]"), own("internal/provider.releasingServer.ReadResource")}, 0},
+		{"the resource's Read", []string{"runtime.mallocgc", own("internal/provider.fillFlowTriggerIdentity"), own("internal/provider.(*flowTriggerResource).Read"),
+			"github.com/hashicorp/terraform-plugin-framework/internal/fwserver.(*Server).ReadResource", own("internal/provider.releasingServer.ReadResource")}, 2},
+		{"no provider code", []string{"runtime.gcBgMarkWorker"}, 0},
+	} {
+		if got := ownFrames(tc.frames); len(got) != tc.want {
+			t.Errorf("%s: ownFrames = %v, want %d frames", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestProfileTable(t *testing.T) {
+	p := func(build string, own time.Duration) cpuProfile {
+		return cpuProfile{Build: build, Wall: 7 * time.Second, CPU: 4 * time.Second, Own: own,
+			Areas:  []share{{"terraform-plugin-framework", time.Second}},
+			TopOwn: []share{{"internal/provider.(*flowTriggerResource).Read", own}}}
+	}
+	got := profileTable([]cpuProfile{p("v1", 400*time.Millisecond), p("current", 200*time.Millisecond)}, 1000)
+	for _, part := range []string{"plan (refresh) of 1000 finished triggers", "| | v1 | current |",
+		"| of it in this provider's own code (cumulative) | 10.0% | 5.0% |", "| charged to terraform-plugin-framework | 25.0% | 25.0% |",
+		"current: `internal/provider.(*flowTriggerResource).Read` 5.0%;"} {
+		if !strings.Contains(got, part) {
+			t.Errorf("profile table lacks %q:\n%s", part, got)
+		}
+	}
+	if profileTable(nil, 1000) != "" {
+		t.Error("a table without profiles")
 	}
 }

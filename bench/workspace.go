@@ -34,34 +34,52 @@ type workspace struct {
 //go:embed floor_provider.go
 var floorSource []byte
 
+// profileSource is the profiled provider's part of its main package.
+//
+//go:embed profile_provider.go
+var profileSource []byte
+
 // floorServed is the call in the provider's main.go that the floor wraps.
 const floorServed = "provider.NewProtocol6Server(provider.New(version)())"
 
-// buildFloor builds the like-for-like floor: the provider's own main
-// package, served exactly as main.go serves it, with benchFloor wrapped
-// around the provider (an overlay, so nothing in repo changes).
-func buildFloor(repo, dir, binary string) error {
+// wrapInFloor makes main.go serve the like-for-like floor: benchFloor
+// wrapped around the provider, served exactly as main.go serves it.
+func wrapInFloor(mainGo []byte) ([]byte, error) {
+	if bytes.Count(mainGo, []byte(floorServed)) != 1 {
+		return nil, fmt.Errorf("main.go no longer serves %s once: update wrapInFloor", floorServed)
+	}
+	return bytes.Replace(mainGo, []byte(floorServed), []byte("provider.NewProtocol6Server(benchFloor(provider.New(version)()))"), 1), nil
+}
+
+// buildOverlay builds the provider's own main package from repo with one
+// more file in it (source, compiled with build tag tag) and main.go as
+// editMain leaves it (nil: unchanged): an overlay, so nothing in repo
+// changes. dir holds the overlay's files.
+func buildOverlay(repo, dir, binary, tag string, source []byte, editMain func([]byte) ([]byte, error)) error {
 	mainGo, err := filepath.Abs(filepath.Join(repo, "main.go"))
 	if err != nil {
 		return err
 	}
-	src, err := os.ReadFile(mainGo)
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if bytes.Count(src, []byte(floorServed)) != 1 {
-		return fmt.Errorf("%s no longer serves %s once: update buildFloor", mainGo, floorServed)
-	}
-	wrapped := bytes.Replace(src, []byte(floorServed), []byte("provider.NewProtocol6Server(benchFloor(provider.New(version)()))"), 1)
-	files := map[string]string{
-		mainGo: filepath.Join(dir, "main.go"),
-		filepath.Join(filepath.Dir(mainGo), "zz_bench_floor.go"): filepath.Join(dir, "zz_bench_floor.go"),
-	}
-	if err := os.WriteFile(files[mainGo], wrapped, 0o644); err != nil {
+	extra := filepath.Join(filepath.Dir(mainGo), "zz_"+tag+".go")
+	files := map[string]string{extra: filepath.Join(dir, "zz_"+tag+".go")}
+	if err := os.WriteFile(files[extra], source, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(files[filepath.Join(filepath.Dir(mainGo), "zz_bench_floor.go")], floorSource, 0o644); err != nil {
-		return err
+	if editMain != nil {
+		src, err := os.ReadFile(mainGo)
+		if err != nil {
+			return err
+		}
+		if src, err = editMain(src); err != nil {
+			return err
+		}
+		files[mainGo] = filepath.Join(dir, "main.go")
+		if err := os.WriteFile(files[mainGo], src, 0o644); err != nil {
+			return err
+		}
 	}
 	overlay, err := json.Marshal(map[string]any{"Replace": files})
 	if err != nil {
@@ -71,10 +89,10 @@ func buildFloor(repo, dir, binary string) error {
 	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
 		return err
 	}
-	build := exec.Command("go", "build", "-tags", "benchfloor", "-overlay", overlayFile, "-o", binary, ".")
+	build := exec.Command("go", "build", "-tags", tag, "-overlay", overlayFile, "-o", binary, ".")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the floor provider: %w\n%s", err, out)
+		return fmt.Errorf("building the %s provider in %s: %w\n%s", tag, repo, err, out)
 	}
 	return nil
 }
@@ -106,7 +124,7 @@ func newWorkspace(repo string) (*workspace, error) {
 			return nil, err
 		}
 	}
-	if err := buildFloor(repo, floorDir, floorBinary); err != nil {
+	if err := buildOverlay(repo, floorDir, floorBinary, "benchfloor", floorSource, wrapInFloor); err != nil {
 		return nil, err
 	}
 	if err := w.install(w.binary, "plugins", w.cliConfig); err != nil {
@@ -163,16 +181,22 @@ func (w *workspace) newFloorDir(name string, files map[string]string) (string, e
 	return dir, err
 }
 
-// terraform runs one terraform command in dir and returns its wall time
-// and output.
+// terraform runs one terraform command in dir, with the provider its
+// directory was made for, and returns its wall time and output.
 func (w *workspace) terraform(dir string, args ...string) (time.Duration, string, error) {
-	cmd := exec.Command("terraform", args...)
-	cmd.Dir = dir
 	cliConfig := w.cliConfig
 	if w.floorDirs[dir] {
 		cliConfig = w.floorConfig
 	}
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig)
+	return w.run(dir, cliConfig, nil, args...)
+}
+
+// run runs one terraform command in dir with the provider cliConfig
+// installs and env added to the environment.
+func (w *workspace) run(dir, cliConfig string, env []string, args ...string) (time.Duration, string, error) {
+	cmd := exec.Command("terraform", args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -191,8 +215,12 @@ func (w *workspace) apply(dir string, parallel int, extra ...string) (time.Durat
 	return took, err
 }
 
+func planArgs() []string {
+	return []string{"plan", "-input=false", "-no-color", "-parallelism=" + strconv.Itoa(parallelism)}
+}
+
 func (w *workspace) plan(dir string) (time.Duration, string, error) {
-	return w.terraform(dir, "plan", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(parallelism))
+	return w.terraform(dir, planArgs()...)
 }
 
 // takePeakRSS returns the largest peak RSS (KiB) of the provider processes
