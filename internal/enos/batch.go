@@ -2,6 +2,8 @@ package enos
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -28,6 +30,7 @@ type statusSearch struct {
 	flow    int64
 	refs    map[string]int64 // when flow is 0: instance id to flow id
 	poll    bool             // a search for polls, which covers every run waited on in its hour
+	joined  []RunRef         // the runs of the calls that wait for this queued poll search
 	done    chan struct{}
 	found   map[string]FlowInstance // set when done; nil after a failure
 }
@@ -148,19 +151,27 @@ func (s *statusBatcher) searchFor(now time.Time, hour int64, ref RunRef, notBefo
 			}
 			s.queued[hour] = &statusSearch{poll: true, done: make(chan struct{})}
 		}
+		// Its own run, too: a call for the same run that ends before this
+		// search starts stops waiting on it.
+		s.queued[hour].joined = append(s.queued[hour].joined, ref)
 		return s.queued[hour], nil, false
 	}
 	search := &statusSearch{poll: true, done: make(chan struct{})}
 	return search, s.startPoll(now, hour, search), true
 }
 
-// startPoll scopes a poll search to every run waited on in hour and counts
-// it in flight; it returns those runs.
+// startPoll scopes a poll search to every run waited on in hour and to the
+// runs of the calls that joined it, and counts it in flight; it returns
+// those runs.
 func (s *statusBatcher) startPoll(now time.Time, hour int64, search *statusSearch) []RunRef {
-	refs := make([]RunRef, 0, len(s.waiting[hour]))
-	for _, r := range s.waiting[hour] {
-		refs = append(refs, r)
+	covered := maps.Clone(s.waiting[hour])
+	if covered == nil {
+		covered = map[string]RunRef{}
 	}
+	for _, r := range search.joined {
+		covered[r.InstanceID] = r
+	}
+	refs := slices.Collect(maps.Values(covered))
 	search.started = now
 	if flows := distinctFlows(refs); len(flows) == 1 {
 		search.flow = flows[0]
@@ -261,6 +272,10 @@ func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusS
 	if search.flow > 0 {
 		query.FlowID = search.flow
 	} else {
+		if len(refs) == 0 {
+			search.found = map[string]FlowInstance{}
+			return
+		}
 		from, to := refs[0].TriggerTime, refs[0].TriggerTime
 		for _, r := range refs {
 			from, to = minTime(from, r.TriggerTime), maxTime(to, r.TriggerTime)

@@ -284,3 +284,52 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// Two read-backs of one run (two triggers answered with the same id): the
+// second, queued behind the first's search, is still searched for after
+// the first has ended and stopped waiting on the run.
+func TestRunStatusQueuedReadBackOfARunReadBackAlready(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	ctx := context.Background()
+	ref := statusTestRuns(fs, clock.Now(), 1, 1001)[0]
+	release := make(chan struct{})
+	var searches atomic.Int32
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		if searches.Add(1) == 1 {
+			<-release
+		}
+		fs.serveInstanceSearch(w, r, call)
+	})
+	defer close(release) // frees the fake's handler if the test fails first
+	var wg sync.WaitGroup
+	for range 2 {
+		sent := clock.Now()
+		wg.Go(func() {
+			if inst, err := c.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
+				t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
+			}
+		})
+		// The first call's search is in flight before the second is sent,
+		// which is later, so the second waits for the next search.
+		waitFor(t, func() bool { return fs.count("flowInstances/search") == 1 })
+		clock.set(sent.Add(time.Second))
+	}
+	waitFor(t, func() bool { return c.statuses.queuedJoined(ref.TriggerTime.Unix()/3600) == 1 })
+	release <- struct{}{}
+	wg.Wait()
+	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
+		t.Errorf("%d searches and %d gets, want 2 and 0", s, g)
+	}
+}
+
+// queuedJoined is how many calls wait for the queued poll search of hour.
+func (s *statusBatcher) queuedJoined(hour int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queued[hour]; q != nil {
+		return len(q.joined)
+	}
+	return 0
+}
