@@ -269,12 +269,12 @@ func nameOf(ids map[string]string, id string) string {
 	panic(fmt.Sprintf("no run %s", id))
 }
 
-// TestAccFlowTriggerList_queryGeneratesImportableConfig runs `terraform
+// TestAccNewFlowTriggerList_queryGeneratesImportableConfig runs `terraform
 // query` (Terraform 1.14 and later, through TF_ACC_TERRAFORM_PATH): it
 // lists a flow's runs, one started with a parameter override, and the
 // configuration `-generate-config-out` writes imports them with a plan that
 // only imports (no change, no new run); after that apply the plan is empty.
-func TestAccFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
+func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
 	have, err := terraformVersion()
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
@@ -227,7 +229,7 @@ resource "terraform_data" "this" {
 
 // An action_trigger on after_create starts exactly one run; a later apply
 // with no change starts none. A failing flow fails the apply.
-func TestAccTriggerFlowAction_afterCreate(t *testing.T) {
+func TestAccNewTriggerFlowAction_afterCreate(t *testing.T) {
 	t.Parallel()
 	srv := startTestEmulator(t, emulator.Options{})
 	resource.Test(t, resource.TestCase{
@@ -249,7 +251,7 @@ func TestAccTriggerFlowAction_afterCreate(t *testing.T) {
 	}
 }
 
-func TestAccTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
+func TestAccNewTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
 	t.Parallel()
 	srv := startTestEmulator(t, emulator.Options{})
 	resource.Test(t, resource.TestCase{
@@ -265,10 +267,60 @@ func TestAccTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
 	}
 }
 
+// terraformWithDestroyTriggers is the first Terraform whose action_trigger
+// takes before_destroy and after_destroy events and on_failure.
+var terraformWithDestroyTriggers = version.Must(version.NewVersion("1.16.0"))
+
+// An action_trigger on before_destroy starts one run when terraform_data is
+// destroyed and none before; with on_failure = continue a failing flow is a
+// warning and the apply goes on.
+func TestAccNewTriggerFlowAction_destroyAndOnFailure(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		flowID        int64
+		trigger       string
+		runsAtApply   int
+		runsAtDestroy int
+	}{
+		"before_destroy": {1001, "events = [before_destroy]", 0, 1},
+		"on_failure":     {1002, "events = [after_create]\n      on_failure = continue", 1, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := startTestEmulator(t, emulator.Options{})
+			config := triggerFlowActionConfig(srv, tc.flowID, "") + fmt.Sprintf(`
+resource "terraform_data" "this" {
+  input = "x"
+  lifecycle {
+    action_trigger {
+      %s
+      actions = [action.dataflow_trigger_flow.run]
+    }
+  }
+}
+`, tc.trigger)
+			resource.Test(t, resource.TestCase{
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(terraformWithDestroyTriggers)},
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:            config,
+					ConfigStateChecks: []statecheck.StateCheck{expectTriggerCount(srv, tc.runsAtApply)},
+				}},
+				CheckDestroy: func(*terraform.State) error {
+					if n := srv.Count(triggerOperation); n != tc.runsAtDestroy {
+						return fmt.Errorf("%d trigger requests after destroy, want %d", n, tc.runsAtDestroy)
+					}
+					return nil
+				},
+			})
+		})
+	}
+}
+
 // `terraform apply -invoke` starts one run per invocation, and with
 // ignore_run_result a failed run is a warning. terraform-plugin-testing
 // v1.16 has no -invoke step, so these run the CLI with the built provider.
-func TestAccTriggerFlowAction_invoke(t *testing.T) {
+func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 	skipWithoutCLI(t)
 	t.Parallel()
 	if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
@@ -279,12 +331,14 @@ func TestAccTriggerFlowAction_invoke(t *testing.T) {
 		flowID      int64
 		extra       string
 		invocations int
-		outputs     []string
+		outputs     []string // each must be in the output; "a|b": a or b
 	}{
 		// Without waiting: a second invocation in the same minute gets the
 		// next minute, whose run starts only then.
 		"one run per invocation": {1001, "wait_for_completion = false", 2, []string{"Started run", "Not waiting for run"}},
-		"ignore_run_result":      {1002, "ignore_run_result = true", 1, []string{"Warning when invoking action", "Flow run ended with status FAIL", "Failed task(s): aggregate", "Apply complete!"}},
+		// Terraform 1.14 and 1.15 title the warning "Warning when invoking
+		// action"; 1.16 titles it with the diagnostic's summary.
+		"ignore_run_result": {1002, "ignore_run_result = true", 1, []string{"Warning when invoking action|Warning: Flow run ended with status FAIL", "Flow run ended with status FAIL", "Failed task(s): aggregate", "Apply complete!"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -299,7 +353,7 @@ func TestAccTriggerFlowAction_invoke(t *testing.T) {
 					t.Fatalf("invocation %d failed: %v\n%s", i, err, out)
 				}
 				for _, want := range tc.outputs {
-					if !strings.Contains(string(out), want) {
+					if !slices.ContainsFunc(strings.Split(want, "|"), func(alt string) bool { return strings.Contains(string(out), alt) }) {
 						t.Fatalf("invocation %d does not say %q:\n%s", i, want, out)
 					}
 				}
