@@ -5,6 +5,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +30,7 @@ func run() error {
 	spreadRuns := flag.Int("spread-runs", 1000, "runs of the plan of unfinished runs over 10 flows and 3 days (env BENCH_SPREAD_RUNS)")
 	repo := flag.String("repo", "..", "the provider's repository: bench is a module of its own inside it")
 	out := flag.String("out", "../BENCHMARKS.md", "where to write the report")
+	render := flag.String("render", "", "write the report from the figures a run saved (BENCHMARKS.json) instead of measuring")
 	baseline := flag.String("baseline", "", "a git revision of the repository whose plan is profiled beside this one's (env BENCH_BASELINE)")
 	if v := os.Getenv("BENCH_LATENCY"); v != "" {
 		_ = flag.Set("latency", v)
@@ -46,6 +48,9 @@ func run() error {
 		_ = flag.Set("floor-sizes", v)
 	}
 	flag.Parse()
+	if *render != "" {
+		return renderSaved(*render, *out)
+	}
 	sizes, err := parseSizes(*sizesFlag)
 	if err != nil {
 		return err
@@ -74,9 +79,37 @@ func run() error {
 		return err
 	}
 	info.Took, info.LoadEnd = time.Since(info.Started), loadAverage()
-	report := renderReport(f, describeMachine(), info)
+	run := savedRun{Figures: f, Machine: describeMachine(), Info: info}
+	data, err := json.MarshalIndent(run, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(strings.TrimSuffix(*out, ".md")+".json", append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	report := renderReport(run.Figures, run.Machine, run.Info)
 	fmt.Print(report)
 	return os.WriteFile(*out, []byte(report), 0o644)
+}
+
+// savedRun is what a run measured, kept next to the report so that the
+// report's text can change without measuring again.
+type savedRun struct {
+	Figures figures
+	Machine machine
+	Info    runInfo
+}
+
+func renderSaved(saved, out string) error {
+	data, err := os.ReadFile(saved)
+	if err != nil {
+		return err
+	}
+	var run savedRun
+	if err := json.Unmarshal(data, &run); err != nil {
+		return fmt.Errorf("%s: %w", saved, err)
+	}
+	return os.WriteFile(out, []byte(renderReport(run.Figures, run.Machine, run.Info)), 0o644)
 }
 
 func parseSizes(s string) ([]int, error) {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +199,32 @@ func TestProfileTable(t *testing.T) {
 	}
 	if profileTable(nil, 1000) != "" {
 		t.Error("a table without profiles")
+	}
+}
+
+// The report rendered from the saved figures is the report of the run.
+func TestRenderSavedReproducesTheReport(t *testing.T) {
+	run := savedRun{Figures: sampleFigures(), Machine: machine{CPUs: 2, Terraform: "1.11.4"},
+		Info: runInfo{Command: "make bench", Started: time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC), Took: time.Minute}}
+	run.Figures.Profiles = []cpuProfile{{Build: "current", Wall: time.Second, CPU: time.Second, Own: 20 * time.Millisecond,
+		Areas: []share{{"terraform-plugin-framework", 300 * time.Millisecond}}}}
+	data, err := json.Marshal(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	saved, out := filepath.Join(dir, "BENCHMARKS.json"), filepath.Join(dir, "BENCHMARKS.md")
+	if err := os.WriteFile(saved, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := renderSaved(saved, out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := renderReport(run.Figures, run.Machine, run.Info); string(got) != want {
+		t.Errorf("rendered from the saved figures:\n%s\nwant:\n%s", got, want)
 	}
 }
