@@ -201,10 +201,14 @@ func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refresh
 }
 
 // measureProfiles profiles the provider process of a plan of dir (whose
-// runs have finished and been recorded) with this build and, when set, the
-// baseline revision's.
+// runs have finished and been recorded) with this build, the like-for-like
+// floor (which reads the same state, doing nothing) and, when set, the
+// baseline revision's build.
 func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
-	builds := []func() (profiledBuild, error){func() (profiledBuild, error) { return b.ws.buildProfiled(b.repo, "current") }}
+	builds := []func() (profiledBuild, error){
+		func() (profiledBuild, error) { return b.ws.buildProfiled(b.repo, "current", false) },
+		func() (profiledBuild, error) { return b.ws.buildProfiled(b.repo, "floor", true) },
+	}
 	if b.baseline != "" {
 		builds = append([]func() (profiledBuild, error){func() (profiledBuild, error) { return b.ws.buildBaseline(b.repo, b.baseline) }}, builds...)
 	}

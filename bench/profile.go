@@ -25,12 +25,17 @@ type profiledBuild struct {
 }
 
 // buildProfiled builds the provider of repo with profile_provider.go in its
-// main package.
-func (w *workspace) buildProfiled(repo, name string) (profiledBuild, error) {
+// main package; floor builds the like-for-like floor so.
+func (w *workspace) buildProfiled(repo, name string, floor bool) (profiledBuild, error) {
 	dir := filepath.Join(w.root, "profiled-"+name)
 	binary := filepath.Join(dir, "terraform-provider-dataflow")
 	b := profiledBuild{Name: name, cliConfig: filepath.Join(w.root, "profiled-"+name+".tfrc")}
-	if err := buildOverlay(repo, dir, binary, "benchprofile", profileSource, nil); err != nil {
+	sources := map[string][]byte{"benchprofile": profileSource}
+	var editMain func([]byte) ([]byte, error)
+	if floor {
+		sources["benchfloor"], editMain = floorSource, wrapInFloor
+	}
+	if err := buildOverlay(repo, dir, binary, sources, editMain); err != nil {
 		return b, err
 	}
 	return b, w.install(binary, "profiled-plugins-"+name, b.cliConfig)
@@ -48,7 +53,7 @@ func (w *workspace) buildBaseline(repo, rev string) (profiledBuild, error) {
 	if out, err := archive.CombinedOutput(); err != nil {
 		return profiledBuild{}, fmt.Errorf("git archive %s: %w\n%s", rev, err, out)
 	}
-	return w.buildProfiled(src, rev)
+	return w.buildProfiled(src, rev, false)
 }
 
 // cpuProfile sums up the CPU profile of the provider process of one plan.

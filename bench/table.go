@@ -127,10 +127,11 @@ type row struct {
 }
 
 // idealLatency is what the latency must add to an apply of n triggers:
-// n ÷ parallelism rounds of one request each, plus one token call.
+// n ÷ parallelism rounds of two requests each (the trigger and its
+// read-back), plus the token and time zone calls.
 func idealLatency(n int, latency time.Duration) time.Duration {
 	rounds := (n + parallelism - 1) / parallelism
-	return time.Duration(rounds+1) * latency
+	return time.Duration(2*rounds+2) * latency
 }
 
 // total sums the counts.

@@ -14,11 +14,11 @@ func TestIdealLatency(t *testing.T) {
 		n    int
 		want time.Duration
 	}{
-		{1, 40 * time.Millisecond},    // one round plus the token
-		{10, 40 * time.Millisecond},   // ten fit in one round
-		{11, 60 * time.Millisecond},   // the eleventh needs a second round
-		{200, 420 * time.Millisecond}, // 20 rounds plus the token
-		{1000, 2020 * time.Millisecond},
+		{1, 80 * time.Millisecond},    // one round of trigger and read-back, the token and the zone
+		{10, 80 * time.Millisecond},   // ten fit in one round
+		{11, 120 * time.Millisecond},  // the eleventh needs a second round
+		{200, 840 * time.Millisecond}, // 20 rounds plus the token and the zone
+		{1000, 4040 * time.Millisecond},
 	} {
 		if got := idealLatency(tc.n, 20*time.Millisecond); got != tc.want {
 			t.Errorf("idealLatency(%d, 20ms) = %s, want %s", tc.n, got, tc.want)
@@ -102,8 +102,8 @@ func TestRowsFailWhenTargetsMissed(t *testing.T) {
 		"Read-back requests per trigger (spec §4.6), apply of 200 (20.0 ms)":                               func(f *figures) { f.Sizes[1].Requests["flowInstances/get"] = 101 },
 		// beyond terraform: 1 s ÷ 4 s = 0.25
 		"Apply beyond terraform, provider ÷ script, N = 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Script = 9 * time.Second },
-		// 600 ms added vs the ideal 420 ms: 1.43×
-		"Time the latency adds (20.0 ms − 0 ms), N = 200":                                          func(f *figures) { f.Sizes[1].LatencyAdded = 600 * time.Millisecond },
+		// 1200 ms added vs the ideal 840 ms: 1.43×
+		"Time the latency adds (20.0 ms − 0 ms), N = 200":                                          func(f *figures) { f.Sizes[1].LatencyAdded = 1200 * time.Millisecond },
 		"terraform plan (refresh) of 200 finished triggers: API requests":                          func(f *figures) { f.Refresh.Requests["flowInstances/get"] = 1 },
 		"Waiting: 50 runs of 30s, poll_interval 10s: status requests in the busiest poll interval": func(f *figures) { f.Wait.BusiestInterval = 50 },
 		"max_requests_per_second = 20, apply of 200 (20.0 ms): requests in the busiest second":     func(f *figures) { f.Rate.BusiestSecond = 21 },

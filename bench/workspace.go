@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,11 +52,11 @@ func wrapInFloor(mainGo []byte) ([]byte, error) {
 	return bytes.Replace(mainGo, []byte(floorServed), []byte("provider.NewProtocol6Server(benchFloor(provider.New(version)()))"), 1), nil
 }
 
-// buildOverlay builds the provider's own main package from repo with one
-// more file in it (source, compiled with build tag tag) and main.go as
-// editMain leaves it (nil: unchanged): an overlay, so nothing in repo
+// buildOverlay builds the provider's own main package from repo with more
+// files in it (sources: build tag to the file compiled with it) and main.go
+// as editMain leaves it (nil: unchanged): an overlay, so nothing in repo
 // changes. dir holds the overlay's files.
-func buildOverlay(repo, dir, binary, tag string, source []byte, editMain func([]byte) ([]byte, error)) error {
+func buildOverlay(repo, dir, binary string, sources map[string][]byte, editMain func([]byte) ([]byte, error)) error {
 	mainGo, err := filepath.Abs(filepath.Join(repo, "main.go"))
 	if err != nil {
 		return err
@@ -63,10 +64,15 @@ func buildOverlay(repo, dir, binary, tag string, source []byte, editMain func([]
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	extra := filepath.Join(filepath.Dir(mainGo), "zz_"+tag+".go")
-	files := map[string]string{extra: filepath.Join(dir, "zz_"+tag+".go")}
-	if err := os.WriteFile(files[extra], source, 0o644); err != nil {
-		return err
+	files := map[string]string{}
+	var tags []string
+	for tag, source := range sources {
+		name := "zz_" + tag + ".go"
+		files[filepath.Join(filepath.Dir(mainGo), name)] = filepath.Join(dir, name)
+		if err := os.WriteFile(filepath.Join(dir, name), source, 0o644); err != nil {
+			return err
+		}
+		tags = append(tags, tag)
 	}
 	if editMain != nil {
 		src, err := os.ReadFile(mainGo)
@@ -89,10 +95,11 @@ func buildOverlay(repo, dir, binary, tag string, source []byte, editMain func([]
 	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
 		return err
 	}
-	build := exec.Command("go", "build", "-tags", tag, "-overlay", overlayFile, "-o", binary, ".")
+	slices.Sort(tags)
+	build := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-overlay", overlayFile, "-o", binary, ".")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the %s provider in %s: %w\n%s", tag, repo, err, out)
+		return fmt.Errorf("building the provider with %s in %s: %w\n%s", strings.Join(tags, ", "), repo, err, out)
 	}
 	return nil
 }
@@ -124,7 +131,7 @@ func newWorkspace(repo string) (*workspace, error) {
 			return nil, err
 		}
 	}
-	if err := buildOverlay(repo, floorDir, floorBinary, "benchfloor", floorSource, wrapInFloor); err != nil {
+	if err := buildOverlay(repo, floorDir, floorBinary, map[string][]byte{"benchfloor": floorSource}, wrapInFloor); err != nil {
 		return nil, err
 	}
 	if err := w.install(w.binary, "plugins", w.cliConfig); err != nil {

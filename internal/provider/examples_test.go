@@ -36,10 +36,10 @@ func TestExamplesValidate(t *testing.T) {
 		}
 		t.Run(filepath.ToSlash(name), func(t *testing.T) {
 			t.Parallel()
-			// action blocks need Terraform 1.14.
-			if strings.HasPrefix(filepath.ToSlash(name), "examples/actions/") {
+			// action and list blocks need Terraform 1.14.
+			if slashed := filepath.ToSlash(name); strings.HasPrefix(slashed, "examples/actions/") || strings.HasPrefix(slashed, "examples/list-resources/") {
 				if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
-					t.Skipf("actions need Terraform 1.14 or later (have %v, %v)", v, err)
+					t.Skipf("actions and list resources need Terraform 1.14 or later (have %v, %v)", v, err)
 				}
 			}
 			if out, err := terraformValidate(t, cliConfig, dir); err != nil {
@@ -70,9 +70,41 @@ resource "dataflow_flow_trigger" "run" {
 			t.Fatalf("terraform validate failed for another reason than the unknown argument: %v\n%s", err, out)
 		}
 	})
+	// The same for query files: without -query, validate would not read them.
+	t.Run("an invalid query file is rejected", func(t *testing.T) {
+		t.Parallel()
+		if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
+			t.Skipf("list resources need Terraform 1.14 or later (have %v, %v)", v, err)
+		}
+		dir := t.TempDir()
+		invalid := `
+list "dataflow_flow_trigger" "runs" {
+  provider = dataflow
+  config {
+    flow_id          = 1001
+    no_such_argument = true
+  }
+}
+`
+		if err := os.WriteFile(filepath.Join(dir, "runs"+queryFileSuffix), []byte(invalid), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := terraformValidate(t, cliConfig, dir)
+		if err == nil {
+			t.Fatalf("terraform validate -query accepted an unknown argument:\n%s", out)
+		}
+		if !strings.Contains(out, "Unsupported argument") {
+			t.Fatalf("terraform validate -query failed for another reason than the unknown argument: %v\n%s", err, out)
+		}
+	})
 }
 
-// exampleDirs lists the directories under examplesRoot that hold .tf files.
+// queryFileSuffix ends the files of `terraform query` (list blocks), which
+// `terraform validate -query` checks.
+const queryFileSuffix = ".tfquery.hcl"
+
+// exampleDirs lists the directories under examplesRoot that hold .tf or
+// .tfquery.hcl files.
 func exampleDirs(t *testing.T, examplesRoot string) []string {
 	t.Helper()
 	var dirs []string
@@ -84,7 +116,9 @@ func exampleDirs(t *testing.T, examplesRoot string) []string {
 			return filepath.SkipDir
 		}
 		if d.IsDir() {
-			if tf, _ := filepath.Glob(filepath.Join(path, "*.tf")); len(tf) > 0 {
+			tf, _ := filepath.Glob(filepath.Join(path, "*.tf"))
+			query, _ := filepath.Glob(filepath.Join(path, "*"+queryFileSuffix))
+			if len(tf)+len(query) > 0 {
 				dirs = append(dirs, path)
 			}
 		}
@@ -98,7 +132,8 @@ func exampleDirs(t *testing.T, examplesRoot string) []string {
 
 // terraformValidate copies the files of dir (not its subdirectories, which
 // are examples of their own) to a temporary directory, so that nothing is
-// written to the work tree, and runs `terraform validate` there.
+// written to the work tree, and runs `terraform validate` there (with
+// -query when there are query files).
 func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 	t.Helper()
 	work := t.TempDir()
@@ -106,7 +141,7 @@ func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	declaresSource := false
+	declaresSource, hasQueries := false, false
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !terraformReads(t, e.Name()) {
 			continue
@@ -119,6 +154,7 @@ func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 			t.Fatal(err)
 		}
 		declaresSource = declaresSource || (strings.HasSuffix(e.Name(), ".tf") && strings.Contains(string(data), "required_providers"))
+		hasQueries = hasQueries || strings.HasSuffix(e.Name(), queryFileSuffix)
 	}
 	// Documentation snippets usually do not declare the provider's source;
 	// without it Terraform would look for hashicorp/dataflow.
@@ -127,7 +163,11 @@ func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 			t.Fatal(err)
 		}
 	}
-	out, err := terraformCLI(t, cliConfig, work, nil, "validate", "-no-color").CombinedOutput()
+	args := []string{"validate", "-no-color"}
+	if hasQueries {
+		args = append(args, "-query")
+	}
+	out, err := terraformCLI(t, cliConfig, work, nil, args...).CombinedOutput()
 	return string(out), err
 }
 
