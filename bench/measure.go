@@ -205,19 +205,26 @@ func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refresh
 // floor (which reads the same state, doing nothing) and, when set, the
 // baseline revision's build.
 func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
-	builds := []func() (profiledBuild, error){
-		func() (profiledBuild, error) { return b.ws.buildProfiled(b.repo, "current", false) },
-		func() (profiledBuild, error) { return b.ws.buildProfiled(b.repo, "floor", true) },
-	}
+	var builds []profiledBuild
 	if b.baseline != "" {
-		builds = append([]func() (profiledBuild, error){func() (profiledBuild, error) { return b.ws.buildBaseline(b.repo, b.baseline) }}, builds...)
-	}
-	var profiles []cpuProfile
-	for _, build := range builds {
-		pb, err := build()
+		baseline, err := b.ws.buildBaseline(b.repo, b.baseline)
 		if err != nil {
 			return nil, err
 		}
+		builds = append(builds, baseline)
+	}
+	for _, build := range []struct {
+		name  string
+		floor bool
+	}{{"current", false}, {"floor", true}} {
+		pb, err := b.ws.buildProfiled(b.repo, build.name, build.floor)
+		if err != nil {
+			return nil, err
+		}
+		builds = append(builds, pb)
+	}
+	var profiles []cpuProfile
+	for _, pb := range builds {
 		p, err := b.ws.profilePlan(dir, pb)
 		if err != nil {
 			return nil, err

@@ -162,7 +162,7 @@ func (s *statusBatcher) searchFor(now time.Time, hour int64, ref RunRef, notBefo
 
 // startPoll scopes a poll search to every run waited on in hour and to the
 // runs of the calls that joined it, and counts it in flight; it returns
-// those runs.
+// those runs, never none: the caller's own run is one of them.
 func (s *statusBatcher) startPoll(now time.Time, hour int64, search *statusSearch) []RunRef {
 	covered := maps.Clone(s.waiting[hour])
 	if covered == nil {
@@ -272,10 +272,6 @@ func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusS
 	if search.flow > 0 {
 		query.FlowID = search.flow
 	} else {
-		if len(refs) == 0 {
-			search.found = map[string]FlowInstance{}
-			return
-		}
 		from, to := refs[0].TriggerTime, refs[0].TriggerTime
 		for _, r := range refs {
 			from, to = minTime(from, r.TriggerTime), maxTime(to, r.TriggerTime)

@@ -238,30 +238,15 @@ func TestRunStatusReadBacksInACrowdedWindowShareOneSearch(t *testing.T) {
 	}
 	refs := statusTestRuns(fs, sent, 1, 1001, 1002, 1003)
 	// A first read-back in flight makes the others queue for the next search.
-	release := make(chan struct{})
-	var searches atomic.Int32
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-		if searches.Add(1) == 1 {
-			<-release
-		}
-		fs.serveInstanceSearch(w, r, call)
-	})
+	release := holdFirstSearch(t, fs)
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		if inst, err := c.readBack(ctx, refs[0], sent); err != nil || inst.InstanceID != refs[0].InstanceID {
-			t.Errorf("readBack(%s) = %+v, %v", refs[0].InstanceID, inst, err)
-		}
-	})
+	wg.Go(func() { expectReadBack(ctx, t, c, refs[0], sent) })
 	waitFor(t, func() bool { return fs.count("flowInstances/search") == 1 })
 	for _, ref := range refs[1:] {
-		wg.Go(func() {
-			if inst, err := c.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
-				t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
-			}
-		})
+		wg.Go(func() { expectReadBack(ctx, t, c, ref, sent) })
 	}
 	waitFor(t, func() bool { return c.statuses.waitingIn(refs[1].TriggerTime.Unix()/3600) == 3 })
-	close(release)
+	release()
 	wg.Wait()
 	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
 		t.Errorf("%d searches and %d gets for 3 read-backs, want 2 and 0", s, g)
@@ -286,50 +271,50 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 // Two read-backs of one run (two triggers answered with the same id): the
-// second, queued behind the first's search, is still searched for after
-// the first has ended and stopped waiting on the run.
-func TestRunStatusQueuedReadBackOfARunReadBackAlready(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
-	ctx := context.Background()
-	ref := statusTestRuns(fs, clock.Now(), 1, 1001)[0]
-	release := make(chan struct{})
-	var searches atomic.Int32
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-		if searches.Add(1) == 1 {
-			<-release
-		}
-		fs.serveInstanceSearch(w, r, call)
-	})
-	defer close(release) // frees the fake's handler if the test fails first
-	var wg sync.WaitGroup
-	for range 2 {
-		sent := clock.Now()
-		wg.Go(func() {
-			if inst, err := c.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
-				t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
-			}
-		})
-		// The first call's search is in flight before the second is sent,
-		// which is later, so the second waits for the next search.
-		waitFor(t, func() bool { return fs.count("flowInstances/search") == 1 })
-		clock.set(sent.Add(time.Second))
+// second queues behind the first's search, and the first ends, no longer
+// waiting on the run, before that search does. The queued search still
+// covers the run (without it, it would cover no run at all).
+func TestQueuedPollSearchCoversTheRunsOfItsCalls(t *testing.T) {
+	var s statusBatcher
+	sent := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	ref := RunRef{InstanceID: "1001-20240301120000", FlowID: 1001, TriggerTime: sent}
+	hour := sent.Unix() / 3600
+	if _, _, send := s.searchFor(sent, hour, ref, sent); !send {
+		t.Fatal("the first read-back sent no search")
 	}
-	waitFor(t, func() bool { return c.statuses.queuedJoined(ref.TriggerTime.Unix()/3600) == 1 })
-	release <- struct{}{}
-	wg.Wait()
-	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
-		t.Errorf("%d searches and %d gets, want 2 and 0", s, g)
+	later := sent.Add(time.Second)
+	queued, _, send := s.searchFor(later, hour, ref, later)
+	if send {
+		t.Fatal("the second read-back sent a search while one was in flight")
+	}
+	s.stopWaiting(hour, ref) // the first read-back has its answer
+	next, refs := s.pollEnded(later.Add(time.Second), hour)
+	if next != queued || len(refs) != 1 || refs[0] != ref {
+		t.Fatalf("the queued search started for %v (the queued one: %t), want %v", refs, next == queued, ref)
 	}
 }
 
-// queuedJoined is how many calls wait for the queued poll search of hour.
-func (s *statusBatcher) queuedJoined(hour int64) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q := s.queued[hour]; q != nil {
-		return len(q.joined)
+// holdFirstSearch makes fs hold its first instance search until the
+// returned release is called (at the latest when the test ends, so that a
+// failing test does not leave the fake's handler waiting).
+func holdFirstSearch(t *testing.T, fs *fakeService) (release func()) {
+	held := make(chan struct{})
+	release = sync.OnceFunc(func() { close(held) })
+	t.Cleanup(release)
+	var searches atomic.Int32
+	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		if searches.Add(1) == 1 {
+			<-held
+		}
+		fs.serveInstanceSearch(w, r, call)
+	})
+	return release
+}
+
+// expectReadBack reads ref back as sent at sent and fails the test unless
+// that returns the run.
+func expectReadBack(ctx context.Context, t *testing.T, c *Client, ref RunRef, sent time.Time) {
+	if inst, err := c.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
+		t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
 	}
-	return 0
 }

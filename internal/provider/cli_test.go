@@ -104,6 +104,42 @@ func terraformCLI(t *testing.T, cliConfig, dir string, env []string, args ...str
 	return cmd
 }
 
+// resourceChange is one entry of resource_changes in `terraform show -json`
+// of a plan file.
+type resourceChange struct {
+	Address string `json:"address"`
+	Change  struct {
+		Actions   []string `json:"actions"`
+		Importing any      `json:"importing"`
+	} `json:"change"`
+}
+
+// resourceChanges decodes the resource changes of `terraform show -json`
+// of a plan file.
+func resourceChanges(t *testing.T, shown []byte) []resourceChange {
+	t.Helper()
+	var plan struct {
+		ResourceChanges []resourceChange `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(shown, &plan); err != nil {
+		t.Fatalf("show -json: %v\n%s", err, shown)
+	}
+	return plan.ResourceChanges
+}
+
+// skipBelowCLI skips a test that runs testCLI itself when that CLI is
+// older than minimum, which what needs.
+func skipBelowCLI(t *testing.T, minimum *version.Version, what string) {
+	t.Helper()
+	have, err := terraformVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have.LessThan(minimum) {
+		t.Skipf("%s needs Terraform %s or later, %s is %s: set TF_ACC_TERRAFORM_PATH", what, minimum, testCLI(), have)
+	}
+}
+
 // terraformVersion is the version of testCLI, read once.
 var terraformVersion = sync.OnceValues(func() (*version.Version, error) {
 	out, err := exec.Command(testCLI(), "version", "-json").Output()

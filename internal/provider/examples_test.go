@@ -38,9 +38,7 @@ func TestExamplesValidate(t *testing.T) {
 			t.Parallel()
 			// action and list blocks need Terraform 1.14.
 			if slashed := filepath.ToSlash(name); strings.HasPrefix(slashed, "examples/actions/") || strings.HasPrefix(slashed, "examples/list-resources/") {
-				if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
-					t.Skipf("actions and list resources need Terraform 1.14 or later (have %v, %v)", v, err)
-				}
+				skipBelowCLI(t, tfversion.Version1_14_0, "an action or list resource example")
 			}
 			if out, err := terraformValidate(t, cliConfig, dir); err != nil {
 				t.Fatalf("terraform validate: %v\n%s", err, out)
@@ -52,32 +50,18 @@ func TestExamplesValidate(t *testing.T) {
 	// not run, every example above would pass vacuously.
 	t.Run("an invalid configuration is rejected", func(t *testing.T) {
 		t.Parallel()
-		dir := t.TempDir()
-		invalid := requiredProvidersBlock + `
+		expectUnknownArgumentRejected(t, cliConfig, "main.tf", requiredProvidersBlock+`
 resource "dataflow_flow_trigger" "run" {
   flow_id          = 1001
   no_such_argument = true
 }
-`
-		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(invalid), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, err := terraformValidate(t, cliConfig, dir)
-		if err == nil {
-			t.Fatalf("terraform validate accepted an unknown argument:\n%s", out)
-		}
-		if !strings.Contains(out, "Unsupported argument") {
-			t.Fatalf("terraform validate failed for another reason than the unknown argument: %v\n%s", err, out)
-		}
+`)
 	})
 	// The same for query files: without -query, validate would not read them.
 	t.Run("an invalid query file is rejected", func(t *testing.T) {
 		t.Parallel()
-		if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
-			t.Skipf("list resources need Terraform 1.14 or later (have %v, %v)", v, err)
-		}
-		dir := t.TempDir()
-		invalid := `
+		skipBelowCLI(t, tfversion.Version1_14_0, "a query file")
+		expectUnknownArgumentRejected(t, cliConfig, "runs"+queryFileSuffix, `
 list "dataflow_flow_trigger" "runs" {
   provider = dataflow
   config {
@@ -85,18 +69,26 @@ list "dataflow_flow_trigger" "runs" {
     no_such_argument = true
   }
 }
-`
-		if err := os.WriteFile(filepath.Join(dir, "runs"+queryFileSuffix), []byte(invalid), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, err := terraformValidate(t, cliConfig, dir)
-		if err == nil {
-			t.Fatalf("terraform validate -query accepted an unknown argument:\n%s", out)
-		}
-		if !strings.Contains(out, "Unsupported argument") {
-			t.Fatalf("terraform validate -query failed for another reason than the unknown argument: %v\n%s", err, out)
-		}
+`)
 	})
+}
+
+// expectUnknownArgumentRejected validates a directory holding only the
+// file name with content, which sets an unknown argument, and fails the
+// test unless terraformValidate rejects it for that argument.
+func expectUnknownArgumentRejected(t *testing.T, cliConfig, name, content string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := terraformValidate(t, cliConfig, dir)
+	if err == nil {
+		t.Fatalf("terraform validate accepted an unknown argument in %s:\n%s", name, out)
+	}
+	if !strings.Contains(out, "Unsupported argument") {
+		t.Fatalf("terraform validate failed for another reason than the unknown argument in %s: %v\n%s", name, err, out)
+	}
 }
 
 // queryFileSuffix ends the files of `terraform query` (list blocks), which

@@ -141,19 +141,7 @@ func (w *importWorkspace) plan(excluded ...string) (actions []string, importing 
 			}
 		}
 	}
-	var plan struct {
-		ResourceChanges []struct {
-			Address string `json:"address"`
-			Change  struct {
-				Actions   []string `json:"actions"`
-				Importing any      `json:"importing"`
-			} `json:"change"`
-		} `json:"resource_changes"`
-	}
-	if err := json.Unmarshal(shown, &plan); err != nil {
-		w.t.Fatalf("show -json: %v", err)
-	}
-	for _, rc := range plan.ResourceChanges {
+	for _, rc := range resourceChanges(w.t, shown) {
 		if rc.Address == testTrigger {
 			return rc.Change.Actions, rc.Change.Importing != nil
 		}

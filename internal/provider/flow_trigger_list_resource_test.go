@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -275,13 +274,7 @@ func nameOf(ids map[string]string, id string) string {
 // configuration `-generate-config-out` writes imports them with a plan that
 // only imports (no change, no new run); after that apply the plan is empty.
 func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
-	have, err := terraformVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if have.LessThan(tfversion.Version1_14_0) {
-		t.Skipf("terraform query needs Terraform 1.14 or later, %s is %s: set TF_ACC_TERRAFORM_PATH", testCLI(), have)
-	}
+	skipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
 	srv := startTestEmulator(t, emulator.Options{})
 	client := testClient(t, srv)
 	var ids []string
@@ -335,22 +328,11 @@ list "dataflow_flow_trigger" "loads" {
 
 	w.run("plan", "-input=false", "-out=tfplan")
 	shown, _ := w.run("show", "-json", "tfplan")
-	var plan struct {
-		ResourceChanges []struct {
-			Address string `json:"address"`
-			Change  struct {
-				Actions   []string `json:"actions"`
-				Importing any      `json:"importing"`
-			} `json:"change"`
-		} `json:"resource_changes"`
+	changes := resourceChanges(t, shown)
+	if len(changes) != len(ids) {
+		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(changes), len(ids), w.output.Bytes())
 	}
-	if err := json.Unmarshal(shown, &plan); err != nil {
-		t.Fatal(err)
-	}
-	if len(plan.ResourceChanges) != len(ids) {
-		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(plan.ResourceChanges), len(ids), w.output.Bytes())
-	}
-	for _, rc := range plan.ResourceChanges {
+	for _, rc := range changes {
 		if !slices.Equal(rc.Change.Actions, []string{"no-op"}) || rc.Change.Importing == nil {
 			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.output.Bytes())
 		}

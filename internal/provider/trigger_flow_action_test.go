@@ -323,9 +323,7 @@ resource "terraform_data" "this" {
 func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 	skipWithoutCLI(t)
 	t.Parallel()
-	if v, err := terraformVersion(); err != nil || v.LessThan(tfversion.Version1_14_0) {
-		t.Skipf("actions need Terraform 1.14 or later (have %v, %v)", v, err)
-	}
+	skipBelowCLI(t, tfversion.Version1_14_0, "apply -invoke")
 	cliConfig := builtProviderCLIConfig(t)
 	for name, tc := range map[string]struct {
 		flowID      int64
