@@ -2,10 +2,14 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 )
 
@@ -71,4 +75,44 @@ func TestReleasingServerPassesContextUntilTheCallEnds(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Error("the request's own context was canceled")
 	}
+}
+
+// releasingServer embeds tfprotov6.ProviderServer, so an RPC of an optional
+// interface (as actions and list resources were) is hidden unless the
+// wrapper forwards it by hand. This fails when a framework upgrade adds one
+// the wrapper does not forward. State stores are left out on purpose: the
+// provider offers none.
+func TestReleasingServerForwardsEveryRPCOfTheFrameworkServer(t *testing.T) {
+	framework := reflect.TypeOf(providerserver.NewProtocol6(New("test")())())
+	wrapper := reflect.TypeOf(releasingServer{})
+	unserved := reflect.TypeFor[tfprotov6.StateStoreServer]()
+	if framework.NumMethod() == 0 {
+		t.Fatalf("the framework server %v has no methods", framework)
+	}
+	for i := range framework.NumMethod() {
+		rpc := framework.Method(i)
+		if _, ok := unserved.MethodByName(rpc.Name); ok {
+			continue
+		}
+		forwarded, ok := wrapper.MethodByName(rpc.Name)
+		if !ok {
+			t.Errorf("releasingServer does not forward %s of %v: add a method that passes it through", rpc.Name, framework)
+			continue
+		}
+		// Drop the receiver: the rest of the signature must be the same.
+		if got, want := signature(forwarded.Type), signature(rpc.Type); got != want {
+			t.Errorf("releasingServer.%s is %s, the framework's is %s", rpc.Name, got, want)
+		}
+	}
+}
+
+func signature(method reflect.Type) string {
+	var in, out []string
+	for i := 1; i < method.NumIn(); i++ {
+		in = append(in, method.In(i).String())
+	}
+	for i := range method.NumOut() {
+		out = append(out, method.Out(i).String())
+	}
+	return fmt.Sprintf("func(%s) (%s)", strings.Join(in, ", "), strings.Join(out, ", "))
 }
