@@ -16,8 +16,11 @@ import (
 // version is set by goreleaser through -ldflags "-X main.version=...".
 var version = "dev"
 
+// The docs need a terraform on PATH that knows actions and list resources
+// (1.14 or later): `make generate` puts the pinned one there.
+//
 //go:generate terraform fmt -recursive ./examples/
-//go:generate go run ./internal/tools/generatedocs
+//go:generate go tool -modfile=tools/go.mod tfplugindocs generate -provider-name dataflow
 
 func main() {
 	var debugMode bool
