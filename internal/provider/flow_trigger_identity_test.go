@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -17,51 +16,26 @@ import (
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
-// Protocol-level tests of the identity of dataflow_flow_trigger: they run
-// with any terraform on PATH, as Terraform 1.12 and later call the provider.
+// Protocol-level tests of the identity of dataflow_flow_trigger, for what a
+// CLI-driven test cannot show; the acceptance tests below cover the rest.
 
 const flowTriggerType = "dataflow_flow_trigger"
 
-func TestProtocolFlowTriggerIdentity_schema(t *testing.T) {
+// Create records the identity with the run's id before it waits, so a run
+// whose wait fails is kept with its identity too. (A CLI-driven test cannot
+// check it: plugin-testing runs no state check after a failed apply.)
+func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 	t.Parallel()
 	h := newProtocolHarness(t, startTestEmulator(t, emulator.Options{}))
-	schema := h.identities.IdentitySchemas[flowTriggerType]
-	if schema == nil || len(schema.IdentityAttributes) != 1 {
-		t.Fatalf("identity schema of %s = %+v, want one attribute", flowTriggerType, schema)
+	resp := h.create(flowTriggerType, map[string]tftypes.Value{
+		"flow_id": tftypes.NewValue(tftypes.Number, 1002), "poll_interval": tftypes.NewValue(tftypes.String, "1s"),
+	})
+	if !hasErrorDiagnostic(resp.Diagnostics) {
+		t.Fatalf("apply of a failing flow: diagnostics\n%s\nwant an error", diagnosticsText(resp.Diagnostics))
 	}
-	attr := schema.IdentityAttributes[0]
-	if attr.Name != "flow_instance_id" || !attr.Type.Equal(tftypes.String) || !attr.RequiredForImport {
-		t.Errorf("identity attribute = %+v, want the string flow_instance_id, required for import", attr)
-	}
-}
-
-// Create records the identity with the run's id before it waits, so a run
-// whose wait fails is kept with its identity too.
-func TestProtocolFlowTriggerIdentity_setOnCreate(t *testing.T) {
-	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
-	h := newProtocolHarness(t, srv)
-	for name, flow := range map[string]struct {
-		attrs     map[string]tftypes.Value
-		wantError bool
-	}{
-		"without waiting": {attrs: map[string]tftypes.Value{
-			"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
-		}},
-		"failed run": {wantError: true, attrs: map[string]tftypes.Value{
-			"flow_id": tftypes.NewValue(tftypes.Number, 1002), "poll_interval": tftypes.NewValue(tftypes.String, "1s"),
-		}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			resp := h.create(flowTriggerType, flow.attrs)
-			if got := hasErrorDiagnostic(resp.Diagnostics); got != flow.wantError {
-				t.Fatalf("apply errors = %v, want %v:\n%s", got, flow.wantError, diagnosticsText(resp.Diagnostics))
-			}
-			id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
-			if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
-				t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
-			}
-		})
+	id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
+	if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+		t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
 	}
 }
 
@@ -105,66 +79,6 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 			}
 			if sent := len(srv.Requests()) - before; (sent > 0) != tc.wantCalls {
 				t.Errorf("Read sent %d requests; want requests: %v", sent, tc.wantCalls)
-			}
-		})
-	}
-}
-
-// An import block with `identity = { flow_instance_id = ... }` imports the
-// run as an import by id does, and the following Read keeps the identity.
-func TestProtocolFlowTriggerIdentity_importByIdentity(t *testing.T) {
-	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
-	h := newProtocolHarness(t, srv)
-	created := h.create(flowTriggerType, map[string]tftypes.Value{
-		"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
-	})
-	requireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
-	typ := h.resourceType(flowTriggerType)
-	id := stringAttribute(t, h.attributes(typ, created.NewState), "id")
-
-	byIdentity := h.importResource(flowTriggerType, "", h.identityData(flowTriggerType, map[string]tftypes.Value{
-		"flow_instance_id": tftypes.NewValue(tftypes.String, id),
-	}))
-	requireNoErrors(t, "ImportResourceState", byIdentity.Diagnostics, nil)
-	byID := h.importResource(flowTriggerType, id, nil)
-	requireNoErrors(t, "ImportResourceState", byID.Diagnostics, nil)
-	if len(byIdentity.ImportedResources) != 1 || len(byID.ImportedResources) != 1 {
-		t.Fatalf("imported %d and %d resources, want one each", len(byIdentity.ImportedResources), len(byID.ImportedResources))
-	}
-	imported := byIdentity.ImportedResources[0]
-	for what, res := range map[string]*tfprotov6.ImportedResource{"by identity": imported, "by id": byID.ImportedResources[0]} {
-		if got := stringAttribute(t, h.attributes(typ, res.State), "id"); got != id {
-			t.Errorf("import %s: state id = %q, want %q", what, got, id)
-		}
-		if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(res.Identity)), "flow_instance_id"); got != id {
-			t.Errorf("import %s: identity = %q, want %q", what, got, id)
-		}
-	}
-	state := h.attributes(typ, imported.State)
-	if got := stringAttribute(t, state, "flow_instance_id"); got != id {
-		t.Errorf("imported flow_instance_id = %q, want %q", got, id)
-	}
-
-	read := h.read(flowTriggerType, imported.State, imported.Identity)
-	requireNoErrors(t, "ReadResource", read.Diagnostics, nil)
-	if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(read.NewIdentity)), "flow_instance_id"); got != id {
-		t.Errorf("identity after read = %q, want %q", got, id)
-	}
-}
-
-func TestProtocolFlowTriggerIdentity_importUnknownRun(t *testing.T) {
-	t.Parallel()
-	h := newProtocolHarness(t, startTestEmulator(t, emulator.Options{}))
-	for name, identity := range map[string]map[string]tftypes.Value{
-		"unknown run": {"flow_instance_id": tftypes.NewValue(tftypes.String, "1001-20000101000000")},
-		"empty id":    {"flow_instance_id": tftypes.NewValue(tftypes.String, "")},
-	} {
-		t.Run(name, func(t *testing.T) {
-			resp := h.importResource(flowTriggerType, "", h.identityData(flowTriggerType, identity))
-			text := diagnosticsText(resp.Diagnostics)
-			if !hasErrorDiagnostic(resp.Diagnostics) || !errorText("Cannot import flow run", "such as 1001-20240101080000").MatchString(text) {
-				t.Errorf("import of %s: diagnostics\n%s\nwant an error naming the expected id form", name, text)
 			}
 		})
 	}
@@ -267,4 +181,36 @@ import {
 			},
 		},
 	})
+}
+
+// An import block naming a run the service does not know, or no run, fails
+// with the id form to use.
+func TestAccNewFlowTriggerIdentity_importUnknownRun(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	for name, instanceID := range map[string]string{"unknown run": "1001-20000101000000", "empty id": ""} {
+		t.Run(name, func(t *testing.T) {
+			resource.ParallelTest(t, resource.TestCase{
+				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: testProviderBlock(srv) + `
+resource "dataflow_flow_trigger" "test" {
+  flow_id = 1001
+}
+
+import {
+  to = dataflow_flow_trigger.test
+  identity = {
+    flow_instance_id = "` + instanceID + `"
+  }
+}
+`,
+					ExpectError: errorText("Cannot import flow run", "such as 1001-20240101080000"),
+				}},
+			})
+			if n := srv.Count(triggerOperation); n != 0 {
+				t.Errorf("the failed import sent %d triggers, want none", n)
+			}
+		})
+	}
 }

@@ -294,12 +294,6 @@ func (h *protocolHarness) dynamicValue(typ tftypes.Type, v tftypes.Value) *tfpro
 	return &dv
 }
 
-// identityData wraps an identity object as the protocol carries it.
-func (h *protocolHarness) identityData(typeName string, attrs map[string]tftypes.Value) *tfprotov6.ResourceIdentityData {
-	typ := h.identityType(typeName)
-	return &tfprotov6.ResourceIdentityData{IdentityData: h.dynamicValue(typ, h.value(typ, attrs))}
-}
-
 // attributes decodes an object value of typ into its attributes.
 func (h *protocolHarness) attributes(typ tftypes.Type, dv *tfprotov6.DynamicValue) map[string]tftypes.Value {
 	h.t.Helper()
