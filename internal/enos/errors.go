@@ -189,8 +189,9 @@ func (e *DuplicateTriggerError) Error() string {
 }
 
 // TriggerOutcomeUnknownError is returned by StartRun when it cannot tell
-// whether its trigger started a run: the answers were lost and the run
-// could not be found. It satisfies errors.Is(err, ErrOutcomeUnknown).
+// whether its trigger started a run: the answers were lost and the run was
+// not found, or could not be looked for. It satisfies
+// errors.Is(err, ErrOutcomeUnknown).
 type TriggerOutcomeUnknownError struct {
 	FlowID      int64
 	TriggerTime time.Time // the trigger time sent, in the server's zone when known
@@ -198,12 +199,25 @@ type TriggerOutcomeUnknownError struct {
 	// service names it in its documented form (spec §4.5); empty when the
 	// server's zone is unknown.
 	ExpectedInstanceID string
-	Err                error
+	// RequestSent is false only when the request is known not to have left
+	// (so no run can have started); LookedUp says whether the run was searched for.
+	RequestSent bool
+	LookedUp    bool
+	Err         error
 }
 
 func (e *TriggerOutcomeUnknownError) Error() string {
-	msg := fmt.Sprintf("the trigger of flow %d for %s may or may not have started a run: %v",
-		e.FlowID, e.TriggerTime.Format("2006-01-02 15:04:05 MST"), e.Err)
+	done := "was sent and may or may not have started a run"
+	switch {
+	case !e.RequestSent:
+		done = "was not sent, so it started no run"
+	case e.LookedUp:
+		done += "; the run was looked for and not found"
+	default:
+		done += "; the run was not searched for"
+	}
+	msg := fmt.Sprintf("the trigger of flow %d for %s %s: %v",
+		e.FlowID, e.TriggerTime.Format("2006-01-02 15:04:05 MST"), done, e.Err)
 	if e.ExpectedInstanceID != "" {
 		msg += "; if it started, its instance id is " + e.ExpectedInstanceID + " (the service's documented id form)"
 	}

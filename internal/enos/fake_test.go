@@ -76,6 +76,9 @@ type fakeService struct {
 	answerExisting bool
 	hourIDs        bool      // instance ids name the trigger hour (spec §4.5)
 	serverTime     time.Time // getCurrentTime's answer and new runs' creation time
+	// rewrite, when set, is how the service stores each sent parameter
+	// value (trimmed, normalised, cut): not always as it was sent.
+	rewrite func(string) string
 	instanceStatus int       // the status of new runs
 	cycles         map[int64]string
 }
@@ -339,6 +342,11 @@ func (fs *fakeService) act(call fakeCall) (string, bool) {
 	for _, inst := range fs.instances {
 		if inst.ID == id {
 			return id, false
+		}
+	}
+	if fs.rewrite != nil {
+		for i := range req.Parameters {
+			req.Parameters[i].Value = fs.rewrite(req.Parameters[i].Value)
 		}
 	}
 	fs.instances = append(fs.instances, fakeInstance{ID: id, FlowID: req.FlowID, TriggerTime: at, Parameters: req.Parameters, Created: fs.serverTime, Status: fs.instanceStatus})

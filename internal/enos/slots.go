@@ -39,8 +39,8 @@ type runRegistry struct {
 	flows map[int64]*flowSlots
 	ids   map[string]handedOut
 	// since is the server's time read before this client sent its first
-	// trigger of a set time, zero until read: any run created before it
-	// existed before this client's triggers (see olderRunEvidence).
+	// trigger, zero until read: any run created before it existed before
+	// this client's triggers (see takenBefore).
 	since serverSince
 }
 

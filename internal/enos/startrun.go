@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -15,6 +18,10 @@ type RunStart struct {
 	// Moved is set when the trigger time the caller chose was taken and the
 	// run was triggered in another slot of the same period.
 	Moved *TriggerMove
+	// Warnings say where the run was kept on the service's word without
+	// proof (a read-back that failed, a creation time unknown) and which
+	// sent parameters the service stored otherwise; each names the run.
+	Warnings []string
 }
 
 // TriggerMove says why a chosen trigger time was not the one sent.
@@ -38,29 +45,43 @@ const maxSlotMoves = 3
 // shift (see zoneShift) from another instant.
 const clockMargin = 2 * time.Second
 
+// lookUpGrace bounds the look-up for a run after the caller's context
+// ended (an interrupt, a create timeout) while a send's answer was due: a
+// CI runner grants a few seconds before it kills the process.
+const lookUpGrace = 8 * time.Second
+
 // StartRun triggers one run of a flow so that one call never starts two
-// runs and never takes an older run for the one it started (spec §4.6). It
-// is a state machine; the states and their transitions:
+// runs and never takes an older run for the one it started (API-INFERENCES.md,
+// duplicate triggers). It sends a second time in a slot, or moves to another
+// slot, only on evidence that the slot was taken before its first send: a
+// refusal (62102) of that send, or a run of the slot that this client or
+// the caller (TriggerRequest.HeldIDs) holds, that was created before a
+// server time read before the first send, or that has another trigger
+// instant. Echoed parameters are no evidence: the service may store values
+// otherwise than sent. Where evidence is missing the answer is trusted and
+// RunStart.Warnings says so. It is a state machine:
 //
 //	chooseTime  defaulted time: now, or the start of the next slot of the flow
 //	            this Client has not used; a chosen time: as given.      -> send
-//	send        the first send in a slot. An id -> verify; a duplicate ->
-//	            moveSlot; an unknown outcome -> lookUp; any other error -> failed.
-//	verify      the answer names a run: an id this Client handed out for a run
-//	            of the same slot, or a run read back that is older (created
-//	            before the first send, another trigger time, other parameters)
-//	            is a duplicate (-> moveSlot, or -> confirm after a resend); an id
-//	            handed out for a run of another slot -> failed; else -> done.
-//	            A failed read leaves the answer trusted.
+//	send        the first send in a slot (the server time is read once per
+//	            Client before it). An id -> verify; a duplicate -> moveSlot;
+//	            an unknown outcome -> lookUp; any other error -> failed.
+//	verify      the answer names a run: evidence that it is older -> moveSlot,
+//	            or -> confirm after a resend; an id handed out for a run of
+//	            another slot -> failed; else -> done. The read-back is retried
+//	            within the request timeout; when it keeps failing the answer is
+//	            kept with a warning.
 //	lookUp      look for the run sent: search by flow and slot, else get by the
-//	            documented ids. A run that is not older and not handed out ->
-//	            done (adopted); none -> resend, or failed (unknown) after a resend.
+//	            documented ids. A run without evidence of being older -> done
+//	            (adopted); a run with it -> moveSlot (the slot was taken, so the
+//	            send started nothing there); none -> resend, or failed (unknown)
+//	            after a resend. A caller's context that ended is replaced by a
+//	            detached one bounded by lookUpGrace, and nothing is sent again.
 //	resend      the same request once more, same time. An id -> verify; a
-//	            duplicate -> confirm; unknown -> lookUp.
-//	confirm     a duplicate answer to the resend in this slot means the first
-//	            send worked: find that run as lookUp does -> done (adopted), else
-//	            failed (unknown). Never another slot.
-//	moveSlot    a duplicate answer to a first send: learn the slot size (hour
+//	            duplicate or any failure -> confirm; unknown -> lookUp.
+//	confirm     after the resend: find the run as lookUp does -> done (adopted)
+//	            or -> moveSlot on evidence, else failed (unknown).
+//	moveSlot    on evidence that the slot was taken: learn the slot size (hour
 //	            slots when the slot's run lies in another minute of the hour),
 //	            then, for a defaulted time, the next free slot; for a chosen time,
 //	            a free slot of the period of the flow's cycle that holds it (after
@@ -68,7 +89,8 @@ const clockMargin = 2 * time.Second
 //	            or maxSlotMoves reached -> failed (*DuplicateTriggerError).
 //
 // A failure whose outcome stays unknown is a *TriggerOutcomeUnknownError
-// naming the instance id the run would have.
+// naming the instance id the run would have, whether the request was sent
+// and whether the run was looked for.
 func (c *Client) StartRun(ctx context.Context, req TriggerRequest, timeDefaulted bool) (RunStart, error) {
 	m := &startMachine{c: c, req: req, timeDefaulted: timeDefaulted, configured: req.TriggerTime}
 	for state := stateChooseTime; state != stateDone && state != stateFailed; {
@@ -105,12 +127,15 @@ type startMachine struct {
 
 	sentAt   time.Time     // when the last send of the current slot left
 	since    time.Time     // a server time read before the first send; zero when unknown
+	sent     bool          // a request may have reached the service
+	lookedUp bool          // the current slot's run was looked for
 	resent   bool          // the current slot's request was sent twice
 	moves    int           // slots moved to after duplicates
 	answer   string        // the instance id the service answered
 	existing *FlowInstance // an older run found in the current slot
 	cause    error         // the last failure of a send or look-up
 	moved    *TriggerMove
+	warnings []string
 
 	result RunStart
 	err    error
@@ -163,29 +188,35 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 	if resend {
 		m.resent = true
 	} else {
-		m.resent, m.existing = false, nil
+		m.resent, m.existing, m.lookedUp = false, nil, false
 	}
-	if !m.timeDefaulted && m.since.IsZero() {
-		// A set trigger time is where a taken slot is likely (a re-run of a
-		// failed day): the server's time before the send tells a run that
-		// was there already from the one this send starts.
+	if m.since.IsZero() {
+		// The server's time before the first send tells a run that was in
+		// the slot already from the one this send starts, for set and
+		// defaulted times alike: one read serves the whole process.
 		m.since = m.c.runs.since.get(ctx, m.c.GetCurrentTime)
 	}
 	m.sentAt = m.c.now()
 	id, err := m.c.UpdateAndTrigger(ctx, m.req)
+	unknown := errors.Is(err, ErrOutcomeUnknown)
+	m.sent = m.sent || err == nil || unknown || IsDuplicateTrigger(err)
 	switch {
 	case err == nil:
 		m.answer = id
 		return stateVerify
-	case IsDuplicateTrigger(err):
-		m.cause = err
-		if resend {
-			return stateConfirm
-		}
-		return stateMoveSlot
-	case errors.Is(err, ErrOutcomeUnknown):
+	case unknown:
 		m.cause = err
 		return stateLookUp
+	case resend:
+		// The first send's outcome is still unknown, whatever became of
+		// the resend (a duplicate means the slot is taken, by that send's
+		// run or an older one).
+		m.cause = errors.Join(m.cause, err)
+		return stateConfirm
+	case IsDuplicateTrigger(err):
+		// A refused first send: the slot was taken before it.
+		m.cause = err
+		return stateMoveSlot
 	}
 	return m.fail(err)
 }
@@ -194,9 +225,6 @@ func (m *startMachine) verify(ctx context.Context) startState {
 	id := m.answer
 	duplicate := func(reason string) startState {
 		m.cause = fmt.Errorf("flows/updateAndTrigger: the service answered with instance %s, which is not a new run: %s", id, reason)
-		if m.resent {
-			return stateConfirm
-		}
 		return stateMoveSlot
 	}
 	if held, ok := m.c.runs.holder(id); ok {
@@ -209,80 +237,128 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		}
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
-	// Triggers read back together share one search of their trigger hour;
-	// any search since the send is fresh.
-	inst, err := m.c.readBack(ctx, RunRef{InstanceID: id, FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime}, m.sentAt)
-	if err != nil {
-		// The service said it started a run; a read that fails cannot
-		// show otherwise, and dropping the id would forget the run. (The
-		// failed read is in the client's log.)
-		return m.done(id, false)
+	if slices.Contains(m.req.HeldIDs, id) {
+		return duplicate("it is held for another run")
 	}
-	if why := m.olderRunEvidence(inst); why != "" {
-		m.existing = inst
-		return duplicate(why)
+	inst, err := m.readBackWithin(ctx, id)
+	switch {
+	case err != nil:
+		// The service said it started a run; a read that fails cannot
+		// show otherwise, and dropping the id would forget the run.
+		m.warn("the service answered the trigger of flow %d with run %s, which could not be read back to check that it is a new run (%v); it is kept on the service's answer", m.req.FlowID, id, err)
+	case inst.InstanceID != id || inst.FlowID != m.req.FlowID:
+		// A read that does not describe the answered run is no evidence.
+		m.warn("the service answered the trigger of flow %d with run %s, whose read-back describes another run; it is kept on the service's answer", m.req.FlowID, id)
+	default:
+		if why := m.takenBefore(inst); why != "" {
+			m.existing = inst
+			return duplicate(why)
+		}
+		m.noteUnproven(inst)
 	}
 	return m.done(id, false)
+}
+
+// maxReadBackRetries bounds the reads of an answered run after the first
+// (each with the client's own retries).
+const maxReadBackRetries = 3
+
+// readBackWithin reads the answered run back, trying again within the
+// request timeout while the reads fail: a run kept unverified costs a
+// warning, one read more costs little.
+func (m *startMachine) readBackWithin(ctx context.Context, id string) (*FlowInstance, error) {
+	rctx, cancel := context.WithTimeout(ctx, m.c.timeout)
+	defer cancel()
+	ref := RunRef{InstanceID: id, FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime}
+	// Triggers read back together share one search of their trigger hour;
+	// any search since the send is fresh.
+	inst, err := m.c.readBack(rctx, ref, m.sentAt)
+	for retry := 1; err != nil && rctx.Err() == nil && retry <= maxReadBackRetries; retry++ {
+		if m.c.backoff.sleep(rctx, m.c.backoff.delay(retry, 0)) != nil {
+			break
+		}
+		inst, err = m.c.GetFlowInstance(rctx, id)
+	}
+	return inst, err
+}
+
+func (m *startMachine) warn(format string, args ...any) {
+	m.warnings = append(m.warnings, fmt.Sprintf(format, args...))
 }
 
 func (m *startMachine) done(id string, adopted bool) startState {
 	if !m.c.runs.claim(id, m.req.FlowID, m.req.TriggerTime) {
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
-	m.result = RunStart{InstanceID: id, TriggerTime: m.req.TriggerTime, Adopted: adopted, Moved: m.moved}
+	m.result = RunStart{InstanceID: id, TriggerTime: m.req.TriggerTime, Adopted: adopted, Moved: m.moved, Warnings: m.warnings}
 	return stateDone
 }
 
-// olderRunEvidence says why inst, read back as the answer to a trigger,
-// cannot be the run this StartRun sent for its current slot, or "" when
-// nothing shows that. A read that does not describe the answered run (a
-// malformed or partial answer) is no evidence: taking a new run for an old
-// one would start another run. A run created before a server time read
-// before the first send existed already; both times come from the server,
-// so this needs no agreement of clocks (the time is read for set trigger
-// times only, where a taken slot is likely). With a defaulted time an
-// older run shows by its other trigger instant.
-func (m *startMachine) olderRunEvidence(inst *FlowInstance) string {
-	if inst.InstanceID != m.answer {
-		return ""
+// takenBefore says why inst, a run of the flow in the current slot, shows
+// that the slot was taken before this StartRun's first send there (so that
+// send started no run in it), or "" when nothing does. Evidence is a run
+// held for another (by this client or the caller), a creation before a
+// server time read before the first send (both times are the server's, so
+// no agreement of clocks is needed), or another trigger instant than the
+// one sent beyond the forms the service may write it in. Parameters are no
+// evidence: the service may store a value otherwise than it was sent.
+func (m *startMachine) takenBefore(inst *FlowInstance) string {
+	if _, held := m.c.runs.holder(inst.InstanceID); held {
+		return "this client returned it for another run"
 	}
-	if why := m.mismatch(inst); why != "" {
-		return why
+	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {
+		return "it is held for another run"
 	}
 	if early := m.since.Sub(inst.CreatedAt); !m.since.IsZero() && !inst.CreatedAt.IsZero() && early > clockMargin && !zoneShift(early) {
 		return "it was created at " + inst.CreatedAt.Format("2006-01-02 15:04:05 MST") + ", before the trigger was sent"
 	}
+	if !inst.TriggerTime.IsZero() && !m.sameTrigger(inst.TriggerTime) {
+		return "it was triggered for " + inst.TriggerTime.Format("2006-01-02 15:04:05 MST")
+	}
 	return ""
 }
 
-// mismatch says why inst is not a run of what this StartRun sends: another
-// flow, a run this client handed out, another trigger instant, or other
-// parameters; "" when it matches.
-func (m *startMachine) mismatch(inst *FlowInstance) string {
-	if inst.FlowID != m.req.FlowID {
-		return fmt.Sprintf("it is a run of flow %d", inst.FlowID)
+// sameTrigger reports whether a run's trigger time t may be the one sent,
+// written to the second, in another zone, or cut to its slot's start.
+func (m *startMachine) sameTrigger(t time.Time) bool {
+	sent := m.req.TriggerTime
+	if sameInstant(t, sent) {
+		return true
 	}
-	if _, held := m.c.runs.holder(inst.InstanceID); held {
-		return "this client returned it for another run"
-	}
-	if !inst.TriggerTime.IsZero() && !sameInstant(inst.TriggerTime, m.req.TriggerTime) {
-		return "it was triggered for " + inst.TriggerTime.Format("2006-01-02 15:04:05 MST")
-	}
-	params := map[string]string{}
-	for _, p := range inst.Parameters {
-		params[p.Key] = p.Value
-	}
-	for k, v := range m.req.Parameters {
-		if got, ok := params[k]; !ok || got != v {
-			return "its parameter " + k + " differs from the one sent"
+	for _, size := range []time.Duration{minuteSlot, hourSlot} {
+		if sameInstant(t, slotStart(sent, size, t.Location())) {
+			return true
 		}
 	}
-	return ""
+	return false
+}
+
+// noteUnproven warns when inst, kept as the run sent, could not be told
+// from an older run by its creation time, and names the sent parameters
+// the service stored otherwise (keys only: values may be secret).
+func (m *startMachine) noteUnproven(inst *FlowInstance) {
+	if m.since.IsZero() || inst.CreatedAt.IsZero() {
+		m.warn("run %s of flow %d is kept on the service's answer: the server's time or the run's creation time is unknown, so it could not be checked that the run is new", inst.InstanceID, m.req.FlowID)
+	}
+	stored := map[string]string{}
+	for _, p := range inst.Parameters {
+		stored[p.Key] = p.Value
+	}
+	var differ []string
+	for k, v := range m.req.Parameters {
+		if got, ok := stored[k]; !ok || got != v {
+			differ = append(differ, k)
+		}
+	}
+	if len(differ) > 0 {
+		sort.Strings(differ)
+		m.warn("run %s of flow %d holds parameter(s) %s otherwise than sent: the service stored the value(s) in another form, or left them out", inst.InstanceID, m.req.FlowID, strings.Join(differ, ", "))
+	}
 }
 
 // sameInstant compares trigger times to the second, which the service
 // keeps. A difference of whole half hours is taken as the service writing
-// the time in another zone (spec §1.2 notes one sample that does).
+// the time in another zone (API-INFERENCES.md notes one sample that does).
 func sameInstant(a, b time.Time) bool {
 	d := a.Truncate(time.Second).Sub(b.Truncate(time.Second))
 	return d == 0 || zoneShift(d)
@@ -301,26 +377,42 @@ func zoneShift(d time.Duration) bool {
 
 // lookUp looks for the run this StartRun sent for the current slot. After a
 // first unknown outcome a miss leads to the resend; after the resend (or
-// its duplicate answer: confirm) the outcome stays unknown.
+// its duplicate answer: confirm) the outcome stays unknown. A run of the
+// slot that was there before the first send means that send started
+// nothing in it: -> moveSlot.
 func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
-	if ctx.Err() != nil {
-		return m.fail(m.outcomeUnknown(ctx, ctx.Err()))
+	lctx, ended := ctx, ctx.Err()
+	if ended != nil {
+		// The caller gave up while the answer was due; the run may exist
+		// all the same, and finding it is what keeps it from being started
+		// twice. Nothing is sent again.
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lookUpGrace)
+		defer cancel()
+		mayResend = false
 	}
-	inst, err := m.findOwnRun(ctx)
-	if inst != nil {
-		return m.done(inst.InstanceID, true)
-	}
-	if mayResend {
+	m.lookedUp = true
+	own, older, err := m.findOwnRun(lctx)
+	switch {
+	case own != nil:
+		m.noteUnproven(own)
+		return m.done(own.InstanceID, true)
+	case older != nil && ended == nil:
+		m.existing = older
+		return stateMoveSlot
+	case ended != nil:
+		return m.fail(m.outcomeUnknown(lctx, errors.Join(ended, err)))
+	case mayResend:
 		return stateResend
+	case err != nil:
+		return m.fail(m.outcomeUnknown(lctx, fmt.Errorf("looking for the run failed: %w", err)))
 	}
-	if err != nil {
-		return m.fail(m.outcomeUnknown(ctx, fmt.Errorf("looking for the run failed: %w", err)))
-	}
-	return m.fail(m.outcomeUnknown(ctx, errors.New("no new run of the flow was found for that time")))
+	return m.fail(m.outcomeUnknown(lctx, errors.New("no new run of the flow was found for that time")))
 }
 
 func (m *startMachine) outcomeUnknown(ctx context.Context, last error) error {
-	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime, Err: errors.Join(m.cause, last)}
+	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime,
+		RequestSent: m.sent, LookedUp: m.lookedUp, Err: errors.Join(m.cause, last)}
 	// The id is worth one zone read even when the caller gave up: it is what
 	// the user needs to import the run.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.c.timeout)
@@ -333,10 +425,10 @@ func (m *startMachine) outcomeUnknown(ctx context.Context, last error) error {
 }
 
 // expectedIDs are the ids a run of the current request has in the
-// service's documented forms (spec §4.5): the flow id and the trigger time
-// in the server's zone cut to the minute (14 or 12 digits) or to the hour
-// (10 digits), the form of the flow's known slot size first. They are only
-// looked up and shown, never relied on.
+// service's documented forms (API-INFERENCES.md, instance ids): the flow id
+// and the trigger time in the server's zone cut to the minute (14 or 12
+// digits) or to the hour (10 digits), the form of the flow's known slot
+// size first. They are only looked up and shown, never relied on.
 func (m *startMachine) expectedIDs(loc *time.Location) []string {
 	t := m.req.TriggerTime.In(loc)
 	prefix := fmt.Sprintf("%d-", m.req.FlowID)
@@ -347,13 +439,15 @@ func (m *startMachine) expectedIDs(loc *time.Location) []string {
 	return []string{minute14, minute12, hour10}
 }
 
-// findOwnRun returns a run of the current slot that may be the one this
-// StartRun sent: not handed out, and nothing shows it older. It searches
-// by flow and slot; when the search fails it reads the documented ids.
-func (m *startMachine) findOwnRun(ctx context.Context) (*FlowInstance, error) {
+// findOwnRun looks at the flow's runs of the current slot: own is one that
+// may be the run this StartRun sent (no evidence that it is older), older
+// one that shows the slot was taken before the first send (see
+// takenBefore). It searches by flow and slot; when the search fails it
+// reads the documented ids.
+func (m *startMachine) findOwnRun(ctx context.Context) (own, older *FlowInstance, err error) {
 	loc, locErr := m.c.serverLocation(ctx)
 	if locErr != nil {
-		return nil, locErr
+		return nil, nil, locErr
 	}
 	size := m.c.runs.slotSize(m.req.FlowID)
 	from := slotStart(m.req.TriggerTime, size, loc)
@@ -372,11 +466,20 @@ func (m *startMachine) findOwnRun(ctx context.Context) (*FlowInstance, error) {
 		}
 	}
 	for i := range runs {
-		if m.mismatch(&runs[i]) == "" {
-			return &runs[i], nil
+		switch r := &runs[i]; {
+		case r.FlowID != m.req.FlowID:
+		case m.takenBefore(r) != "":
+			if older == nil {
+				older = r
+			}
+		case own == nil:
+			own = r
 		}
 	}
-	return nil, err
+	if own != nil || older != nil {
+		err = nil
+	}
+	return own, older, err
 }
 
 // runsBetween lists the flow's runs triggered in [from, to).

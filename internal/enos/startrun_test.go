@@ -15,7 +15,12 @@ var runNow = time.Date(2024, 1, 1, 10, 0, 30, 0, gmt8)
 
 func newRunClient(t *testing.T, fs *fakeService) *Client {
 	t.Helper()
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = func() time.Time { return runNow } })
+	// A read-back that keeps failing is retried within the request
+	// timeout: a short one keeps such tests short.
+	c, _ := newTestClient(t, fs, func(cfg *Config) {
+		cfg.Now = func() time.Time { return runNow }
+		cfg.RequestTimeout = 500 * time.Millisecond
+	})
 	return c
 }
 
@@ -589,50 +594,147 @@ func TestLostAnswerThenAnswerWithTheFirstSendsRunIsTaken(t *testing.T) {
 	}
 }
 
-// Adoption refused: the run found after a lost answer has other
-// parameters (another workspace's run), or was handed out by this client
-// already; neither is adopted.
-func TestLookUpRefusesRunsWithOtherParametersOrHandedOut(t *testing.T) {
-	t.Run("other parameters", func(t *testing.T) {
-		fs := newFakeService(t, APIVersion20)
-		fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, Parameters: []Parameter{{Key: "bizdate", Value: "other"}}})
+// Adoption after a lost answer (the first send not acted on): a run of the
+// slot created before the first send (the run a re-run replaces), or held
+// by this client or the caller, is never adopted; it shows that the slot
+// was taken, so the trigger moves to another minute of the day and starts
+// a run of its own. A run with other parameters but created after the
+// send is adopted, with a warning naming the keys: the service may store
+// values otherwise than sent.
+func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
+	dropFirst := func(fs *fakeService, first int) {
 		fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-			if fs.sends() == 1 {
+			if fs.sends() == first {
 				dropConnection(w) // not acted on
 				return
 			}
 			fs.serveTrigger(w, r, call)
 		})
+	}
+	for _, answerExisting := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "answered"}[answerExisting]+"/created before", func(t *testing.T) {
+			fs := newFakeService(t, APIVersion20)
+			fs.answerExisting = answerExisting
+			fs.flowCycle(1001, "D")
+			fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Created: runNow.Add(-5 * time.Minute), Status: int(StatusFail)})
+			dropFirst(fs, 1)
+			c := newRunClient(t, fs)
+			run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo}, false)
+			if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" || run.Moved == nil || run.Moved.ExistingInstanceID != "1001-20240101090000" {
+				t.Fatalf("run %+v, err %v; want a new run in 09:01, the replaced one not adopted", run, err)
+			}
+			if fs.instanceCount() != 2 {
+				t.Errorf("%d instances, want the old run and the new one", fs.instanceCount())
+			}
+		})
+	}
+	t.Run("held by the caller", func(t *testing.T) {
+		fs := newFakeService(t, APIVersion20)
+		fs.flowCycle(1001, "D")
+		fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Created: runNow})
+		dropFirst(fs, 1)
 		c := newRunClient(t, fs)
-		_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow, Parameters: map[string]string{"bizdate": "mine"}}, false)
-		if !errors.Is(err, ErrOutcomeUnknown) || fs.sends() != 2 || fs.instanceCount() != 1 {
-			t.Errorf("err %v after %d sends, %d instances; want the foreign run refused", err, fs.sends(), fs.instanceCount())
+		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, HeldIDs: []string{"1001-20240101090000"}}, false)
+		if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" {
+			t.Fatalf("run %+v, err %v; want the held run left alone and a new run in 09:01", run, err)
 		}
 	})
 	t.Run("handed out", func(t *testing.T) {
 		fs := newFakeService(t, APIVersion20)
+		fs.flowCycle(1001, "D")
 		c := newRunClient(t, fs)
-		first, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+		first, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-			if fs.sends() == 2 {
-				dropConnection(w)
-				return
-			}
-			fs.serveTrigger(w, r, call)
-		})
-		_, err = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(10 * time.Second)}, false)
-		if !errors.Is(err, ErrOutcomeUnknown) || strings.Contains(err.Error(), "adopt") {
-			t.Errorf("err = %v, want %s refused and the outcome reported unknown", err, first.InstanceID)
+		dropFirst(fs, 2)
+		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(10 * time.Second)}, false)
+		if err != nil || run.InstanceID == first.InstanceID || run.Adopted || fs.instanceCount() != 2 {
+			t.Errorf("run %+v, err %v, %d instances; want %s refused and a run of its own", run, err, fs.instanceCount(), first.InstanceID)
+		}
+	})
+	t.Run("other parameters, created after the send", func(t *testing.T) {
+		fs := newFakeService(t, APIVersion20)
+		fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, Created: runNow, Parameters: []Parameter{{Key: "bizdate", Value: "v-stored"}}})
+		dropFirst(fs, 1)
+		c := newRunClient(t, fs)
+		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow, Parameters: map[string]string{"bizdate": "v-sent"}}, false)
+		if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || fs.sends() != 1 {
+			t.Fatalf("run %+v, err %v, sends %d; want the run adopted without another send", run, err, fs.sends())
+		}
+		if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "parameter(s) bizdate otherwise than sent") || strings.Contains(run.Warnings[0], "v-s") {
+			t.Errorf("warnings %q, want one naming the key bizdate and no value", run.Warnings)
 		}
 	})
 }
 
-// lookUp -> failed: a cancelled context after a lost answer reports the
-// unknown outcome with the expected id, without sending again.
-func TestLostAnswerWithCancelledContextIsReported(t *testing.T) {
+// A value the service stores otherwise than sent (here: trimmed) is no
+// evidence of an older run: the answered run is taken after one send,
+// with or without a set trigger time, whichever way duplicates are
+// answered, and a warning names the key. The server time is read once,
+// before the first send, for defaulted times as well.
+func TestAnswerWithRewrittenParametersIsTaken(t *testing.T) {
+	for _, answerExisting := range []bool{false, true} {
+		for _, defaulted := range []bool{true, false} {
+			name := map[bool]string{false: "refused", true: "answered"}[answerExisting] + "/" + map[bool]string{true: "defaulted", false: "chosen"}[defaulted]
+			t.Run(name, func(t *testing.T) {
+				fs := newFakeService(t, APIVersion20)
+				fs.answerExisting = answerExisting
+				fs.rewrite = strings.TrimSpace
+				c := newRunClient(t, fs)
+				req := TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101 ", "region": "cn"}}
+				if !defaulted {
+					req.TriggerTime = runNow
+				}
+				run, err := c.StartRun(context.Background(), req, defaulted)
+				if err != nil || run.InstanceID != "1001-20240101100000" || run.Moved != nil {
+					t.Fatalf("run %+v, err %v; want the answered run", run, err)
+				}
+				if fs.sends() != 1 || fs.instanceCount() != 1 || fs.count("time/getCurrentTime") != 1 {
+					t.Errorf("sends %d, instances %d, time reads %d; want 1 each", fs.sends(), fs.instanceCount(), fs.count("time/getCurrentTime"))
+				}
+				if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "run 1001-20240101100000") || !strings.Contains(run.Warnings[0], "parameter(s) bizdate otherwise") {
+					t.Errorf("warnings %q, want one naming the run and the key", run.Warnings)
+				}
+			})
+		}
+	}
+}
+
+// verify: when every read-back fails, it is tried again within the request
+// timeout, then the answered run is kept with a warning naming it; a second
+// trigger in the same slot answered with that id is never handed out to
+// another caller.
+func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.answerExisting = true
+	fs.flowCycle(1001, "D")
+	failAlways(fs, "flowInstances/search")
+	failAlways(fs, "flowInstances/get")
+	c, delays := newTestClient(t, fs, func(cfg *Config) {
+		cfg.Now = func() time.Time { return runNow }
+		cfg.RequestTimeout = 500 * time.Millisecond
+	})
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	if err != nil || run.InstanceID != "1001-20240101100000" {
+		t.Fatalf("run %+v, err %v; want the answered run kept", run, err)
+	}
+	if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "run 1001-20240101100000") || !strings.Contains(run.Warnings[0], "could not be read back") {
+		t.Errorf("warnings %q, want one naming the unverified run", run.Warnings)
+	}
+	if gets := fs.count("flowInstances/get"); gets < 2 || len(delays.recorded()) == 0 {
+		t.Errorf("%d reads, delays %v: want the read-back tried again", gets, delays.recorded())
+	}
+	other, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(5 * time.Second)}, false)
+	if err != nil || other.InstanceID == run.InstanceID || fs.instanceCount() != 2 {
+		t.Errorf("second trigger: run %+v, err %v, %d instances; want a run of its own", other, err, fs.instanceCount())
+	}
+}
+
+// lookUp after the caller's context ended while the answer was due (an
+// interrupt, a create timeout): the run is still looked for, with a
+// detached bounded context, and adopted without another send.
+func TestLostAnswerWithCancelledContextIsLookedUp(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	ctx, cancel := context.WithCancel(context.Background())
 	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
@@ -641,10 +743,33 @@ func TestLostAnswerWithCancelledContextIsReported(t *testing.T) {
 		dropConnection(w)
 	})
 	c := newRunClient(t, fs)
+	run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || fs.sends() != 1 {
+		t.Errorf("run %+v, err %v after %d sends; want the run found and adopted", run, err, fs.sends())
+	}
+}
+
+// The same when the look-up fails too: the error says that the request was
+// sent and the run looked for, and names the expected id; nothing is sent
+// again.
+func TestLostAnswerWithCancelledContextAndFailingLookUpIsReported(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	ctx, cancel := context.WithCancel(context.Background())
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+		fs.act(call)
+		cancel()
+		dropConnection(w)
+	})
+	failAlways(fs, "flowInstances/search")
+	failAlways(fs, "flowInstances/get")
+	c := newRunClient(t, fs)
 	_, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
 	var unknown *TriggerOutcomeUnknownError
-	if !errors.As(err, &unknown) || unknown.ExpectedInstanceID != "1001-20240101100000" || fs.sends() != 1 {
-		t.Errorf("err = %v after %d sends", err, fs.sends())
+	if !errors.As(err, &unknown) || !unknown.RequestSent || !unknown.LookedUp || unknown.ExpectedInstanceID != "1001-20240101100000" || fs.sends() != 1 {
+		t.Fatalf("err = %#v after %d sends", err, fs.sends())
+	}
+	if msg := err.Error(); !strings.Contains(msg, "was sent") || !strings.Contains(msg, "looked for and not found") {
+		t.Errorf("error %q does not say that the request was sent and the run looked for", msg)
 	}
 }
 

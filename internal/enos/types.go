@@ -8,6 +8,9 @@ type TriggerRequest struct {
 	FlowID      int64
 	TriggerTime time.Time // sent as epoch milliseconds
 	Parameters  map[string]string
+	// HeldIDs are instance ids held for other runs (e.g. in the caller's
+	// state): StartRun never takes one of them for this request's run.
+	HeldIDs []string
 }
 
 // Parameter is one {key, value} pair of a flow's or a run's parameters.

@@ -213,6 +213,9 @@ func startRun(ctx context.Context, client *enos.Client, request enos.TriggerRequ
 	if mv := run.Moved; mv != nil {
 		diags.AddWarning("Trigger time moved within its period", triggerMoveDetail(request.FlowID, mv))
 	}
+	for _, w := range run.Warnings {
+		diags.AddWarning("Flow run not fully verified", w)
+	}
 	return run, diags
 }
 
