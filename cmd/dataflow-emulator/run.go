@@ -27,7 +27,9 @@ type config struct {
 	// duplicates answers triggers in a taken slot of flows whose seed sets
 	// no duplicateTrigger.
 	duplicates emulator.DuplicateTrigger
-	version    bool
+	// rewriteValues stores sent parameter values trimmed of blanks.
+	rewriteValues bool
+	version       bool
 }
 
 func parseFlags(args []string, output io.Writer) (config, error) {
@@ -45,6 +47,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 		}
 		return fmt.Errorf("expected %q or %q, got %q", emulator.DuplicateReject, emulator.DuplicateAnswerExisting, s)
 	})
+	fs.BoolVar(&cfg.rewriteValues, "rewrite-values", false, "store the parameter values of triggers trimmed of leading and trailing blanks, as a service may store a value otherwise than it was sent")
 	fs.BoolVar(&cfg.version, "version", false, "print the emulator's version and exit")
 	fs.Func("fault", "inject a fault, e.g. op=flows/updateAndTrigger,kind=drop-after,count=1 (repeatable)", func(s string) error {
 		f, err := emulator.ParseFault(s)
@@ -86,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := log.New(stdout, "", log.Ltime) // safe for concurrent requests
-	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates})
+	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates, RewriteValues: cfg.rewriteValues})
 	if err != nil {
 		return err
 	}

@@ -16,12 +16,12 @@ import (
 
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags([]string{"--listen", "127.0.0.1:9999", "--seed", "s.json", "--latency", "250ms",
-		"--fault", "op=flows/updateAndTrigger,kind=drop-after,count=1", "--fault", "kind=throttle,rate=0.1", "--duplicate-trigger", "existing"}, io.Discard)
+		"--fault", "op=flows/updateAndTrigger,kind=drop-after,count=1", "--fault", "kind=throttle,rate=0.1", "--duplicate-trigger", "existing", "--rewrite-values"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.listen != "127.0.0.1:9999" || cfg.seedPath != "s.json" || cfg.latency != 250*time.Millisecond || len(cfg.faults) != 2 ||
-		cfg.duplicates != emulator.DuplicateAnswerExisting ||
+		cfg.duplicates != emulator.DuplicateAnswerExisting || !cfg.rewriteValues ||
 		cfg.faults[0] != (emulator.Fault{Operation: "flows/updateAndTrigger", Kind: emulator.FaultDropAfterAct, Count: 1}) {
 		t.Errorf("cfg = %+v", cfg)
 	}

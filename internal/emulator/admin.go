@@ -14,6 +14,7 @@ import (
 //	DELETE /_emulator/faults          remove every fault
 //	POST   /_emulator/flows           add a flow (a seed flow object)
 //	POST   /_emulator/reset-requests  clear the request log
+//	POST   /_emulator/rewrite-values  store a flow's sent values trimmed: {"flowId","on"}
 const adminPrefix = "/_emulator/"
 
 // faultJSON is a Fault with durations written as strings ("2s").
@@ -68,6 +69,19 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		adminJSON(w, http.StatusCreated, map[string]int64{"id": spec.ID})
+	case "POST /_emulator/rewrite-values":
+		var body struct {
+			FlowID int64 `json:"flowId"`
+			On     bool  `json:"on"`
+		}
+		if !decodeStrict(w, r, &body) {
+			return
+		}
+		if err := e.SetRewriteValues(body.FlowID, body.On); err != nil {
+			adminError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		adminJSON(w, http.StatusOK, body)
 	case "POST /_emulator/reset-requests":
 		e.ResetRequests()
 		w.WriteHeader(http.StatusNoContent)

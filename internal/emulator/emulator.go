@@ -23,6 +23,9 @@ type Options struct {
 	// DuplicateTrigger answers triggers in a taken slot of flows that set
 	// no behaviour of their own; empty: DuplicateReject.
 	DuplicateTrigger DuplicateTrigger
+	// RewriteValues stores every flow's sent parameter values trimmed of
+	// blanks (see FlowSpec.RewriteValues).
+	RewriteValues bool
 }
 
 // Emulator is the emulated service; it is an http.Handler. Safe for
@@ -35,6 +38,7 @@ type Emulator struct {
 	bootID   string
 
 	duplicateTrigger DuplicateTrigger // for flows without their own
+	rewriteValues    bool             // for every flow
 
 	mu            sync.Mutex
 	zone          *time.Location
@@ -94,6 +98,7 @@ func New(opts Options) (*Emulator, error) {
 		bootID:   randomHex(4),
 
 		duplicateTrigger: duplicates,
+		rewriteValues:    opts.RewriteValues,
 		zone:             zone,
 		orgs:             map[string]bool{},
 		users:            map[string]*User{},
@@ -262,6 +267,20 @@ func (e *Emulator) SetDuplicateTrigger(flowID int64, d DuplicateTrigger) error {
 		return fmt.Errorf("SetDuplicateTrigger: flow %d not found", flowID)
 	}
 	f.spec.DuplicateTrigger = d
+	return nil
+}
+
+// SetRewriteValues sets whether the flow stores the parameter values of its
+// triggers trimmed of leading and trailing blanks (Options.RewriteValues
+// does so for every flow).
+func (e *Emulator) SetRewriteValues(flowID int64, on bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.flows[flowID]
+	if !ok {
+		return fmt.Errorf("SetRewriteValues: flow %d not found", flowID)
+	}
+	f.spec.RewriteValues = on
 	return nil
 }
 

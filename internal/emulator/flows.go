@@ -81,6 +81,17 @@ func parseOverrides(raw json.RawMessage) ([]Parameter, bool) {
 	return ps, true
 }
 
+// trimmedValues is how a flow that rewrites values stores sent parameters:
+// without leading and trailing blanks. (Invalid UTF-8 needs no rewrite
+// here: decoding JSON turns it into U+FFFD, as any JSON service does.)
+func trimmedValues(ps []Parameter) []Parameter {
+	out := slices.Clone(ps)
+	for i := range out {
+		out[i].Value = strings.TrimSpace(out[i].Value)
+	}
+	return out
+}
+
 // effectiveParams are the globals with overrides replacing equal keys and
 // new keys appended.
 func effectiveParams(globals, overrides []Parameter) []Parameter {
@@ -120,6 +131,9 @@ func (e *Emulator) startRun(c *call, flowID, triggerMillis int64, overrides []Pa
 			return ok200(map[string]string{"flowInstanceId": existing.id})
 		}
 		return fail(codeInvalid, msgDuplicate)
+	}
+	if f.spec.RewriteValues || e.rewriteValues {
+		overrides = trimmedValues(overrides)
 	}
 	in := e.createInstance(f, trigger, c.now, effectiveParams(f.spec.Parameters, overrides), startTask)
 	return ok200(map[string]string{"flowInstanceId": in.id})

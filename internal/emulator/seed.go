@@ -61,6 +61,10 @@ type FlowSpec struct {
 	// DuplicateTrigger is how a second trigger in a taken slot is answered;
 	// empty: Options.DuplicateTrigger.
 	DuplicateTrigger DuplicateTrigger `json:"duplicateTrigger,omitempty"`
+	// RewriteValues stores the run parameter values a trigger sends without
+	// their leading and trailing blanks, as a service may store a value
+	// otherwise than it was sent; false: Options.RewriteValues.
+	RewriteValues bool `json:"rewriteValues,omitempty"`
 	// InstanceIDFormat is how run ids name the trigger time; empty: minute.
 	InstanceIDFormat InstanceIDFormat `json:"instanceIdFormat,omitempty"`
 }

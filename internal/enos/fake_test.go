@@ -78,8 +78,8 @@ type fakeService struct {
 	serverTime     time.Time // getCurrentTime's answer and new runs' creation time
 	// rewrite, when set, is how the service stores each sent parameter
 	// value (trimmed, normalised, cut): not always as it was sent.
-	rewrite func(string) string
-	instanceStatus int       // the status of new runs
+	rewrite        func(string) string
+	instanceStatus int // the status of new runs
 	cycles         map[int64]string
 }
 
