@@ -165,16 +165,31 @@ func (r *runRegistry) reservedIn(flowID int64, start, end time.Time) bool {
 // claim records id as handed out for a run of flowID triggered at t; it
 // fails when it already was.
 func (r *runRegistry) claim(id string, flowID int64, t time.Time) bool {
+	_, held := r.claimUnlessHeld(id, flowID, t)
+	return !held
+}
+
+// claimUnlessHeld claims id as claim does, or returns the run it is held
+// for. Checking and claiming at once keeps two triggers answered with one
+// id at the same time from both taking it.
+func (r *runRegistry) claimUnlessHeld(id string, flowID int64, t time.Time) (handedOut, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, held := r.ids[id]; held {
-		return false
+	if h, held := r.ids[id]; held {
+		return h, true
 	}
 	if r.ids == nil {
 		r.ids = map[string]handedOut{}
 	}
 	r.ids[id] = handedOut{flowID: flowID, triggerTime: t}
-	return true
+	return handedOut{}, false
+}
+
+// release gives up a claim: the answered run proved to be an older one.
+func (r *runRegistry) release(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.ids, id)
 }
 
 // holder returns the run id was handed out for.

@@ -132,6 +132,7 @@ type startMachine struct {
 	resent   bool          // the current slot's request was sent twice
 	moves    int           // slots moved to after duplicates
 	answer   string        // the instance id the service answered
+	claimed  string        // the answer, claimed while it is verified
 	existing *FlowInstance // an older run found in the current slot
 	cause    error         // the last failure of a send or look-up
 	moved    *TriggerMove
@@ -227,7 +228,12 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		m.cause = fmt.Errorf("flows/updateAndTrigger: the service answered with instance %s, which is not a new run: %s", id, reason)
 		return stateMoveSlot
 	}
-	if held, ok := m.c.runs.holder(id); ok {
+	if slices.Contains(m.req.HeldIDs, id) {
+		return duplicate("it is held for another run")
+	}
+	// Claimed before the read-back, so that a concurrent trigger answered
+	// with the same id sees it held.
+	if held, ok := m.c.runs.claimUnlessHeld(id, m.req.FlowID, m.req.TriggerTime); ok {
 		loc, _ := m.c.serverLocation(ctx)
 		sent := m.req.TriggerTime
 		// Slots are at most an hour: a run held for another hour cannot be
@@ -237,9 +243,7 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		}
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
-	if slices.Contains(m.req.HeldIDs, id) {
-		return duplicate("it is held for another run")
-	}
+	m.claimed = id
 	inst, err := m.readBackWithin(ctx, id)
 	switch {
 	case err != nil:
@@ -251,12 +255,13 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		m.warn("the service answered the trigger of flow %d with run %s, whose read-back describes another run; it is kept on the service's answer", m.req.FlowID, id)
 	default:
 		if why := m.takenBefore(inst); why != "" {
+			m.c.runs.release(id)
 			m.existing = inst
 			return duplicate(why)
 		}
 		m.noteUnproven(inst)
 	}
-	return m.done(id, false)
+	return m.finish(id, false)
 }
 
 // maxReadBackRetries bounds the reads of an answered run after the first
@@ -290,6 +295,11 @@ func (m *startMachine) done(id string, adopted bool) startState {
 	if !m.c.runs.claim(id, m.req.FlowID, m.req.TriggerTime) {
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
+	return m.finish(id, adopted)
+}
+
+// finish returns the run id, claimed for this StartRun.
+func (m *startMachine) finish(id string, adopted bool) startState {
 	m.result = RunStart{InstanceID: id, TriggerTime: m.req.TriggerTime, Adopted: adopted, Moved: m.moved, Warnings: m.warnings}
 	return stateDone
 }
@@ -303,7 +313,7 @@ func (m *startMachine) done(id string, adopted bool) startState {
 // one sent beyond the forms the service may write it in. Parameters are no
 // evidence: the service may store a value otherwise than it was sent.
 func (m *startMachine) takenBefore(inst *FlowInstance) string {
-	if _, held := m.c.runs.holder(inst.InstanceID); held {
+	if _, held := m.c.runs.holder(inst.InstanceID); held && inst.InstanceID != m.claimed {
 		return "this client returned it for another run"
 	}
 	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {

@@ -796,3 +796,32 @@ func TestPeriodsOfEachCycle(t *testing.T) {
 		t.Errorf("hour slot in GMT+5:30 starts %s", s.Format("15:04 MST"))
 	}
 }
+
+// Two triggers of one slot at once, answered with one id while every
+// read-back fails: the id is claimed before its read-back, so the second
+// sees it held and moves; no two callers hold one run.
+func TestConcurrentTriggersAnsweredWithOneIDNeverShareIt(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.answerExisting = true
+	fs.flowCycle(1001, "D")
+	failAlways(fs, "flowInstances/search")
+	failAlways(fs, "flowInstances/get")
+	c := newRunClient(t, fs)
+	var wg sync.WaitGroup
+	runs := make([]RunStart, 2)
+	errs := make([]error, 2)
+	for i := range runs {
+		wg.Go(func() {
+			runs[i], errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || runs[0].InstanceID == runs[1].InstanceID || fs.instanceCount() != 2 {
+		t.Fatalf("runs %+v, errors %v, %d instances; want two runs of their own", runs, errs, fs.instanceCount())
+	}
+	for _, r := range runs {
+		if len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], "run "+r.InstanceID) {
+			t.Errorf("warnings %q do not name run %s", r.Warnings, r.InstanceID)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -76,7 +77,7 @@ const (
 type parameterMapValidator struct{}
 
 func (parameterMapValidator) Description(context.Context) string {
-	return fmt.Sprintf("at most %d parameters with non-empty keys, values of at most 64 KiB, and no control characters but tab, newline and carriage return", maxParameters)
+	return fmt.Sprintf("at most %d parameters with non-empty keys, values of at most 64 KiB, valid UTF-8, and no control characters but tab, newline and carriage return", maxParameters)
 }
 
 func (v parameterMapValidator) MarkdownDescription(ctx context.Context) string {
@@ -98,6 +99,10 @@ func (parameterMapValidator) ValidateMap(_ context.Context, req validator.MapReq
 		if key == "" {
 			resp.Diagnostics.AddAttributeError(at, "Empty parameter name", fmt.Sprintf("%s has an entry with an empty key; every parameter needs a name.", req.Path))
 		}
+		if !utf8.ValidString(key) {
+			resp.Diagnostics.AddAttributeError(at, "Invalid parameter name",
+				fmt.Sprintf("The key %q in %s is not valid UTF-8 (a byte of another encoding, such as Latin-1). The service would store it as U+FFFD; write it in UTF-8.", key, req.Path))
+		}
 		if r, bad := controlCharacter(key, ""); bad {
 			resp.Diagnostics.AddAttributeError(at, "Invalid parameter name", fmt.Sprintf("The key %q in %s contains the control character %U.", key, req.Path, r))
 		}
@@ -106,6 +111,11 @@ func (parameterMapValidator) ValidateMap(_ context.Context, req validator.MapReq
 			continue
 		}
 		s := value.ValueString()
+		if !utf8.ValidString(s) {
+			// The value is not shown: it may be write-only.
+			resp.Diagnostics.AddAttributeError(at, "Invalid parameter value",
+				fmt.Sprintf("The value of %q in %s is not valid UTF-8 (a byte of another encoding, such as Latin-1 from a shell or file). The service would store each such byte as U+FFFD, not as given; pass the value in UTF-8.", key, req.Path))
+		}
 		if len(s) > maxParameterValueBytes {
 			resp.Diagnostics.AddAttributeError(at, "Parameter value too long",
 				fmt.Sprintf("The value of %q in %s is %d bytes; the limit is 64 KiB (%d bytes).", key, req.Path, len(s), maxParameterValueBytes))
