@@ -825,3 +825,25 @@ func TestConcurrentTriggersAnsweredWithOneIDNeverShareIt(t *testing.T) {
 		}
 	}
 }
+
+// The caller's context ends while the answer is being read (headers in,
+// body slow): the outcome is unknown, the run is looked for on a detached
+// context and adopted, and nothing is sent again.
+func TestAnswerCutOffWhileTheBodyIsReadIsLookedUp(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	ctx, cancel := context.WithCancel(context.Background())
+	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
+		fs.act(call)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"status":0,`))
+		w.(http.Flusher).Flush()
+		cancel()
+		<-r.Context().Done()
+	})
+	c := newRunClient(t, fs)
+	run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || fs.sends() != 1 {
+		t.Errorf("run %+v, err %v after %d sends; want the run found and adopted", run, err, fs.sends())
+	}
+}
