@@ -215,16 +215,22 @@ func (e *Emulator) SetUserLocked(userID string, locked bool) error {
 	return nil
 }
 
-// SetFlowLocked locks or unlocks a flow.
-func (e *Emulator) SetFlowLocked(flowID int64, locked bool) error {
+// updateFlow applies change to a flow under the lock; op names the setter
+// in the error for an unknown flow.
+func (e *Emulator) updateFlow(op string, flowID int64, change func(*flow)) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f, ok := e.flows[flowID]
 	if !ok {
-		return fmt.Errorf("SetFlowLocked: flow %d not found", flowID)
+		return fmt.Errorf("%s: flow %d not found", op, flowID)
 	}
-	f.spec.Locked = locked
+	change(f)
 	return nil
+}
+
+// SetFlowLocked locks or unlocks a flow.
+func (e *Emulator) SetFlowLocked(flowID int64, locked bool) error {
+	return e.updateFlow("SetFlowLocked", flowID, func(f *flow) { f.spec.Locked = locked })
 }
 
 // FlowActive reports whether a flow's schedule is started (active = 1).
@@ -241,17 +247,12 @@ func (e *Emulator) FlowActive(flowID int64) (bool, error) {
 // SetFlowActive starts or pauses a flow's schedule, as a user of the
 // console would.
 func (e *Emulator) SetFlowActive(flowID int64, active bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f, ok := e.flows[flowID]
-	if !ok {
-		return fmt.Errorf("SetFlowActive: flow %d not found", flowID)
-	}
-	f.active, f.updated = 0, e.clock.Now()
-	if active {
-		f.active = 1
-	}
-	return nil
+	return e.updateFlow("SetFlowActive", flowID, func(f *flow) {
+		f.active, f.updated = 0, e.clock.Now()
+		if active {
+			f.active = 1
+		}
+	})
 }
 
 // SetDuplicateTrigger sets how triggers of a flow in a taken slot are
@@ -260,28 +261,14 @@ func (e *Emulator) SetDuplicateTrigger(flowID int64, d DuplicateTrigger) error {
 	if d != "" && !d.valid() {
 		return fmt.Errorf("SetDuplicateTrigger: %q is not %q or %q", d, DuplicateReject, DuplicateAnswerExisting)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f, ok := e.flows[flowID]
-	if !ok {
-		return fmt.Errorf("SetDuplicateTrigger: flow %d not found", flowID)
-	}
-	f.spec.DuplicateTrigger = d
-	return nil
+	return e.updateFlow("SetDuplicateTrigger", flowID, func(f *flow) { f.spec.DuplicateTrigger = d })
 }
 
 // SetRewriteValues sets whether the flow stores the parameter values of its
 // triggers trimmed of leading and trailing blanks (Options.RewriteValues
 // does so for every flow).
 func (e *Emulator) SetRewriteValues(flowID int64, on bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f, ok := e.flows[flowID]
-	if !ok {
-		return fmt.Errorf("SetRewriteValues: flow %d not found", flowID)
-	}
-	f.spec.RewriteValues = on
-	return nil
+	return e.updateFlow("SetRewriteValues", flowID, func(f *flow) { f.spec.RewriteValues = on })
 }
 
 // Instance is a snapshot of one flow instance for test assertions.

@@ -733,67 +733,42 @@ func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
 
 // lookUp after the caller's context ended while the answer was due (an
 // interrupt, a create timeout): the run is still looked for, with a
-// detached bounded context, and adopted without another send.
+// detached bounded context, and adopted without another send. When the
+// look-up fails too, the error says that the request was sent and the run
+// looked for, and names the expected id.
 func TestLostAnswerWithCancelledContextIsLookedUp(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	ctx, cancel := context.WithCancel(context.Background())
-	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
-		fs.act(call)
-		cancel()
-		dropConnection(w)
-	})
-	c := newRunClient(t, fs)
-	run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
-	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || fs.sends() != 1 {
-		t.Errorf("run %+v, err %v after %d sends; want the run found and adopted", run, err, fs.sends())
-	}
-}
-
-// The same when the look-up fails too: the error says that the request was
-// sent and the run looked for, and names the expected id; nothing is sent
-// again.
-func TestLostAnswerWithCancelledContextAndFailingLookUpIsReported(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	ctx, cancel := context.WithCancel(context.Background())
-	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
-		fs.act(call)
-		cancel()
-		dropConnection(w)
-	})
-	failAlways(fs, "flowInstances/search")
-	failAlways(fs, "flowInstances/get")
-	c := newRunClient(t, fs)
-	_, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
-	var unknown *TriggerOutcomeUnknownError
-	if !errors.As(err, &unknown) || !unknown.RequestSent || !unknown.LookedUp || unknown.ExpectedInstanceID != "1001-20240101100000" || fs.sends() != 1 {
-		t.Fatalf("err = %#v after %d sends", err, fs.sends())
-	}
-	if msg := err.Error(); !strings.Contains(msg, "was sent") || !strings.Contains(msg, "looked for and not found") {
-		t.Errorf("error %q does not say that the request was sent and the run looked for", msg)
-	}
-}
-
-func TestPeriodsOfEachCycle(t *testing.T) {
-	at := time.Date(2024, 1, 3, 10, 20, 30, 0, gmt8) // a Wednesday
-	for _, tc := range []struct {
-		cycle, start, end, name string
-	}{
-		{"mi", "2024-01-03 10:20", "2024-01-03 10:21", "the minute 2024-01-03 10:20 (GMT+8)"},
-		{"H", "2024-01-03 10:00", "2024-01-03 11:00", "the hour 2024-01-03 10:00 (GMT+8)"},
-		{"D", "2024-01-03 00:00", "2024-01-04 00:00", "the day 2024-01-03 (GMT+8)"},
-		{"W", "2024-01-01 00:00", "2024-01-08 00:00", "the week from Monday 2024-01-01 (GMT+8)"},
-		{"M", "2024-01-01 00:00", "2024-02-01 00:00", "the month 2024-01 (GMT+8)"},
-		{"?", "2024-01-03 10:20", "2024-01-03 10:21", "the minute 2024-01-03 10:20 (GMT+8)"},
-	} {
-		p := periodOf(tc.cycle, at.UTC(), gmt8)
-		if got := p.Start.Format("2006-01-02 15:04"); got != tc.start || p.End.Format("2006-01-02 15:04") != tc.end || p.String() != tc.name {
-			t.Errorf("%s: %s .. %s %q", tc.cycle, got, p.End.Format("2006-01-02 15:04"), p.String())
-		}
-	}
-	// Hours are cut in the server's zone, which may be off the UTC hour.
-	india := time.FixedZone("GMT+5:30", 5*3600+1800)
-	if s := slotStart(at, hourSlot, india); s.Format("15:04") != "07:00" || s.Location() != india {
-		t.Errorf("hour slot in GMT+5:30 starts %s", s.Format("15:04 MST"))
+	for _, lookUpFails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "found", true: "look-up fails"}[lookUpFails], func(t *testing.T) {
+			fs := newFakeService(t, APIVersion20)
+			ctx, cancel := context.WithCancel(context.Background())
+			fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
+				fs.act(call)
+				cancel()
+				dropConnection(w)
+			})
+			if lookUpFails {
+				failAlways(fs, "flowInstances/search")
+				failAlways(fs, "flowInstances/get")
+			}
+			c := newRunClient(t, fs)
+			run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
+			if fs.sends() != 1 {
+				t.Errorf("%d sends, want 1", fs.sends())
+			}
+			if !lookUpFails {
+				if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" {
+					t.Errorf("run %+v, err %v; want the run found and adopted", run, err)
+				}
+				return
+			}
+			var unknown *TriggerOutcomeUnknownError
+			if !errors.As(err, &unknown) || !unknown.RequestSent || !unknown.LookedUp || unknown.ExpectedInstanceID != "1001-20240101100000" {
+				t.Fatalf("err = %#v", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "was sent") || !strings.Contains(msg, "looked for and not found") {
+				t.Errorf("error %q does not say that the request was sent and the run looked for", msg)
+			}
+		})
 	}
 }
 
