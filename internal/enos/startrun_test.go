@@ -701,16 +701,23 @@ func TestAnswerWithRewrittenParametersIsTaken(t *testing.T) {
 	}
 }
 
-// verify: when every read-back fails, it is tried again within the request
-// timeout, then the answered run is kept with a warning naming it; a second
-// trigger in the same slot answered with that id is never handed out to
-// another caller.
-func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
+// unreadableAnswersService answers a taken slot of its daily flow 1001
+// with the existing id, and fails every read of a run.
+func unreadableAnswersService(t *testing.T) *fakeService {
 	fs := newFakeService(t, APIVersion20)
 	fs.answerExisting = true
 	fs.flowCycle(1001, "D")
 	failAlways(fs, "flowInstances/search")
 	failAlways(fs, "flowInstances/get")
+	return fs
+}
+
+// verify: when every read-back fails, it is tried again within the request
+// timeout, then the answered run is kept with a warning naming it; a second
+// trigger in the same slot answered with that id is never handed out to
+// another caller.
+func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
+	fs := unreadableAnswersService(t)
 	c, delays := newTestClient(t, fs, func(cfg *Config) {
 		cfg.Now = func() time.Time { return runNow }
 		cfg.RequestTimeout = 500 * time.Millisecond
@@ -776,11 +783,7 @@ func TestLostAnswerWithCancelledContextIsLookedUp(t *testing.T) {
 // read-back fails: the id is claimed before its read-back, so the second
 // sees it held and moves; no two callers hold one run.
 func TestConcurrentTriggersAnsweredWithOneIDNeverShareIt(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.answerExisting = true
-	fs.flowCycle(1001, "D")
-	failAlways(fs, "flowInstances/search")
-	failAlways(fs, "flowInstances/get")
+	fs := unreadableAnswersService(t)
 	c := newRunClient(t, fs)
 	var wg sync.WaitGroup
 	runs := make([]RunStart, 2)
