@@ -269,8 +269,8 @@ func (m *startMachine) verify(ctx context.Context) startState {
 const maxReadBackRetries = 3
 
 // readBackWithin reads the answered run back, trying again within the
-// request timeout while the reads fail: a run kept unverified costs a
-// warning, one read more costs little.
+// request timeout while the reads fail for a reason that may pass: a run
+// kept unverified costs a warning, one read more costs little.
 func (m *startMachine) readBackWithin(ctx context.Context, id string) (*FlowInstance, error) {
 	rctx, cancel := context.WithTimeout(ctx, m.c.timeout)
 	defer cancel()
@@ -278,7 +278,10 @@ func (m *startMachine) readBackWithin(ctx context.Context, id string) (*FlowInst
 	// Triggers read back together share one search of their trigger hour;
 	// any search since the send is fresh.
 	inst, err := m.c.readBack(rctx, ref, m.sentAt)
-	for retry := 1; err != nil && rctx.Err() == nil && retry <= maxReadBackRetries; retry++ {
+	// Only failures that may pass are tried again: a definite refusal
+	// (a bad clock, no privilege) would only repeat itself. Not found may
+	// pass too: a run just started may not be readable yet.
+	for retry := 1; err != nil && (IsTransient(err) || IsNotFound(err)) && rctx.Err() == nil && retry <= maxReadBackRetries; retry++ {
 		if m.c.backoff.sleep(rctx, m.c.backoff.delay(retry, 0)) != nil {
 			break
 		}
