@@ -815,7 +815,9 @@ func TestAnswerCutOffWhileTheBodyIsReadIsLookedUp(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(`{"status":0,`))
-		w.(http.Flusher).Flush()
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		cancel()
 		<-r.Context().Done()
 	})
