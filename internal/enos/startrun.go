@@ -66,11 +66,11 @@ const lookUpGrace = 8 * time.Second
 //	send        the first send in a slot (the server time is read once per
 //	            Client before it). An id -> verify; a duplicate -> moveSlot;
 //	            an unknown outcome -> lookUp; any other error -> failed.
-//	verify      the answer names a run: evidence that it is older -> moveSlot,
-//	            or -> confirm after a resend; an id handed out for a run of
-//	            another slot -> failed; else -> done. The read-back is retried
-//	            within the request timeout; when it keeps failing the answer is
-//	            kept with a warning.
+//	verify      the answer names a run, claimed at once: evidence that it is
+//	            older -> moveSlot (the claim given up); an id handed out for a
+//	            run of another hour -> failed; else -> done. A read-back that
+//	            fails for a reason that may pass is retried within the request
+//	            timeout; when it keeps failing the answer is kept with a warning.
 //	lookUp      look for the run sent: search by flow and slot, else get by the
 //	            documented ids. A run without evidence of being older -> done
 //	            (adopted); a run with it -> moveSlot (the slot was taken, so the
