@@ -119,7 +119,7 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   The applies of the size rows set `+"`skip_flow_validation = true`"+` in the provider block, as a large backfill
   should; one more apply of %d with the default plan-time flow validation shows what that validation costs.
   The waiting and rate-limit rows use the default.
-- Read-backs: the service may answer a trigger of a taken minute with the older run's id (spec §4.6), so every
+- Read-backs: the service may answer a trigger of a taken minute with the older run's id (SERVICE.md §4.6), so every
   answer is read back before it is recorded, and a run that was there before the send is not taken for the new
   one. Issue 8's target of 1.01 requests per trigger predates that rule; it now holds for everything but the
   read-backs, which are counted apart. A read-back needs a search that started after its trigger was sent: the

@@ -180,7 +180,7 @@ func (f figures) rows() []row {
 			Target:   fmt.Sprintf("≤ %.2f, flows/updateAndTrigger exactly %d", limit, s.N),
 			Result:   check(others <= limit && s.Requests["flows/updateAndTrigger"] == s.N),
 		}, row{
-			Measure:  fmt.Sprintf("Read-back requests per trigger (spec §4.6), apply of %d (%s)", s.N, lat),
+			Measure:  fmt.Sprintf("Read-back requests per trigger (SERVICE.md §4.6), apply of %d (%s)", s.N, lat),
 			Measured: fmt.Sprintf("%.3f (%d)", float64(readBacks)/float64(s.N), readBacks),
 			Target:   "≤ 1: searches shared by the triggers read back together (see Method)",
 			Result:   check(readBacks <= s.N),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Triggers one flow run the way a user without the provider would: get a
-# token (spec §2.1), sign the call (§2.2) and POST updateAndTrigger (§3.1).
+# token (SERVICE.md §2.1), sign the call (§2.2) and POST updateAndTrigger (§3.1).
 # Inputs come from the environment: ENDPOINT, ACCESS_KEY, SECRET_KEY, ORG_ID,
 # USER_ID, FLOW_ID, BIZDATE.
 set -euo pipefail

@@ -7,7 +7,7 @@ import (
 )
 
 // Vector A is the vendor's published example; B, C, D and E come from the
-// project's API specification (shared/enos-dataflow-api.md §2.3).
+// project's reference of the service (SERVICE.md §2.3).
 func TestSignatureVectors(t *testing.T) {
 	bodyA, err := hex.DecodeString("7b0a202022636f756e74223a2032302c0a20202270616765223a20312c0a20202264657363223a2022e68f8fe8bfb0220a7d")
 	if err != nil {

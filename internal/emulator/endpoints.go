@@ -6,7 +6,7 @@ import (
 	"slices"
 )
 
-// Service result codes (spec §5.1).
+// Service result codes (SERVICE.md §5.1).
 const (
 	codeNoUser      = 62101
 	codeInvalid     = 62102

@@ -46,7 +46,7 @@ func (e *Emulator) triggerFromTask(c *call) reply {
 }
 
 // parseOverrides accepts the per-run parameters as an array of {key, value},
-// a string holding that array, or a {key: value} object (spec §3.1).
+// a string holding that array, or a {key: value} object (SERVICE.md §3.1).
 func parseOverrides(raw json.RawMessage) ([]Parameter, bool) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -106,7 +106,7 @@ func effectiveParams(globals, overrides []Parameter) []Parameter {
 	return out
 }
 
-// startRun creates a run after the checks of spec §4.1 in their order:
+// startRun creates a run after the checks of SERVICE.md §4.1 in their order:
 // existence, rights and locks, the no-task rule, then duplicates.
 func (e *Emulator) startRun(c *call, flowID, triggerMillis int64, overrides []Parameter, fromTask *int64) reply {
 	f, ok := e.flows[flowID]
@@ -276,7 +276,7 @@ func (e *Emulator) getMyFlow(c *call) reply {
 	items := []item{}
 	search := c.query.Get("searchValue")
 	if c.version == "v2.1" {
-		search = c.query.Get("expression") // the filter's v2.1 name (spec §3.4)
+		search = c.query.Get("expression") // the filter's v2.1 name (SERVICE.md §3.4)
 	}
 	for _, f := range e.sortedFlows(c.user.OrgID) {
 		owner := slices.Contains(f.spec.Owners, c.user.Name)

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Zone-less time formats of the service (spec §1.2), all in the server zone.
+// Zone-less time formats of the service (SERVICE.md §1.2), all in the server zone.
 const (
 	layoutTime  = "2006-01-02 15:04:05"
 	layoutStamp = "2006-01-02 15:04:05.0"

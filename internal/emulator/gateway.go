@@ -11,7 +11,7 @@ import (
 	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
 )
 
-// Gateway and token-service codes (spec §5.2).
+// Gateway and token-service codes (SERVICE.md §5.2).
 const (
 	codeReusedEncryption = 1001
 	codeUnknownAppKey    = 1002

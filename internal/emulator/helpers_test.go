@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// The helpers below sign requests from the API specification (§2) with
+// The helpers below sign requests from SERVICE.md §2 with
 // crypto/sha256 directly, independently of package apim.
 
 // t0 is 2024-03-05 10:20:30 in GMT+8.

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Status codes of flow instances (spec §4.3).
+// Status codes of flow instances (SERVICE.md §4.3).
 const (
 	statusFail    = -1
 	statusInit    = 0

@@ -341,7 +341,7 @@ func TestDuplicateTriggerAnsweredWithTheExistingInstance(t *testing.T) {
 	}
 }
 
-// Flow 1007 names its runs after the trigger hour (spec §4.5): a second
+// Flow 1007 names its runs after the trigger hour (SERVICE.md §4.5): a second
 // trigger in the hour is a duplicate, one in the next hour is not.
 func TestHourGranularInstanceIDs(t *testing.T) {
 	env := startEnv(t, Options{})

@@ -70,7 +70,7 @@ type FlowSpec struct {
 }
 
 // DuplicateTrigger is one of the two documented answers to a trigger whose
-// instance id exists already (spec §4.6).
+// instance id exists already (SERVICE.md §4.6).
 type DuplicateTrigger string
 
 // Duplicate trigger behaviours.
@@ -84,7 +84,7 @@ const (
 
 func (d DuplicateTrigger) valid() bool { return d == DuplicateReject || d == DuplicateAnswerExisting }
 
-// InstanceIDFormat is how an instance id names its trigger time (spec §4.5).
+// InstanceIDFormat is how an instance id names its trigger time (SERVICE.md §4.5).
 type InstanceIDFormat string
 
 // Instance id formats.

@@ -143,7 +143,7 @@ func decodeData(op string, data json.RawMessage, out any) error {
 }
 
 // encodeQuery encodes in sorted name order with spaces as %20, never '+'
-// (spec §2.2), so the gateway decodes exactly the values that were signed.
+// (SERVICE.md §2.2), so the gateway decodes exactly the values that were signed.
 func encodeQuery(query url.Values) string {
 	names := make([]string, 0, len(query))
 	for name := range query {

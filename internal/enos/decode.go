@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// wireFlow is the data of flows?action=get (spec §3.3).
+// wireFlow is the data of flows?action=get (SERVICE.md §3.3).
 type wireFlow struct {
 	FlowID       flexInt64    `json:"flowId"`
 	FlowName     string       `json:"flowName"`
@@ -67,7 +67,7 @@ func (w *wireFlow) decode(loc *time.Location) (*Flow, error) {
 	return f, nil
 }
 
-// wireInstance is a FlowInstance of flowInstances get and search (spec §3.7).
+// wireInstance is a FlowInstance of flowInstances get and search (SERVICE.md §3.7).
 type wireInstance struct {
 	InstanceID  string       `json:"instanceId"`
 	FlowID      flexInt64    `json:"flowId"`

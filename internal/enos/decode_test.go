@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// An instance as the spec's samples show it: parameters and graph as
+// An instance as SERVICE.md §3.7's samples show it: parameters and graph as
 // strings, zone-less times with a fraction, an unset end time.
 const sampleInstance = `{"status":0,"msg":" Success","data":{
  "instanceId":"2430-20190718075000","flowId":"2430","flowName":"daily","owner":";alice;",

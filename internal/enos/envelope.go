@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// envelope is the response wrapper of every call (spec §1.1). The result
+// envelope is the response wrapper of every call (SERVICE.md §1.1). The result
 // code is status (v2.0) or code (v2.1); both may be numbers or numeric strings.
 type envelope struct {
 	Status    *flexInt64      `json:"status"`

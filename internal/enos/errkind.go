@@ -6,26 +6,26 @@ import (
 )
 
 // ErrorKind is what a failed call means, read from the service's result
-// codes and messages (spec §5) so that callers never look at codes.
+// codes and messages (SERVICE.md §5) so that callers never look at codes.
 type ErrorKind int
 
 // The kinds of failure. KindOther is anything not listed, including
 // errors that did not come from a call.
 const (
 	KindOther ErrorKind = iota
-	// Service refusals (spec §5.1).
+	// Service refusals (SERVICE.md §5.1).
 	KindUserOrgMismatch  // 62101: user_id unknown or not in org_id
 	KindNotFound         // 62102 "... not found", "no log", or HTTP 404
 	KindInvalidRequest   // 62102 "Invalid request body." and other invalid parameters
 	KindIllegalSorter    // 62102 "illegal sorted by field"
-	KindDuplicateTrigger // 62102 one run per flow and minute (spec §4.6), or a *DuplicateTriggerError
+	KindDuplicateTrigger // 62102 one run per flow and minute (SERVICE.md §4.6), or a *DuplicateTriggerError
 	KindNoPrivilege      // 62103 "User has no privilege."
 	KindFlowLocked       // 62103 "Workflow is locked"
 	KindNoTask           // 62104 a flow without tasks cannot be triggered
 	KindBusinessRule     // 62104 other business rules
 	KindUserLocked       // 62105 "Your account has been locked"
 	KindInternal         // 62109 or the gateway's 1005: a fault inside the service
-	// Gateway and token refusals (spec §5.2).
+	// Gateway and token refusals (SERVICE.md §5.2).
 	KindRepeatedToken    // 1001: a token request repeated another's encryption
 	KindUnknownAppKey    // 1002: access_key unknown
 	KindBadSignature     // 1003: encryption or signature invalid, i.e. secret_key wrong

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Result codes the client acts on (spec §5).
+// Result codes the client acts on (SERVICE.md §5).
 const (
 	codeOK                = 0
 	codeRepeatedToken     = 1001 // a token request repeated another's encryption
@@ -110,7 +110,7 @@ func IsTransient(err error) bool {
 }
 
 // IsDuplicateTrigger reports that the flow already has a run for the
-// trigger minute (spec §4.6), as the service's error or as a
+// trigger minute (SERVICE.md §4.6), as the service's error or as a
 // *DuplicateTriggerError from StartRun.
 func IsDuplicateTrigger(err error) bool { return KindOf(err) == KindDuplicateTrigger }
 
@@ -196,7 +196,7 @@ type TriggerOutcomeUnknownError struct {
 	FlowID      int64
 	TriggerTime time.Time // the trigger time sent, in the server's zone when known
 	// ExpectedInstanceID is the id the run has if it started and the
-	// service names it in its documented form (spec §4.5); empty when the
+	// service names it in its documented form (SERVICE.md §4.5); empty when the
 	// server's zone is unknown.
 	ExpectedInstanceID string
 	// RequestSent is false only when the request is known not to have left

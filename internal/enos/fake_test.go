@@ -72,9 +72,9 @@ type fakeService struct {
 	snakeSorters  bool // reject camelCase sorters like an older server
 
 	// answerExisting answers a duplicate trigger with the existing run's id
-	// (status 0) instead of refusing it, the second behaviour of spec §4.6.
+	// (status 0) instead of refusing it, the second behaviour of SERVICE.md §4.6.
 	answerExisting bool
-	hourIDs        bool      // instance ids name the trigger hour (spec §4.5)
+	hourIDs        bool      // instance ids name the trigger hour (SERVICE.md §4.5)
 	serverTime     time.Time // getCurrentTime's answer and new runs' creation time
 	// rewrite, when set, is how the service stores each sent parameter
 	// value (trimmed, normalised, cut): not always as it was sent.

@@ -63,7 +63,7 @@ func (c *Client) SearchFlowInstances(ctx context.Context, s InstanceSearch) ([]F
 	return collect(c.FlowInstances(ctx, s), 0)
 }
 
-// FlowInstances searches runs (spec §3.8), streaming them: it fetches a
+// FlowInstances searches runs (SERVICE.md §3.8), streaming them: it fetches a
 // page only when the caller asks for a run past the previous page, and
 // stops after MaxResults runs, a short page, or an error (yielded last).
 // Each request sends status (every code when none is given), owner,

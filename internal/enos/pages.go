@@ -4,7 +4,7 @@ import "iter"
 
 const defaultPageSize = 100
 
-// pagination is the paging block of the search bodies (spec §3.5).
+// pagination is the paging block of the search bodies (SERVICE.md §3.5).
 type pagination struct {
 	PageNo   int      `json:"pageNo"`
 	PageSize int      `json:"pageSize"`

@@ -8,7 +8,7 @@ import (
 // Period is the span of trigger times whose runs see the same time
 // parameters: the service passes the trigger time into a flow's time
 // parameters, and only the period of the flow's cycle (minute, hour, day,
-// week, month; spec §3.3) that holds it matters to them (spec §4.6).
+// week, month; SERVICE.md §3.3) that holds it matters to them (SERVICE.md §4.6).
 type Period struct {
 	Cycle string    // the flow's cycle: mi, H, D, W or M
 	Start time.Time // in the server's zone

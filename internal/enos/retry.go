@@ -60,7 +60,7 @@ func (r attemptResult) retryable(p retryPolicy) bool {
 }
 
 // outcomeUnknown reports whether the service may have acted although the
-// call failed (spec §4.6: connection lost after sending, timeout, 5xx).
+// call failed (SERVICE.md §4.6: connection lost after sending, timeout, 5xx).
 func (r attemptResult) outcomeUnknown() bool {
 	switch r.failure {
 	case failLost, failMalformed:

@@ -42,7 +42,7 @@ func (c *Client) DisableFlow(ctx context.Context, flowID int64) error {
 }
 
 // setFlowActive sends enable or disable. Both only set the flow's active
-// flag, so repeating one is harmless (spec §3.6) and failures are retried
+// flag, so repeating one is harmless (SERVICE.md §3.6) and failures are retried
 // like reads.
 func (c *Client) setFlowActive(ctx context.Context, action string, flowID int64) error {
 	call := apiCall{resource: "flows", action: action, method: http.MethodPost, policy: retryIdempotent,

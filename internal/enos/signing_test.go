@@ -52,7 +52,7 @@ func TestEmptyQueryValuesAreNotSent(t *testing.T) {
 	}
 }
 
-// Vector D of the spec, produced end to end: the token, clock, query and
+// Vector D of SERVICE.md §2.3, produced end to end: the token, clock, query and
 // body the client builds must sign to the published digest.
 func TestTriggerRequestReproducesSpecVectorD(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)

@@ -8,7 +8,7 @@ import (
 
 // A flow's slot is the span of trigger times that share one instance id:
 // the service names a run after the flow and its trigger time cut to the
-// minute, or to the hour for some flows (spec §4.5, "8435-2021020211"), and
+// minute, or to the hour for some flows (SERVICE.md §4.5, "8435-2021020211"), and
 // refuses or merges a second trigger in the same slot (§4.6). A Client
 // assumes minute slots until the service's answers show hour slots.
 const (

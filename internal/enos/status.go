@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Status is a flow or task instance status code (spec §4.3).
+// Status is a flow or task instance status code (SERVICE.md §4.3).
 type Status int
 
 // The documented status codes.
@@ -27,7 +27,7 @@ const (
 // Outcome is what a status means for a run.
 type Outcome int
 
-// The outcomes of spec §4.3. Only OutcomeUnfinished is not terminal.
+// The outcomes of SERVICE.md §4.3. Only OutcomeUnfinished is not terminal.
 const (
 	OutcomeUnfinished Outcome = iota
 	OutcomeSucceeded
@@ -39,7 +39,7 @@ const (
 // statusTable is the one list of the documented statuses, in code order:
 // names, the terminal set, the search filter and the provider's schema
 // descriptions all derive from it. Which statuses are terminal is inferred
-// (spec §4.3).
+// (SERVICE.md §4.3).
 var statusTable = []struct {
 	status  Status
 	name    string
@@ -79,7 +79,7 @@ func (s Status) lookup() (name string, outcome Outcome, ok bool) {
 }
 
 // Name is the documented name of the status, e.g. "SUCCESS", or
-// "UNKNOWN(<code>)" for a code the spec does not list.
+// "UNKNOWN(<code>)" for a code SERVICE.md §4.3 does not list.
 func (s Status) Name() string {
 	if name, _, ok := s.lookup(); ok {
 		return name
@@ -91,7 +91,7 @@ func (s Status) Name() string {
 func (s Status) String() string { return s.Name() }
 
 // Outcome is what the status means for the run; unknown codes are
-// unfinished (spec §4.3).
+// unfinished (SERVICE.md §4.3).
 func (s Status) Outcome() Outcome {
 	_, outcome, _ := s.lookup()
 	return outcome

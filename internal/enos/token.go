@@ -19,7 +19,7 @@ const (
 )
 
 // tokenCache holds the access token. The client never calls refresh, which
-// may invalidate a token other clients share (spec §2.1); it gets a new
+// may invalidate a token other clients share (SERVICE.md §2.1); it gets a new
 // token near expiry instead.
 type tokenCache struct {
 	mu            sync.Mutex

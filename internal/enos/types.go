@@ -117,7 +117,7 @@ type TaskInstance struct {
 // follows pages until a short page or MaxResults, and dedupes by instance id.
 type InstanceSearch struct {
 	// FlowID, when set, keeps only that flow's runs. The service has no
-	// flow filter (spec §3.8): the client sends expression "<flowId>-"
+	// flow filter (SERVICE.md §3.8): the client sends expression "<flowId>-"
 	// (unless Expression is set) and drops the other flows' runs it matches.
 	FlowID          int64
 	Expression      string

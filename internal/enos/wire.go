@@ -11,7 +11,7 @@ import (
 )
 
 // flexInt64 accepts a JSON number or a numeric string ("3318"); "" and
-// null decode as 0 (spec §1.2: flowId is sometimes a string).
+// null decode as 0 (SERVICE.md §1.2: flowId is sometimes a string).
 type flexInt64 int64
 
 func (f *flexInt64) UnmarshalJSON(b []byte) error {
@@ -63,7 +63,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 }
 
 // embeddedJSON is a JSON value sent either as is or as a string holding
-// it (parameters and graph, spec §1.2). An empty string or null is empty.
+// it (parameters and graph, SERVICE.md §1.2). An empty string or null is empty.
 type embeddedJSON []byte
 
 func (e *embeddedJSON) UnmarshalJSON(b []byte) error {

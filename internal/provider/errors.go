@@ -105,7 +105,7 @@ func addCallError(diags *diag.Diagnostics, lookedUp path.Path, action string, ab
 	diags.AddError(summary, detail)
 }
 
-// describeCallError is the mapping: the service's refusals (spec §5.1),
+// describeCallError is the mapping: the service's refusals (SERVICE.md §5.1),
 // the gateway's (§5.2), and HTTP and transport failures (§5.3).
 func describeCallError(action string, about callSubject, err error) (summary, detail string) {
 	failed := action + " failed: "

@@ -34,7 +34,7 @@ func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 		t.Fatalf("apply of a failing flow: diagnostics\n%s\nwant an error", diagnosticsText(resp.Diagnostics))
 	}
 	id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
-	if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+	if got := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 		t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
 	}
 }
@@ -74,7 +74,7 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 			before := len(srv.Requests())
 			resp := reader.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
 			requireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
-			if got := stringAttribute(t, h.attributes(h.identityType(flowTriggerType), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+			if got := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 				t.Errorf("identity flow_instance_id = %q, want %q", got, id)
 			}
 			if sent := len(srv.Requests()) - before; (sent > 0) != tc.wantCalls {

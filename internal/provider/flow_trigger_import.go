@@ -39,7 +39,7 @@ type importedRun struct {
 	Salt []byte `json:"salt"`
 	// Run maps each key of the run's effective parameters to the digest of
 	// its value: the parameters the service reports, merged over the flow's
-	// defaults (whether or not the service already merged them, spec §3.1).
+	// defaults (whether or not the service already merged them, SERVICE.md §3.1).
 	Run map[string]string `json:"run"`
 	// Defaults maps each of the flow's global parameters at import to the
 	// digest of its default value; empty when the flow could not be read.

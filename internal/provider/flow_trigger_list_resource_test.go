@@ -32,7 +32,7 @@ func (h *protocolHarness) listedIDs(results []tfprotov6.ListResourceResult) []st
 	ids := make([]string, 0, len(results))
 	for _, r := range results {
 		requireNoErrors(h.t, "ListResource result", r.Diagnostics, nil)
-		ids = append(ids, stringAttribute(h.t, h.attributes(h.identityType(testTriggerType), identityValue(r.Identity)), "flow_instance_id"))
+		ids = append(ids, stringAttribute(h.t, h.attributes(h.triggerIdentityType(), identityValue(r.Identity)), "flow_instance_id"))
 	}
 	return ids
 }
@@ -220,7 +220,7 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	}
 	typ := h.resourceType(testTriggerType)
 	for _, r := range results {
-		id := stringAttribute(t, h.attributes(h.identityType(testTriggerType), identityValue(r.Identity)), "flow_instance_id")
+		id := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(r.Identity)), "flow_instance_id")
 		if r.Resource == nil {
 			t.Fatalf("result %s has no resource", id)
 		}

@@ -263,7 +263,7 @@ func triggersReplace() planmodifier.Map {
 }
 
 // effectiveParameters is what the service runs with: the flow's defaults
-// with the overrides applied (spec §3.1).
+// with the overrides applied (SERVICE.md §3.1).
 func effectiveParameters(defaults, overrides map[string]string) map[string]string {
 	merged := maps.Clone(defaults)
 	if merged == nil {

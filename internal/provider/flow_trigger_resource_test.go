@@ -306,7 +306,7 @@ resource "dataflow_flow_trigger" "test" {
 				expectTriggerCount(srv, 1),
 				emulatorCheck(func() error {
 					// One read tells the new run from an existing one the
-					// service may answer a duplicate with (spec §4.6).
+					// service may answer a duplicate with (SERVICE.md §4.6).
 					if n := srv.Count("flowInstances/get") + srv.Count("flowInstances/search"); n != 1 {
 						return fmt.Errorf("create read the run %d times; it must read it once and return, without waiting", n)
 					}

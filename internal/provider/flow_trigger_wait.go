@@ -27,7 +27,7 @@ const (
 	// logTailLines is how much of a failed task's log an error shows.
 	logTailLines = 20
 	// logFetchLength is the log length requested; the tail is cut locally
-	// because the spec does not say which end maxLength keeps.
+	// because the service reference does not say which end maxLength keeps.
 	logFetchLength = 1 << 20
 	// maxLoggedFailedTasks bounds the log calls after a failed run.
 	maxLoggedFailedTasks = 3

@@ -248,11 +248,12 @@ func (h *protocolHarness) schemaType(kind string, s *tfprotov6.Schema, typeName 
 	return objectType(h.t, s.ValueType())
 }
 
-// identityType is the object type of a managed resource's identity.
-func (h *protocolHarness) identityType(typeName string) tftypes.Object {
-	s, ok := h.identities.IdentitySchemas[typeName]
+// triggerIdentityType is the object type of dataflow_flow_trigger's
+// identity, the provider's only resource with one.
+func (h *protocolHarness) triggerIdentityType() tftypes.Object {
+	s, ok := h.identities.IdentitySchemas[flowTriggerType]
 	if !ok {
-		h.t.Fatalf("resource %s has no identity schema", typeName)
+		h.t.Fatalf("resource %s has no identity schema", flowTriggerType)
 	}
 	return objectType(h.t, s.ValueType())
 }
