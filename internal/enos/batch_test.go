@@ -28,7 +28,7 @@ func testRunStatusBatches(t *testing.T, flows []int64) {
 	for i := range refs {
 		at := base.Add(time.Duration(i) * time.Minute)
 		flowID := flows[i%len(flows)]
-		run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: flowID, TriggerTime: at}, false)
+		run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: flowID, TriggerTime: at})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestRunStatusReadsAloneWhatTheSearchMisses(t *testing.T) {
 	c := emulatorClient(t, srv, enos.APIVersion20)
 	ctx := context.Background()
 	at := time.Now().Add(-time.Hour)
-	run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at}, false)
+	run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func TestEmulatorRoundTrip(t *testing.T) {
 			if err != nil || flow.FlowID != 1001 || len(flow.Tasks) == 0 {
 				t.Fatalf("GetFlow: %+v, %v", flow, err)
 			}
-			run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, Parameters: map[string]string{"region": "eu"}}, true)
+			run, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, Parameters: map[string]string{"region": "eu"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestEmulatorStartRunFaults(t *testing.T) {
 			srv := startEmulator(t)
 			c := emulatorClient(t, srv, enos.APIVersion20)
 			srv.InjectFault(emulator.Fault{Operation: "flows/updateAndTrigger", Kind: tt.kind, Count: 1})
-			run, err := c.StartRun(context.Background(), enos.TriggerRequest{FlowID: 1001}, true)
+			run, err := c.StartRun(context.Background(), enos.TriggerRequest{FlowID: 1001})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,12 +110,12 @@ func TestEmulatorExpiredTokenAndDuplicateMovesWithinTheDay(t *testing.T) {
 	c := emulatorClient(t, srv, enos.APIVersion20)
 	ctx := context.Background()
 	at := time.Now().Add(-time.Hour).Truncate(time.Minute) // both triggers fall in this minute
-	first, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at}, false)
+	first, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.InjectFault(emulator.Fault{Operation: "flows/updateAndTrigger", Kind: emulator.FaultExpireToken, Count: 1})
-	second, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at.Add(10 * time.Second)}, false)
+	second, err := c.StartRun(ctx, enos.TriggerRequest{FlowID: 1001, TriggerTime: at.Add(10 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,7 +203,11 @@ type TriggerOutcomeUnknownError struct {
 	// (so no run can have started); LookedUp says whether the run was searched for.
 	RequestSent bool
 	LookedUp    bool
-	Err         error
+	// Since is a server time read before the first send (zero when it could
+	// not be read): a run created before it is not this trigger's. A caller
+	// that records the outcome keeps it for FindTriggeredRun.
+	Since time.Time
+	Err   error
 }
 
 func (e *TriggerOutcomeUnknownError) Error() string {

@@ -41,7 +41,7 @@ func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 	fs.revokeTokens() // 1203, renewal, re-signed retry
 	_, err = c.GetFlowInstance(ctx, "1001-20240101100000")
 	record(err)
-	_, err = c.StartRun(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8)}, false)
+	_, err = c.StartRun(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8)})
 	record(err) // a duplicate
 	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { dropConnection(w) })
 	_, err = c.UpdateAndTrigger(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})

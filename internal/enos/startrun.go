@@ -91,8 +91,10 @@ const lookUpGrace = 8 * time.Second
 // A failure whose outcome stays unknown is a *TriggerOutcomeUnknownError
 // naming the instance id the run would have, whether the request was sent
 // and whether the run was looked for.
-func (c *Client) StartRun(ctx context.Context, req TriggerRequest, timeDefaulted bool) (RunStart, error) {
-	m := &startMachine{c: c, req: req, timeDefaulted: timeDefaulted, configured: req.TriggerTime}
+//
+// A zero TriggerRequest.TriggerTime lets StartRun pick the time.
+func (c *Client) StartRun(ctx context.Context, req TriggerRequest) (RunStart, error) {
+	m := &startMachine{c: c, req: req, timeDefaulted: req.TriggerTime.IsZero(), configured: req.TriggerTime}
 	for state := stateChooseTime; state != stateDone && state != stateFailed; {
 		state = m.step(ctx, state)
 	}
@@ -169,7 +171,7 @@ func (m *startMachine) fail(err error) startState {
 func (m *startMachine) chooseTime(ctx context.Context) startState {
 	if m.timeDefaulted {
 		m.req.TriggerTime = m.c.runs.reserveNow(m.req.FlowID, m.c.now(), m.hourZone(ctx))
-	} else if !m.req.TriggerTime.IsZero() {
+	} else {
 		m.c.runs.reserve(m.req.FlowID, m.req.TriggerTime)
 	}
 	return stateSend
@@ -405,7 +407,7 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 		mayResend = false
 	}
 	m.lookedUp = true
-	own, older, err := m.findOwnRun(lctx)
+	own, older, err := m.findOwnRun(lctx, false)
 	switch {
 	case own != nil:
 		m.noteUnproven(own)
@@ -413,28 +415,44 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 	case older != nil && ended == nil:
 		m.existing = older
 		return stateMoveSlot
+	case older != nil:
+		return m.fail(fmt.Errorf("flow %d: run %s held the slot of %s before the trigger was sent, so the trigger started no run, and another slot was not tried: %w",
+			m.req.FlowID, older.InstanceID, m.req.TriggerTime.Format(time.RFC3339), ended))
 	case ended != nil:
-		return m.fail(m.outcomeUnknown(lctx, errors.Join(ended, err)))
+		return m.outcomeUnknown(ctx, errors.Join(ended, err))
 	case mayResend:
 		return stateResend
 	case err != nil:
-		return m.fail(m.outcomeUnknown(lctx, fmt.Errorf("looking for the run failed: %w", err)))
+		return m.outcomeUnknown(ctx, fmt.Errorf("looking for the run failed: %w", err))
 	}
-	return m.fail(m.outcomeUnknown(lctx, errors.New("no new run of the flow was found for that time")))
+	return m.outcomeUnknown(ctx, errors.New("no new run of the flow was found for that time"))
 }
 
-func (m *startMachine) outcomeUnknown(ctx context.Context, last error) error {
+// outcomeUnknown ends a StartRun whose send may or may not have started a
+// run. The run's expected id is claimed, so that no other StartRun of this
+// client takes that run for its own while the caller records the outcome;
+// when another one already holds it, that run is not this send's: the
+// slot was taken, so the send started nothing there (-> moveSlot).
+func (m *startMachine) outcomeUnknown(ctx context.Context, last error) startState {
 	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime,
-		RequestSent: m.sent, LookedUp: m.lookedUp, Err: errors.Join(m.cause, last)}
+		RequestSent: m.sent, LookedUp: m.lookedUp, Since: m.since, Err: errors.Join(m.cause, last)}
+	mayMove := ctx.Err() == nil && m.moves < maxSlotMoves
 	// The id is worth one zone read even when the caller gave up: it is what
-	// the user needs to import the run.
+	// records the run.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.c.timeout)
 	defer cancel()
-	if loc, locErr := m.c.serverLocation(ctx); locErr == nil {
+	if loc, locErr := m.c.serverLocation(ctx); locErr == nil && m.sent {
 		err.TriggerTime = m.req.TriggerTime.In(loc)
 		err.ExpectedInstanceID = m.expectedIDs(loc)[0]
+		if !m.c.runs.claim(err.ExpectedInstanceID, m.req.FlowID, m.req.TriggerTime) {
+			if mayMove {
+				m.cause = fmt.Errorf("flow %d: run %s of the slot is held for another run of this client", m.req.FlowID, err.ExpectedInstanceID)
+				return stateMoveSlot
+			}
+			err.ExpectedInstanceID = ""
+		}
 	}
-	return err
+	return m.fail(err)
 }
 
 // expectedIDs are the ids a run of the current request has in the
@@ -455,9 +473,9 @@ func (m *startMachine) expectedIDs(loc *time.Location) []string {
 // findOwnRun looks at the flow's runs of the current slot: own is one that
 // may be the run this StartRun sent (no evidence that it is older), older
 // one that shows the slot was taken before the first send (see
-// takenBefore). It searches by flow and slot; when the search fails it
-// reads the documented ids.
-func (m *startMachine) findOwnRun(ctx context.Context) (own, older *FlowInstance, err error) {
+// takenBefore). It searches by flow and slot; when the search fails, or
+// finds no run and everyForm is set, it reads the documented ids.
+func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own, older *FlowInstance, err error) {
 	loc, locErr := m.c.serverLocation(ctx)
 	if locErr != nil {
 		return nil, nil, locErr
@@ -465,7 +483,7 @@ func (m *startMachine) findOwnRun(ctx context.Context) (own, older *FlowInstance
 	size := m.c.runs.slotSize(m.req.FlowID)
 	from := slotStart(m.req.TriggerTime, size, loc)
 	runs, err := m.c.runsBetween(ctx, m.req.FlowID, from, from.Add(size))
-	if err != nil {
+	if err != nil || (everyForm && len(runs) == 0) {
 		runs = nil
 		for _, id := range m.expectedIDs(loc) {
 			inst, getErr := m.c.GetFlowInstance(ctx, id)

@@ -33,7 +33,7 @@ func TestDefaultedTriggersOfOneFlowGetDistinctMinutes(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range runs {
 		wg.Go(func() {
-			results[i], errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+			results[i], errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 		})
 	}
 	wg.Wait()
@@ -56,7 +56,7 @@ func TestDefaultedTriggersOfOneFlowGetDistinctMinutes(t *testing.T) {
 		t.Errorf("triggers sent = %d, want %d (no duplicate answers)", n, runs)
 	}
 	// A different flow is free to use the current minute.
-	other, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1002}, true)
+	other, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1002})
 	if err != nil || !other.TriggerTime.Equal(runNow) {
 		t.Errorf("other flow: %+v, %v; want trigger time now", other, err)
 	}
@@ -66,7 +66,7 @@ func TestDefaultedTriggerMovesToTheNextMinuteOnDuplicate(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow.Truncate(time.Minute)}) // another process's run
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101"}}, true)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestDefaultedTriggerMovesToTheNextMinuteOnDuplicate(t *testing.T) {
 		at := runNow.Truncate(time.Minute).Add(time.Duration(i) * time.Minute)
 		fs.addInstance(fakeInstance{ID: "1002-" + at.Format("200601021504") + "00", FlowID: 1002, TriggerTime: at})
 	}
-	_, err = c.StartRun(context.Background(), TriggerRequest{FlowID: 1002}, true)
+	_, err = c.StartRun(context.Background(), TriggerRequest{FlowID: 1002})
 	if !IsDuplicateTrigger(err) || fs.count("flows/updateAndTrigger") != 2+maxSlotMoves+1 {
 		t.Errorf("err = %v after %d sends", err, fs.count("flows/updateAndTrigger"))
 	}
@@ -96,7 +96,7 @@ func TestDuplicateWithUserTimeNamesTheExistingRun(t *testing.T) {
 	// The fuzzy expression "1001-" matches flow 11001 too, and sorts it first.
 	fs.addInstance(fakeInstance{ID: "11001-20240101100000", FlowID: 11001, TriggerTime: runNow.Truncate(time.Minute)})
 	c := newRunClient(t, fs)
-	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(15 * time.Second)}, false)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(15 * time.Second)})
 	var dup *DuplicateTriggerError
 	if !errors.As(err, &dup) {
 		t.Fatalf("err = %v, want *DuplicateTriggerError", err)
@@ -121,7 +121,7 @@ func TestDroppedResponseAfterTheServerActedIsAdopted(t *testing.T) {
 		dropConnection(w)
 	})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestDroppedRequestBeforeTheServerActedIsSentOnceMore(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	failFirst(fs, "flows/updateAndTrigger", 1, func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { dropConnection(w) })
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestResendAnsweredDuplicateAdoptsTheFirstAttemptsRun(t *testing.T) {
 		fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow}) // recorded late
 	})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" {
 		t.Errorf("run %+v, err %v", run, err)
 	}
@@ -190,7 +190,7 @@ func TestUnknownOutcomeTwiceIsReported(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.handle("flows/updateAndTrigger", rawReply(502, "text/html", "<html>bad gateway</html>"))
 	c := newRunClient(t, fs)
-	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if !errors.Is(err, ErrOutcomeUnknown) || fs.count("flows/updateAndTrigger") != 2 || fs.count("flowInstances/search") != 2 {
 		t.Errorf("err = %v after %d sends and %d searches", err, fs.count("flows/updateAndTrigger"), fs.count("flowInstances/search"))
 	}
@@ -202,10 +202,10 @@ func TestInstanceIDReturnedForAnotherRunIsAnError(t *testing.T) {
 		fs.ok(w, map[string]string{"flowInstanceId": "1001-20240101100000"}) // a server that reuses ids
 	})
 	c := newRunClient(t, fs)
-	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true); err != nil {
+	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if err == nil || !strings.Contains(err.Error(), "already returned for another run") {
 		t.Errorf("err = %v", err)
 	}
@@ -215,7 +215,7 @@ func TestStartRunSurfacesDefiniteErrors(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.handle("flows/updateAndTrigger", rawReply(200, "application/json", `{"status":62103,"msg":"User has no privilege."}`))
 	c := newRunClient(t, fs)
-	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1005}, true)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1005})
 	if !IsNoPrivilege(err) || fs.count("flows/updateAndTrigger") != 1 || fs.count("flowInstances/search") != 0 {
 		t.Errorf("err = %v", err)
 	}
@@ -234,7 +234,7 @@ func TestRunFoundAfterTheSecondUnknownOutcomeIsAdopted(t *testing.T) {
 		rawReply(502, "text/html", "<html>bad gateway</html>")(w, r, call)
 	})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || sends != 2 {
 		t.Errorf("run %+v, err %v after %d sends; want the run adopted after the second send", run, err, sends)
 	}
@@ -278,7 +278,7 @@ func TestChosenTimeMovesToTheNextFreeMinuteOfThePeriod(t *testing.T) {
 				Created: runNow.Add(-7 * time.Minute)})
 			fs.addInstance(fakeInstance{ID: "1001-20240101090100", FlowID: 1001, TriggerTime: anHourAgo.Add(time.Minute).Truncate(time.Minute)})
 			c := newRunClient(t, fs)
-			run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}}, false)
+			run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestChosenTimeMovesToAnEarlierMinuteWhenLaterOnesAreInTheFuture(t *testing.
 	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow})
 	fs.addInstance(fakeInstance{ID: "1001-20240101095900", FlowID: 1001, TriggerTime: runNow.Add(-time.Minute)})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 	want := time.Date(2024, 1, 1, 9, 58, 0, 0, gmt8)
 	if err != nil || !run.TriggerTime.Equal(want) || run.Moved == nil {
 		t.Fatalf("run %+v, err %v; want it moved to %v", run, err, want)
@@ -319,7 +319,7 @@ func TestChosenTimeWithNoFreeSlotInThePeriodFails(t *testing.T) {
 	at := time.Date(2024, 1, 1, 10, 0, 10, 0, gmt8) // 10:01 would be in the future, 09:59 in another hour
 	fs.addInstance(fakeInstance{ID: "1002-20240101100000", FlowID: 1002, TriggerTime: at})
 	c := newRunClient(t, fs)
-	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1002, TriggerTime: at}, false)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1002, TriggerTime: at})
 	var dup *DuplicateTriggerError
 	if !errors.As(err, &dup) || dup.ExistingInstanceID != "1002-20240101100000" || dup.Period.Cycle != "H" {
 		t.Fatalf("err = %v, want a duplicate in the hour", err)
@@ -343,7 +343,7 @@ func TestAnswerWithAnOlderRunsIDIsADuplicate(t *testing.T) {
 	scheduled := runNow.Truncate(time.Minute)
 	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: scheduled, Created: scheduled})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,12 +365,12 @@ func TestAnswerWithARunCreatedBeforeTheTriggerIsADuplicate(t *testing.T) {
 	params := []Parameter{{Key: "bizdate", Value: "20240101"}}
 	fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Created: runNow.Add(-5 * time.Minute), Status: int(StatusFail)})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}})
 	if err != nil || run.InstanceID != "1001-20240101090100" || run.Moved == nil {
 		t.Fatalf("run %+v, err %v; want a new run in 09:01", run, err)
 	}
 	// One read serves every later trigger of the client.
-	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(time.Hour)}, false); err != nil {
+	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if fs.count("time/getCurrentTime") != 1 {
@@ -384,7 +384,7 @@ func TestAnswerWithARunThatEndedAtOnceIsTaken(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.instanceStatus = int(StatusSuccess)
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
 	if err != nil || run.Moved != nil || fs.sends() != 1 {
 		t.Fatalf("run %+v, err %v, sends %d; want the answered run", run, err, fs.sends())
 	}
@@ -400,7 +400,7 @@ func TestAnswerReadBackMalformedIsTaken(t *testing.T) {
 	}
 	fs.handlers["flowInstances/search"] = fs.handlers["flowInstances/get"]
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if err != nil || run.InstanceID == "" || run.Moved != nil {
 		t.Fatalf("run %+v, err %v; want the answered run", run, err)
 	}
@@ -417,10 +417,10 @@ func TestAnswerWithAnIDHeldForAnotherHourIsAnError(t *testing.T) {
 		fs.ok(w, map[string]string{"flowInstanceId": "1001-20240101100000"})
 	})
 	c := newRunClient(t, fs)
-	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true); err != nil {
+	if _, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(-3 * time.Hour)}, false)
+	_, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(-3 * time.Hour)})
 	if err == nil || !strings.Contains(err.Error(), "already returned for another run") || fs.sends() != 2 {
 		t.Errorf("err = %v after %d sends", err, fs.sends())
 	}
@@ -436,7 +436,7 @@ func TestDefaultedTriggersOfAnHourlyIDFlowGetDistinctHours(t *testing.T) {
 			c := newRunClient(t, fs)
 			var ids []string
 			for range 3 {
-				run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1007}, true)
+				run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1007})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -467,7 +467,7 @@ func TestConcurrentDefaultedTriggersOfAnHourlyIDFlow(t *testing.T) {
 	for i := range runs {
 		wg.Go(func() {
 			var run RunStart
-			run, errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1007}, true)
+			run, errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1007})
 			ids[i] = run.InstanceID
 		})
 	}
@@ -494,7 +494,7 @@ func TestChosenTimeOfAnHourlyIDFlowMovesToAnotherHour(t *testing.T) {
 	at := time.Date(2024, 1, 1, 8, 15, 0, 0, gmt8)
 	fs.addInstance(fakeInstance{ID: "1007-2024010108", FlowID: 1007, TriggerTime: at, Status: int(StatusFail)})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: at}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +516,7 @@ func TestLostAnswerWithFailingSearchIsFoundByTheDocumentedID(t *testing.T) {
 	})
 	failAlways(fs, "flowInstances/search")
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"k": "v"}}, true)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"k": "v"}})
 	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" {
 		t.Fatalf("run %+v, err %v", run, err)
 	}
@@ -548,7 +548,7 @@ func TestLostAnswerWithFailingLookUpsIsReportedWithTheExpectedID(t *testing.T) {
 			if !defaulted {
 				req.TriggerTime = runNow
 			}
-			_, err := c.StartRun(context.Background(), req, defaulted)
+			_, err := c.StartRun(context.Background(), req)
 			var unknown *TriggerOutcomeUnknownError
 			if !errors.As(err, &unknown) || !errors.Is(err, ErrOutcomeUnknown) || unknown.ExpectedInstanceID != "1001-20240101100000" {
 				t.Fatalf("err = %v, want an unknown outcome naming 1001-20240101100000", err)
@@ -585,7 +585,7 @@ func TestLostAnswerThenAnswerWithTheFirstSendsRunIsTaken(t *testing.T) {
 		fs.replyCode(w, 62102, "Instance not found", nil)
 	})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001}, true)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if err != nil || run.InstanceID != "1001-20240101100000" {
 		t.Fatalf("run %+v, err %v", run, err)
 	}
@@ -619,7 +619,7 @@ func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
 			fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Created: runNow.Add(-5 * time.Minute), Status: int(StatusFail)})
 			dropFirst(fs, 1)
 			c := newRunClient(t, fs)
-			run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo}, false)
+			run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
 			if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" || run.Moved == nil || run.Moved.ExistingInstanceID != "1001-20240101090000" {
 				t.Fatalf("run %+v, err %v; want a new run in 09:01, the replaced one not adopted", run, err)
 			}
@@ -634,7 +634,7 @@ func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
 		fs.addInstance(fakeInstance{ID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Created: runNow})
 		dropFirst(fs, 1)
 		c := newRunClient(t, fs)
-		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, HeldIDs: []string{"1001-20240101090000"}}, false)
+		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, HeldIDs: []string{"1001-20240101090000"}})
 		if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" {
 			t.Fatalf("run %+v, err %v; want the held run left alone and a new run in 09:01", run, err)
 		}
@@ -643,12 +643,12 @@ func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
 		fs := newFakeService(t, APIVersion20)
 		fs.flowCycle(1001, "D")
 		c := newRunClient(t, fs)
-		first, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo}, false)
+		first, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
 		if err != nil {
 			t.Fatal(err)
 		}
 		dropFirst(fs, 2)
-		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(10 * time.Second)}, false)
+		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(10 * time.Second)})
 		if err != nil || run.InstanceID == first.InstanceID || run.Adopted || fs.instanceCount() != 2 {
 			t.Errorf("run %+v, err %v, %d instances; want %s refused and a run of its own", run, err, fs.instanceCount(), first.InstanceID)
 		}
@@ -658,7 +658,7 @@ func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
 		fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, Created: runNow, Parameters: []Parameter{{Key: "bizdate", Value: "v-stored"}}})
 		dropFirst(fs, 1)
 		c := newRunClient(t, fs)
-		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow, Parameters: map[string]string{"bizdate": "v-sent"}}, false)
+		run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow, Parameters: map[string]string{"bizdate": "v-sent"}})
 		if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || fs.sends() != 1 {
 			t.Fatalf("run %+v, err %v, sends %d; want the run adopted without another send", run, err, fs.sends())
 		}
@@ -686,7 +686,7 @@ func TestAnswerWithRewrittenParametersIsTaken(t *testing.T) {
 				if !defaulted {
 					req.TriggerTime = runNow
 				}
-				run, err := c.StartRun(context.Background(), req, defaulted)
+				run, err := c.StartRun(context.Background(), req)
 				if err != nil || run.InstanceID != "1001-20240101100000" || run.Moved != nil {
 					t.Fatalf("run %+v, err %v; want the answered run", run, err)
 				}
@@ -722,7 +722,7 @@ func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
 		cfg.Now = func() time.Time { return runNow }
 		cfg.RequestTimeout = 500 * time.Millisecond
 	})
-	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	run, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 	if err != nil || run.InstanceID != "1001-20240101100000" {
 		t.Fatalf("run %+v, err %v; want the answered run kept", run, err)
 	}
@@ -732,7 +732,7 @@ func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
 	if gets := fs.count("flowInstances/get"); gets < 2 || len(delays.recorded()) == 0 {
 		t.Errorf("%d reads, delays %v: want the read-back tried again", gets, delays.recorded())
 	}
-	other, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(5 * time.Second)}, false)
+	other, err := c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(5 * time.Second)})
 	if err != nil || other.InstanceID == run.InstanceID || fs.instanceCount() != 2 {
 		t.Errorf("second trigger: run %+v, err %v, %d instances; want a run of its own", other, err, fs.instanceCount())
 	}
@@ -758,7 +758,7 @@ func TestLostAnswerWithCancelledContextIsLookedUp(t *testing.T) {
 				failAlways(fs, "flowInstances/get")
 			}
 			c := newRunClient(t, fs)
-			run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001}, true)
+			run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001})
 			if fs.sends() != 1 {
 				t.Errorf("%d sends, want 1", fs.sends())
 			}
@@ -790,7 +790,7 @@ func TestConcurrentTriggersAnsweredWithOneIDNeverShareIt(t *testing.T) {
 	errs := make([]error, 2)
 	for i := range runs {
 		wg.Go(func() {
-			runs[i], errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+			runs[i], errs[i] = c.StartRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 		})
 	}
 	wg.Wait()
@@ -822,7 +822,7 @@ func TestAnswerCutOffWhileTheBodyIsReadIsLookedUp(t *testing.T) {
 		<-r.Context().Done()
 	})
 	c := newRunClient(t, fs)
-	run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001, TriggerTime: runNow}, false)
+	run, err := c.StartRun(ctx, TriggerRequest{FlowID: 1001, TriggerTime: runNow})
 	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || fs.sends() != 1 {
 		t.Errorf("run %+v, err %v after %d sends; want the run found and adopted", run, err, fs.sends())
 	}

@@ -23,9 +23,19 @@ type callSubject struct {
 	runID  string // "" for a call about a flow, or a search
 }
 
+// triggerCaller says what started a trigger: what holds its run, and so
+// what to do after a failure, differs.
+type triggerCaller int
+
+const (
+	byResource triggerCaller = iota // dataflow_flow_trigger: state holds the run
+	byAction                        // dataflow_trigger_flow: nothing holds it
+)
+
 // describeTriggerError turns a failed StartRun into a diagnostic summary and
-// detail that say what happened and what to do about it.
-func describeTriggerError(flowID int64, err error) (summary, detail string) {
+// detail that say what happened and what to do about it. An unknown
+// outcome that a resource records is a warning instead (describeRecordedOutcome).
+func describeTriggerError(flowID int64, err error, by triggerCaller) (summary, detail string) {
 	var dup *enos.DuplicateTriggerError
 	var unknown *enos.TriggerOutcomeUnknownError
 	switch {
@@ -43,26 +53,68 @@ func describeTriggerError(flowID int64, err error) (summary, detail string) {
 				"To keep the existing run instead, import it (terraform import <resource address> <instance id>).\n\n%s",
 			dup.FlowID, existing, slot, dup.Slot.Format("2006-01-02 15:04 MST"), slot, slot, dup.Period, slot, dup.Why, slot, err)
 	case errors.As(err, &unknown):
-		run := "The run's instance id could not be worked out (the server's time zone is unknown); look for it among the flow's runs triggered at that time."
-		importHint := ""
-		if id := unknown.ExpectedInstanceID; id != "" {
-			run = fmt.Sprintf("If it started, the service names it %s (its documented instance id form: the flow id and the trigger time in the server's zone).", id)
-			importHint = fmt.Sprintf("\n\nTo track that run, import it into this resource instead of applying again:\n\n"+
+		detail := unknownOutcomeDone(unknown) + " "
+		if !unknown.RequestSent {
+			return "Trigger not sent", detail + "Nothing was recorded, and applying again triggers it.\n\n" + err.Error()
+		}
+		id := unknown.ExpectedInstanceID
+		again := "applying again: an apply now"
+		if by == byAction {
+			again = "invoking the action again: an invocation now"
+		}
+		find := "Check the flow's runs triggered at that time (for example with the dataflow_flow_instances data source) before " + again + " would trigger once more."
+		if id != "" {
+			find = fmt.Sprintf("If it started, the service names it %s (its documented instance id form). Check for that run (for example with the dataflow_flow_instance data source) before %s would trigger once more.", id, again)
+		}
+		if by == byAction {
+			return "Outcome of the trigger unknown", detail + "The action holds no state, so nothing records the run. " + find +
+				" To track a run that did start, import it into a dataflow_flow_trigger resource by its flow instance id, or find it with `terraform query` and the dataflow_flow_trigger list resource.\n\n" + err.Error()
+		}
+		importHint := "To track a run that did start, import it into this resource by its flow instance id."
+		if id != "" {
+			importHint = fmt.Sprintf("To track that run, import it into this resource instead of applying again:\n\n"+
 				"    terraform import '<resource address>' %s\n\nwith this resource's address (for example dataflow_flow_trigger.this, or dataflow_flow_trigger.this[\"key\"] with for_each), "+
 				"or add an import block and apply:\n\n    import {\n      to = <resource address>\n      id = %q\n    }", id, id)
 		}
-		return "Outcome of the trigger unknown", fmt.Sprintf(
-			"The trigger of flow %d for %s got no definite answer, and the run could not be found afterwards, so it is unknown whether it started. "+
-				"Nothing was recorded in state. %s Check the flow's runs (for example with the dataflow_flow_instances data source) before applying again: "+
-				"an apply now would trigger once more.%s\n\n%s",
-			flowID, unknown.TriggerTime.Format("2006-01-02 15:04:05 MST"), run, importHint, err)
+		return "Outcome of the trigger unknown", detail +
+			"Nothing was recorded in state: the run's instance id, which would record it, could not be worked out (the server's time zone could not be read). " +
+			find + "\n\n" + importHint + "\n\n" + err.Error()
 	case errors.Is(err, enos.ErrOutcomeUnknown):
+		holder := "Nothing was recorded in state."
+		if by == byAction {
+			holder = "The action holds no state, so nothing records the run."
+		}
 		return "Outcome of the trigger unknown", fmt.Sprintf(
-			"The trigger of flow %d got no definite answer, so it is unknown whether it started. Nothing was recorded in state. "+
-				"Check the flow's runs (for example with the dataflow_flow_instances data source) before applying again; "+
-				"to track a run that did start, import it by its flow instance id.\n\n%s", flowID, err)
+			"The trigger of flow %d got no definite answer, so it is unknown whether it started. %s "+
+				"Check the flow's runs (for example with the dataflow_flow_instances data source) before triggering again; "+
+				"to track a run that did start, import it into a dataflow_flow_trigger resource by its flow instance id.\n\n%s", flowID, holder, err)
 	}
 	return describeServiceError(fmt.Sprintf("Triggering flow %d", flowID), flowID, err)
+}
+
+// unknownOutcomeDone says what a trigger with an unknown outcome did: sent
+// or not, looked for or not.
+func unknownOutcomeDone(u *enos.TriggerOutcomeUnknownError) string {
+	at := u.TriggerTime.Format("2006-01-02 15:04:05 MST")
+	switch {
+	case !u.RequestSent:
+		return fmt.Sprintf("The trigger of flow %d for %s was not sent, so it started no run.", u.FlowID, at)
+	case u.LookedUp:
+		return fmt.Sprintf("The trigger of flow %d for %s was sent, but its answer was lost; the provider then looked for the run and did not find it, "+
+			"so it is unknown whether it started (a run just started may not be visible yet).", u.FlowID, at)
+	}
+	return fmt.Sprintf("The trigger of flow %d for %s was sent, but its answer was lost, and the run could not be looked for afterwards, "+
+		"so it is unknown whether it started.", u.FlowID, at)
+}
+
+// describeRecordedOutcome is the warning of a resource that recorded a
+// trigger with an unknown outcome (see flowTriggerResource.recordUnknownOutcome).
+func describeRecordedOutcome(u *enos.TriggerOutcomeUnknownError) (summary, detail string) {
+	return "Outcome of the trigger unknown: run recorded as " + u.ExpectedInstanceID, unknownOutcomeDone(u) + fmt.Sprintf(
+		" The resource is saved in state, not tainted, with the instance id the run has if it started: %s (the service's documented id form). "+
+			"The next plan's refresh settles it: if the run exists it is kept (and followed to its end when wait_for_completion is true); "+
+			"if neither a search of the flow's runs of that time nor a read of that id finds it, the resource is removed from state and that plan triggers it again. "+
+			"No second run is started for a run that exists.\n\n%s", u.ExpectedInstanceID, u)
 }
 
 // triggerMoveDetail says from which trigger time to which a run was moved,

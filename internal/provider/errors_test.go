@@ -125,15 +125,15 @@ func TestDescribeCallError(t *testing.T) {
 
 func TestDescribeTriggerError(t *testing.T) {
 	minute := time.Date(2024, 2, 1, 18, 0, 0, 0, time.FixedZone("GMT+8", 8*3600))
-	summary, detail := describeTriggerError(1001, fmt.Errorf("starting run: %w", &enos.DuplicateTriggerError{FlowID: 1001, Slot: minute, SlotSize: time.Minute, ExistingInstanceID: "1001-20240201180000"}))
+	summary, detail := describeTriggerError(1001, fmt.Errorf("starting run: %w", &enos.DuplicateTriggerError{FlowID: 1001, Slot: minute, SlotSize: time.Minute, ExistingInstanceID: "1001-20240201180000"}), byResource)
 	if summary != "Flow already triggered in this minute" || !strings.Contains(detail, "the existing run 1001-20240201180000") || !strings.Contains(detail, "Nothing was started") {
 		t.Errorf("duplicate: %q\n%s", summary, detail)
 	}
-	summary, detail = describeTriggerError(1001, fmt.Errorf("flows/updateAndTrigger: HTTP 502: %w", enos.ErrOutcomeUnknown))
+	summary, detail = describeTriggerError(1001, fmt.Errorf("flows/updateAndTrigger: HTTP 502: %w", enos.ErrOutcomeUnknown), byResource)
 	if summary != "Outcome of the trigger unknown" || !strings.Contains(detail, "Nothing was recorded in state") {
 		t.Errorf("outcome unknown: %q\n%s", summary, detail)
 	}
-	summary, detail = describeTriggerError(1005, serviceError("flows/updateAndTrigger", 62103, "User has no privilege.", ""))
+	summary, detail = describeTriggerError(1005, serviceError("flows/updateAndTrigger", 62103, "User has no privilege.", ""), byResource)
 	if summary != "No privilege on the flow" || !strings.HasPrefix(detail, "Triggering flow 1005 failed:") {
 		t.Errorf("refusal: %q\n%s", summary, detail)
 	}
@@ -160,4 +160,42 @@ func TestAddCallErrorAttachesNotFoundToTheLookedUpAttribute(t *testing.T) {
 // emulator does not know in the organization (62101 on every call).
 func foreignUserProviderBlock(srv *emulator.Server) string {
 	return strings.Replace(testProviderBlock(srv), fmt.Sprintf("%q", emulator.DefaultUserID), `"u99999999999999"`, 1)
+}
+
+// The texts of an unknown outcome say what was done (sent or not, looked
+// for or not) and what holds the run: the resource's state, or nothing for
+// the action, which must not speak of "this resource".
+func TestDescribeTriggerError_unknownOutcome(t *testing.T) {
+	at := time.Date(2024, 2, 1, 18, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name        string
+		err         enos.TriggerOutcomeUnknownError
+		by          triggerCaller
+		want, avoid []string
+	}{
+		{name: "not sent", err: enos.TriggerOutcomeUnknownError{FlowID: 1001, TriggerTime: at},
+			want: []string{"Trigger not sent", "was not sent, so it started no run"}, avoid: []string{"looked for", "import"}},
+		{name: "sent, looked up, no id", err: enos.TriggerOutcomeUnknownError{FlowID: 1001, TriggerTime: at, RequestSent: true, LookedUp: true},
+			want: []string{"was sent, but its answer was lost; the provider then looked for the run and did not find it", "Nothing was recorded in state", "import it into this resource"}},
+		{name: "sent, not looked up", err: enos.TriggerOutcomeUnknownError{FlowID: 1001, TriggerTime: at, RequestSent: true, ExpectedInstanceID: "1001-20240201180000"},
+			want: []string{"the run could not be looked for afterwards", "terraform import '<resource address>' 1001-20240201180000"}, avoid: []string{"did not find"}},
+		{name: "action", err: enos.TriggerOutcomeUnknownError{FlowID: 1001, TriggerTime: at, RequestSent: true, LookedUp: true, ExpectedInstanceID: "1001-20240201180000"}, by: byAction,
+			want: []string{"The action holds no state", "the service names it 1001-20240201180000", "invoking the action again", "terraform query"}, avoid: []string{"this resource", "Nothing was recorded in state"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err
+			summary, detail := describeTriggerError(1001, fmt.Errorf("starting run: %w", &err), tc.by)
+			text := summary + "\n" + detail
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("missing %q in:\n%s", w, text)
+				}
+			}
+			for _, a := range tc.avoid {
+				if strings.Contains(text, a) {
+					t.Errorf("unexpected %q in:\n%s", a, text)
+				}
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,6 +67,10 @@ type flowTriggerModel struct {
 
 func (r *flowTriggerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_flow_trigger"
+	// A trigger with an unknown outcome is recorded under the id its run
+	// has in the documented form; the refresh that finds the run may learn
+	// that the service named it in another form (see settleUnknownOutcome).
+	resp.ResourceBehavior.MutableIdentity = true
 }
 
 func (r *flowTriggerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -129,33 +134,28 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	request, timeDefaulted, diags := triggerRequest(ctx, plan.FlowID, plan.Parameters, writeOnly, plan.TriggerTime)
+	request, diags := triggerRequest(ctx, plan.FlowID, plan.Parameters, writeOnly, plan.TriggerTime)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	run, diags := startRun(ctx, r.data.client, request, timeDefaulted)
+	timeDefaulted := request.TriggerTime.IsZero()
+	run, diags, err := startRun(ctx, r.data.client, request)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	var unknown *enos.TriggerOutcomeUnknownError
+	if errors.As(err, &unknown) && unknown.RequestSent && unknown.ExpectedInstanceID != "" {
+		r.recordUnknownOutcome(ctx, &plan, timeDefaulted, unknown, resp)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(describeTriggerError(request.FlowID, err, byResource))
 		return
 	}
 
 	// Record the run before waiting: a failed or timed-out wait then leaves
 	// the resource in state (tainted) instead of forgetting a started run.
 	resp.Diagnostics.Append(setFlowTriggerIdentity(ctx, resp.Identity, run.InstanceID)...)
-	plan.ID = types.StringValue(run.InstanceID)
-	plan.FlowInstanceID = plan.ID
-	plan.ParametersWO = types.MapNull(types.StringType)
-	if timeDefaulted {
-		plan.TriggerTime = timetypes.NewRFC3339TimeValue(run.TriggerTime.UTC())
-	}
-	plan.SentTriggerTime = timetypes.NewRFC3339TimeValue(run.TriggerTime.UTC())
-	plan.Status = types.StringValue(enos.StatusInit.Name())
-	plan.StatusCode = types.Int64Value(int64(enos.StatusInit))
-	plan.FlowName = types.StringNull()
-	plan.StartedAt = timetypes.NewRFC3339Null()
-	plan.FinishedAt = timetypes.NewRFC3339Null()
-	plan.Tasks = types.ListNull(taskObjectType)
+	plan.setStarted(run.InstanceID, run.TriggerTime, timeDefaulted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !plan.WaitForCompletion.ValueBool() {
 		return
@@ -166,12 +166,53 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 	resp.Diagnostics.Append(r.endWait(ctx, &plan, res, stageCreate, &resp.State, resp.Private)...)
 }
 
+// setStarted records in the model the run started (or, with an unknown
+// outcome, the run the trigger would have started) for the trigger time
+// sent, as a run that has just begun.
+func (m *flowTriggerModel) setStarted(id string, sent time.Time, timeDefaulted bool) {
+	m.ID = types.StringValue(id)
+	m.FlowInstanceID = m.ID
+	m.ParametersWO = types.MapNull(types.StringType)
+	if timeDefaulted {
+		m.TriggerTime = timetypes.NewRFC3339TimeValue(sent.UTC())
+	}
+	m.SentTriggerTime = timetypes.NewRFC3339TimeValue(sent.UTC())
+	m.Status = types.StringValue(enos.StatusInit.Name())
+	m.StatusCode = types.Int64Value(int64(enos.StatusInit))
+	m.FlowName = types.StringNull()
+	m.StartedAt = timetypes.NewRFC3339Null()
+	m.FinishedAt = timetypes.NewRFC3339Null()
+	m.Tasks = types.ListNull(taskObjectType)
+}
+
+// recordUnknownOutcome saves the resource after a trigger whose outcome
+// stayed unknown, with the run's expected id and the unknownOutcome mark,
+// and warns: an error would taint the resource, and replacing it would
+// start a second run if the first one started. The next refresh settles
+// the mark (settleUnknownOutcome).
+func (r *flowTriggerResource) recordUnknownOutcome(ctx context.Context, plan *flowTriggerModel, timeDefaulted bool, unknown *enos.TriggerOutcomeUnknownError, resp *resource.CreateResponse) {
+	tflog.Warn(ctx, "trigger outcome unknown; recording the expected run", map[string]any{
+		"flow_id": unknown.FlowID, "flow_instance_id": unknown.ExpectedInstanceID, "request_sent": unknown.RequestSent, "looked_up": unknown.LookedUp,
+	})
+	resp.Diagnostics.Append(setFlowTriggerIdentity(ctx, resp.Identity, unknown.ExpectedInstanceID)...)
+	plan.setStarted(unknown.ExpectedInstanceID, unknown.TriggerTime, timeDefaulted)
+	// Whether the run exists is what the record leaves open.
+	plan.Status, plan.StatusCode = types.StringNull(), types.Int64Null()
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setUnknownOutcome(ctx, resp.Private, newUnknownOutcome(unknown))...)
+	if plan.WaitForCompletion.ValueBool() {
+		// The run, if found, is followed at the next apply.
+		resp.Diagnostics.Append(setWaitMark(ctx, resp.Private, waitPending)...)
+	}
+	resp.Diagnostics.AddWarning(describeRecordedOutcome(unknown))
+}
+
 // triggerRequest builds the updateAndTrigger request of a resource's plan
 // or an action's configuration from its parameters and write-only
-// parameters (validateParameterKeys keeps their keys apart).
-// timeDefaulted is true when the user set no trigger_time: the client then
-// picks a free minute from now.
-func triggerRequest(ctx context.Context, flowID types.Int64, parameters, writeOnly types.Map, triggerTime timetypes.RFC3339) (enos.TriggerRequest, bool, diag.Diagnostics) {
+// parameters (validateParameterKeys keeps their keys apart). Without a
+// trigger_time the request's is zero: the client then picks a free minute
+// from now.
+func triggerRequest(ctx context.Context, flowID types.Int64, parameters, writeOnly types.Map, triggerTime timetypes.RFC3339) (enos.TriggerRequest, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	req := enos.TriggerRequest{FlowID: flowID.ValueInt64(), Parameters: map[string]string{}}
 	for _, m := range []types.Map{parameters, writeOnly} {
@@ -182,25 +223,24 @@ func triggerRequest(ctx context.Context, flowID types.Int64, parameters, writeOn
 		}
 	}
 	if triggerTime.IsNull() || triggerTime.IsUnknown() {
-		return req, true, diags
+		return req, diags
 	}
 	t, d := triggerTime.ValueRFC3339Time()
 	diags.Append(d...)
 	req.TriggerTime = t
-	return req, false, diags
+	return req, diags
 }
 
 // startRun starts one run through the client's reconciliation (never two
 // runs for one call, a lost answer adopted), logs it, and warns when the
 // run was adopted or moved to another minute. The resource's create and
-// the action share it.
-func startRun(ctx context.Context, client *enos.Client, request enos.TriggerRequest, timeDefaulted bool) (enos.RunStart, diag.Diagnostics) {
+// the action share it; a failure is returned for the caller to describe
+// (describeTriggerError), since what holds the run differs.
+func startRun(ctx context.Context, client *enos.Client, request enos.TriggerRequest) (enos.RunStart, diag.Diagnostics, error) {
 	var diags diag.Diagnostics
-	run, err := client.StartRun(ctx, request, timeDefaulted)
+	run, err := client.StartRun(ctx, request)
 	if err != nil {
-		summary, detail := describeTriggerError(request.FlowID, err)
-		diags.AddError(summary, detail)
-		return run, diags
+		return run, diags, err
 	}
 	tflog.Info(ctx, "flow run started", map[string]any{
 		"flow_id": request.FlowID, "flow_instance_id": run.InstanceID,
@@ -216,7 +256,7 @@ func startRun(ctx context.Context, client *enos.Client, request enos.TriggerRequ
 	for _, w := range run.Warnings {
 		diags.AddWarning("Flow run not fully verified", w)
 	}
-	return run, diags
+	return run, diags, nil
 }
 
 func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -231,7 +271,13 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	var state flowTriggerModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	outcome, diags := getUnknownOutcome(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if outcome != nil {
+		r.settleUnknownOutcome(ctx, &state, outcome, req, resp)
 		return
 	}
 	inst, err := r.data.client.RunStatus(ctx, state.runRef(), time.Time{})
@@ -250,6 +296,41 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	if inst.Status.Terminal() {
 		resp.Diagnostics.Append(r.settleWait(ctx, &state, req.Private, resp.Private, inst)...)
+	}
+}
+
+// settleUnknownOutcome looks for the run of a trigger whose outcome was
+// unknown when Create recorded it: found, it is the resource's run from
+// now on; shown not started, the resource leaves state so that this plan
+// creates it again; undecided, the record stays for the next refresh.
+func (r *flowTriggerResource) settleUnknownOutcome(ctx context.Context, state *flowTriggerModel, outcome *unknownOutcome, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ref := state.runRef()
+	recorded := ref.InstanceID
+	inst, err := r.data.client.FindTriggeredRun(ctx, enos.UnknownTrigger{FlowID: ref.FlowID, TriggerTime: ref.TriggerTime, Since: outcome.since()})
+	at := ref.TriggerTime.UTC().Format(time.RFC3339)
+	switch {
+	case errors.Is(err, enos.ErrNoRunStarted):
+		tflog.Info(ctx, "trigger with an unknown outcome started no run", map[string]any{"flow_id": ref.FlowID, "flow_instance_id": recorded})
+		resp.Diagnostics.AddWarning("Trigger with an unknown outcome started no run", fmt.Sprintf(
+			"The trigger of flow %d for %s, whose outcome was unknown when it was applied, started no run: neither a search of the flow's runs of that time nor a read of %s found one. "+
+				"The resource is removed from state, so this plan triggers it again.", ref.FlowID, at, recorded))
+		resp.State.RemoveResource(ctx)
+		return
+	case err != nil:
+		resp.Diagnostics.AddWarning("Outcome of the trigger still unknown", fmt.Sprintf(
+			"Looking for the run of the trigger of flow %d for %s, recorded as %s when its outcome was unknown, failed: %s\n\n"+
+				"The resource stays in state as it is, and is not triggered again; the next refresh looks again.", ref.FlowID, at, recorded, err))
+		return
+	}
+	tflog.Info(ctx, "trigger with an unknown outcome started its run", map[string]any{"flow_id": ref.FlowID, "flow_instance_id": inst.InstanceID})
+	state.ID = types.StringValue(inst.InstanceID)
+	state.FlowInstanceID = state.ID
+	resp.Diagnostics.Append(setFlowTriggerIdentity(ctx, resp.Identity, inst.InstanceID)...)
+	resp.Diagnostics.Append(state.setInstance(ctx, inst)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(setUnknownOutcome(ctx, resp.Private, nil)...)
+	if inst.Status.Terminal() {
+		resp.Diagnostics.Append(r.settleWait(ctx, state, req.Private, resp.Private, inst)...)
 	}
 }
 

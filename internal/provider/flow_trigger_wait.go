@@ -157,44 +157,6 @@ func logTail(log string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// privateWait is the private-state key that remembers a wait that did not
-// see its run end. Its values are JSON, as private state requires.
-const privateWait = "wait"
-
-// waitMark is the value under privateWait.
-type waitMark string
-
-const (
-	// waitOver (no key): nothing to follow up.
-	waitOver waitMark = ""
-	// waitPending: a wait was interrupted, timed out in an update, or lost
-	// sight of the run before it ended. The next plan follows the same run
-	// again with an in-place update.
-	waitPending waitMark = `"pending"`
-	// waitFailed: the run was seen failing after its create. The next plan
-	// replaces it, as it does a run that failed during create (tainted).
-	waitFailed waitMark = `"failed"`
-)
-
-// privateGetter and privateSetter are the private state of the framework's
-// requests and responses.
-type privateGetter interface {
-	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
-}
-
-type privateSetter interface {
-	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
-}
-
-func getWaitMark(ctx context.Context, p privateGetter) (waitMark, diag.Diagnostics) {
-	raw, diags := p.GetKey(ctx, privateWait)
-	return waitMark(raw), diags
-}
-
-func setWaitMark(ctx context.Context, p privateSetter, m waitMark) diag.Diagnostics {
-	return p.SetKey(ctx, privateWait, []byte(m))
-}
-
 // waitStage says which operation waited: an error in create taints the
 // resource, one in the update that resumes a wait does not.
 type waitStage string

@@ -53,7 +53,7 @@ const timeDescription = " RFC 3339, in the service's time zone; null when the se
 var runStatusAttributes = []runAttribute{
 	{name: "flow_name", typ: runString, description: "Name of the flow, as the run reports it.",
 		resourceNote: " Null until the run is first read (after waiting, or on a later refresh)."},
-	{name: "status", typ: runString, description: statusDescription(), resourceNote: " As of the last read."},
+	{name: "status", typ: runString, description: statusDescription(), resourceNote: " As of the last read; null while the outcome of the trigger is unknown (see the resource's \"Unknown outcomes\")."},
 	{name: "status_code", typ: runInt64, description: "The service's numeric status code, e.g. `1` for `SUCCESS` and `-1` for `FAIL`.",
 		resourceNote: " As of the last read."},
 	{name: "started_at", typ: runTime, description: "Time the run started." + timeDescription},

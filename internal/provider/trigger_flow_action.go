@@ -135,7 +135,7 @@ func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest
 	}
 	timeout := durationOr(config.Timeout, defaultCreateTimeout, &resp.Diagnostics)
 	pollInterval := durationOr(config.PollInterval, defaultPollInterval, &resp.Diagnostics)
-	request, timeDefaulted, diags := triggerRequest(ctx, config.FlowID, config.Parameters, types.MapNull(types.StringType), config.TriggerTime)
+	request, diags := triggerRequest(ctx, config.FlowID, config.Parameters, types.MapNull(types.StringType), config.TriggerTime)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -146,9 +146,10 @@ func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest
 		resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
 	}
 
-	run, diags := startRun(ctx, client, request, timeDefaulted)
+	run, diags, err := startRun(ctx, client, request)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	if err != nil {
+		resp.Diagnostics.AddError(describeTriggerError(request.FlowID, err, byAction))
 		return
 	}
 	progress("%s", startedMessage(request.FlowID, run))

@@ -1,0 +1,203 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+)
+
+// unknownOutcomeTime is the trigger time of these tests, and
+// unknownOutcomeID the id of its run in the emulator's zone (GMT+8).
+// faultHeldBody is a slow answer that outlasts every test: only the
+// interrupt or timeouts.create ends it.
+const (
+	unknownOutcomeTime = "2024-06-01T00:00:00Z"
+	unknownOutcomeID   = "1001-20240601080000"
+	faultHeldBody      = 10 * time.Minute
+)
+
+// failLookUps makes every search and read of runs fail, so that a trigger
+// whose answer is lost cannot be settled in its apply; the returned
+// function lifts it.
+func failLookUps(srv *emulator.Server) func() {
+	search := srv.InjectFault(emulator.Fault{Operation: "flowInstances/search", Kind: emulator.FaultInternal})
+	get := srv.InjectFault(emulator.Fault{Operation: "flowInstances/get", Kind: emulator.FaultInternal})
+	return func() { search(); get() }
+}
+
+// A trigger whose every send is lost before the service acts, or refused
+// with a 5xx, has an unknown outcome: the apply records the run it would
+// have started (not tainted, no error), and the next plan's refresh finds
+// no such run, drops the record, and creates the resource again: exactly
+// one run in the end, never two and never none.
+func TestAccFlowTriggerUnknownOutcome_notStartedIsTriggeredAgain(t *testing.T) {
+	for _, kind := range []emulator.FaultKind{emulator.FaultDropBeforeAct, emulator.FaultHTTP502, emulator.FaultHTTP503} {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := startTestEmulator(t, emulator.Options{})
+			srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: kind, Count: 2})
+			config := testProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1001
+  trigger_time        = %q
+  wait_for_completion = false
+}
+`, unknownOutcomeTime)
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{
+					{
+						Config: config,
+						ConfigStateChecks: []statecheck.StateCheck{
+							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(unknownOutcomeID)),
+							expectTriggerCount(srv, 2),
+							emulatorCheck(func() error {
+								if runs := srv.Instances(); len(runs) != 0 {
+									return fmt.Errorf("the emulator started %d runs", len(runs))
+								}
+								return nil
+							}),
+						},
+						// The refresh of the plan after the apply finds no run.
+						ExpectNonEmptyPlan: true,
+					},
+					{
+						Config: config,
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionCreate)},
+						},
+						ConfigStateChecks: []statecheck.StateCheck{
+							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(unknownOutcomeID)),
+							expectTriggerCount(srv, 3),
+							emulatorCheck(func() error {
+								if runs := instancesOf(srv, 1001); len(runs) != 1 || runs[0].ID != unknownOutcomeID {
+									return fmt.Errorf("runs %+v, want exactly %s", runs, unknownOutcomeID)
+								}
+								return nil
+							}),
+						},
+					},
+				},
+			})
+		})
+	}
+}
+
+// The answer cut off by timeouts.create while its body is read (the
+// service started the run) with the look-ups failing: the apply records
+// the run, not tainted, with a warning, and the next apply's refresh finds
+// it and follows it to its end (wait_for_completion) without a second
+// trigger.
+func TestAccFlowTriggerUnknownOutcome_cutOffByCreateTimeout(t *testing.T) {
+	// The run makes no progress until the last apply moves the clock.
+	clock := emulator.NewManualClock(rerunStart)
+	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	addFastFlow(t, srv)
+	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
+	liftLookUps := failLookUps(srv)
+	id := fmt.Sprintf("%d-20240601080000", fastFlowID)
+	config := testProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id       = %d
+  trigger_time  = %q
+  poll_interval = "1s"
+  timeouts = {
+    create = "5s"
+  }
+}
+`, fastFlowID, unknownOutcomeTime)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactoriesWithClock(clock.Now),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(id)),
+					expectTriggerCount(srv, 1),
+					emulatorCheck(func() error { liftLookUps(); return nil }),
+				},
+				// The refresh finds the run, whose wait is still to do.
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionUpdate),
+						emulatorCheck(func() error { clock.Advance(time.Minute); return nil }),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(id)),
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("status"), knownvalue.StringExact("SUCCESS")),
+					expectTriggerCount(srv, 1),
+				},
+			},
+		},
+	})
+}
+
+// SIGINT while the trigger's answer is read (headers in, body slow): the
+// interrupted apply keeps the run, adopted when the look-up after the
+// interrupt finds it, recorded under its expected id when it cannot; the
+// next apply triggers nothing and holds the run.
+func TestUnknownOutcome_interruptWhileTheAnswerIsRead(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	for _, lookUpsFail := range []bool{false, true} {
+		t.Run(map[bool]string{false: "look-up finds the run", true: "look-ups fail"}[lookUpsFail], func(t *testing.T) {
+			t.Parallel()
+			srv := startTestEmulator(t, emulator.Options{})
+			srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
+			liftLookUps := func() {}
+			if lookUpsFail {
+				liftLookUps = failLookUps(srv)
+			}
+			dir := t.TempDir()
+			config := requiredProvidersBlock + testProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1001
+  trigger_time        = %q
+  wait_for_completion = false
+}
+`, unknownOutcomeTime)
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cliConfig := builtProviderCLIConfig(t)
+			apply := startApply(t, cliConfig, dir)
+			apply.waitFor(t, "the run", func() bool { return len(srv.Instances()) == 1 })
+			if err := apply.cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			_ = apply.wait(t) // terraform exits non-zero after an interrupt
+			if lookUpsFail && !strings.Contains(apply.output(), "run recorded as "+unknownOutcomeID) {
+				t.Fatalf("the interrupted apply does not say which run it recorded:\n%s", apply.output())
+			}
+			expectStateRun(t, dir, unknownOutcomeID, unfinished, apply.output())
+
+			liftLookUps()
+			again := startApply(t, cliConfig, dir)
+			if err := again.wait(t); err != nil {
+				t.Fatalf("the apply after the interrupt failed: %v\n%s", err, again.output())
+			}
+			if got := srv.Count(triggerOperation); got != 1 {
+				t.Fatalf("%d triggers sent, want 1\n%s", got, again.output())
+			}
+			if runs := srv.Instances(); len(runs) != 1 {
+				t.Fatalf("%d runs, want 1", len(runs))
+			}
+			expectStateRun(t, dir, unknownOutcomeID, unfinished, again.output())
+		})
+	}
+}
