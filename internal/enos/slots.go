@@ -70,10 +70,14 @@ type flowSlots struct {
 	reserved []time.Time   // trigger times chosen or sent for the flow
 }
 
-// handedOut is a run StartRun has returned.
+// handedOut is a run StartRun has returned, or is verifying.
 type handedOut struct {
 	flowID      int64
 	triggerTime time.Time
+	// verifying is open while the claimant reads the run back to tell
+	// whether it is the one it started; it is closed when the claim is kept
+	// or given up, and nil once kept.
+	verifying chan struct{}
 }
 
 func (r *runRegistry) flowLocked(flowID int64) *flowSlots {
@@ -165,39 +169,76 @@ func (r *runRegistry) reservedIn(flowID int64, start, end time.Time) bool {
 // claim records id as handed out for a run of flowID triggered at t; it
 // fails when it already was.
 func (r *runRegistry) claim(id string, flowID int64, t time.Time) bool {
-	_, held := r.claimUnlessHeld(id, flowID, t)
+	_, held := r.claimUnlessHeld(id, flowID, t, false)
 	return !held
 }
 
 // claimUnlessHeld claims id as claim does, or returns the run it is held
 // for. Checking and claiming at once keeps two triggers answered with one
-// id at the same time from both taking it.
-func (r *runRegistry) claimUnlessHeld(id string, flowID int64, t time.Time) (handedOut, bool) {
+// id at the same time from both taking it. A verifying claim is kept or
+// given up later (keep, release). A claim another caller is still
+// verifying is waited for: until that caller's read-back decides, the
+// claim is no evidence that the run is not the caller's own (the run's
+// starter may be the second to be answered).
+func (r *runRegistry) claimUnlessHeld(id string, flowID int64, t time.Time, verifying bool) (handedOut, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if h, held := r.ids[id]; held {
+	if h, held := r.settledLocked(id); held {
 		return h, true
 	}
 	if r.ids == nil {
 		r.ids = map[string]handedOut{}
 	}
-	r.ids[id] = handedOut{flowID: flowID, triggerTime: t}
+	h := handedOut{flowID: flowID, triggerTime: t}
+	if verifying {
+		h.verifying = make(chan struct{})
+	}
+	r.ids[id] = h
 	return handedOut{}, false
+}
+
+// settledLocked returns id's claim once no caller is verifying it. The
+// wait is bounded by the verifier's read-back, which the request timeout
+// bounds.
+func (r *runRegistry) settledLocked(id string) (handedOut, bool) {
+	for {
+		h, held := r.ids[id]
+		if !held || h.verifying == nil {
+			return h, held
+		}
+		r.mu.Unlock()
+		<-h.verifying
+		r.mu.Lock()
+	}
+}
+
+// keep makes a verifying claim of id final: the run is the claimant's.
+func (r *runRegistry) keep(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h, ok := r.ids[id]; ok && h.verifying != nil {
+		close(h.verifying)
+		h.verifying = nil
+		r.ids[id] = h
+	}
 }
 
 // release gives up a claim: the answered run proved to be an older one.
 func (r *runRegistry) release(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if h, ok := r.ids[id]; ok && h.verifying != nil {
+		close(h.verifying)
+	}
 	delete(r.ids, id)
 }
 
-// holder returns the run id was handed out for.
+// holder returns the run id was handed out for, once no caller is
+// verifying it.
 func (r *runRegistry) holder(id string) (handedOut, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	h, ok := r.ids[id]
-	return h, ok
+	return r.settledLocked(id)
 }
 
 // heldIn reports whether this client handed out a run of the flow triggered

@@ -234,8 +234,9 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		return duplicate("it is held for another run")
 	}
 	// Claimed before the read-back, so that a concurrent trigger answered
-	// with the same id sees it held.
-	if held, ok := m.c.runs.claimUnlessHeld(id, m.req.FlowID, m.req.TriggerTime); ok {
+	// with the same id waits for this verification and then sees the run
+	// held, or free again.
+	if held, ok := m.c.runs.claimUnlessHeld(id, m.req.FlowID, m.req.TriggerTime, true); ok {
 		loc, _ := m.c.serverLocation(ctx)
 		sent := m.req.TriggerTime
 		// Slots are at most an hour: a run held for another hour cannot be
@@ -263,6 +264,7 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		}
 		m.noteUnproven(inst)
 	}
+	m.c.runs.keep(id)
 	return m.finish(id, false)
 }
 
@@ -318,8 +320,11 @@ func (m *startMachine) finish(id string, adopted bool) startState {
 // one sent beyond the forms the service may write it in. Parameters are no
 // evidence: the service may store a value otherwise than it was sent.
 func (m *startMachine) takenBefore(inst *FlowInstance) string {
-	if _, held := m.c.runs.holder(inst.InstanceID); held && inst.InstanceID != m.claimed {
-		return "this client returned it for another run"
+	// The own claim first: holder waits for claims being verified.
+	if inst.InstanceID != m.claimed {
+		if _, held := m.c.runs.holder(inst.InstanceID); held {
+			return "this client returned it for another run"
+		}
 	}
 	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {
 		return "it is held for another run"
