@@ -185,11 +185,11 @@ func describeCallError(action string, about callSubject, err error) (summary, de
 			"the provider's user_id does not exist or is not in org_id (62101). Check user_id and org_id in the provider configuration.")
 	case enos.KindNoPrivilege:
 		return explain("No privilege on the flow",
-			"the provider's user may not do this (62103). Only an owner of %s may trigger it or cancel its runs, and only users of its organization may read it; "+
+			"the provider's user may not do this (62103). Only an owner of %s may change it (trigger it, cancel its runs, pause or resume its schedule), and only users of its organization may read it; "+
 				"add the user to the flow's owners, or configure the provider with a user who owns it.", flow)
 	case enos.KindFlowLocked:
 		return explain("User or flow locked",
-			"%s is locked (62103), and the service refuses to trigger it or cancel its runs while it is. Ask an administrator of the organization to unlock it.", flow)
+			"%s is locked (62103), and the service refuses every change to it (triggers, cancels, schedule changes) while it is. Ask an administrator of the organization to unlock it.", flow)
 	case enos.KindUserLocked:
 		return explain("User or flow locked",
 			"the provider's user (user_id) is locked (62105), and the service refuses its writes while it is. Ask an administrator of the organization to unlock the account.")

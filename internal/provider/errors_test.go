@@ -61,6 +61,8 @@ func TestDescribeCallError(t *testing.T) {
 			"Flow already triggered in this minute", []string{"flow 1001 already has a run in this minute", "another minute"}},
 		{"no privilege", "Reading flow 1001", reading, serviceError("flows/get", 62103, "User has no privilege.", ""),
 			"No privilege on the flow", []string{"Reading flow 1001 failed:", "62103", "Only an owner of flow 1001", "only users of its organization may read it"}},
+		{"no privilege on the schedule", "Pausing the schedule of flow 1005", callSubject{flowID: 1005}, serviceError("flows/disable", 62103, "User has no privilege.", ""),
+			"No privilege on the flow", []string{"Pausing the schedule of flow 1005 failed:", "Only an owner of flow 1005 may change it", "pause or resume its schedule"}},
 		{"locked flow", "Cancelling run " + run + " of flow 1001", cancelling, serviceError("flowInstances/cancel", 62103, "Workflow is locked", ""),
 			"User or flow locked", []string{"flow 1001 is locked", "unlock it"}},
 		{"locked user", "Triggering flow 1001", reading, serviceError("flows/updateAndTrigger", 62105, "Your account has been locked", ""),
