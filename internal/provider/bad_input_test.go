@@ -76,6 +76,11 @@ func TestAccFlowTriggerBadInput_invalidConfigurations(t *testing.T) {
 		{name: "flow_id zero", attribute: `flow_id = 0`, wantErr: `(?s)flow_id.*at least 1`},
 		{name: "flow_id negative", attribute: `flow_id = -1`, wantErr: `(?s)flow_id.*at least 1`},
 		{name: "trigger_time not RFC 3339", attribute: "flow_id = 1001\ntrigger_time = \"2024-01-01 08:00:00\"", wantErr: `(?s)trigger_time.*RFC3339`},
+		// The run's id would carry a five-digit year in the server's zone (GMT+8).
+		{name: "trigger_time after the last nameable", attribute: "flow_id = 1001\ntrigger_time = \"9999-12-31T20:00:00Z\"",
+			wantErr: `(?s)Invalid trigger_time.*9999-12-31T20:00:00Z.*from\s+1970-01-02T00:00:00Z\s+to\s+9999-12-30T23:59:59Z`},
+		{name: "trigger_time in year 1", attribute: "flow_id = 1001\ntrigger_time = \"0001-01-01T00:00:00Z\"",
+			wantErr: `(?s)Invalid trigger_time.*0001-01-01T00:00:00Z.*from\s+1970-01-02T00:00:00Z`},
 		{name: "poll_interval not a duration", attribute: "flow_id = 1001\npoll_interval = \"fast\"", wantErr: `(?s)Invalid Time Duration String Value.*poll_interval.*Given Value: fast`},
 		{name: "poll_interval zero", attribute: "flow_id = 1001\npoll_interval = \"0s\"", wantErr: `(?s)Invalid duration.*poll_interval`},
 		{name: "poll_interval too long", attribute: "flow_id = 1001\npoll_interval = \"2h\"", wantErr: `(?s)Invalid duration.*poll_interval`},
@@ -92,6 +97,31 @@ func TestAccFlowTriggerBadInput_invalidConfigurations(t *testing.T) {
 	runBadInputCases(t, srv, cases)
 }
 
+// A trigger_time known only at apply (from another resource) gets the
+// plan-time check there: an error naming the range, and nothing sent.
+func TestAccFlowTriggerBadInput_triggerTimeKnownAtApply(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: testProviderBlock(srv) + `
+resource "terraform_data" "late" {
+  input = "9999-12-31T20:00:00Z"
+}
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1001
+  trigger_time        = terraform_data.late.output
+  wait_for_completion = false
+}
+`,
+			ExpectError: errorText("Invalid trigger_time", "9999-12-31T20:00:00Z", "from 1970-01-02T00:00:00Z to 9999-12-30T23:59:59Z"),
+		}},
+	})
+	if n := srv.Count(triggerOperation); n != 0 {
+		t.Errorf("%d triggers sent, want none", n)
+	}
+}
+
 func TestAccFlowTriggerBadInput_parameterLimits(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
 	var many strings.Builder
@@ -105,6 +135,8 @@ func TestAccFlowTriggerBadInput_parameterLimits(t *testing.T) {
 			wantErr: fmt.Sprintf(`(?s)parameters.*at most %d`, maxParameters)},
 		{name: "value too long", attribute: fmt.Sprintf("flow_id = 1001\nparameters = { bizdate = %q }", strings.Repeat("x", maxParameterValueBytes+1)),
 			wantErr: `(?s)parameters.*(64 KiB|65536)`},
+		{name: "null value", attribute: "flow_id = 1001\nparameters = { bizdate = null }", wantErr: `(?s)Null parameter value.*"bizdate"`},
+		{name: "null write-only value", attribute: "flow_id = 1001\nparameters_wo = { password = null }", wantErr: `(?s)Null parameter value.*"password"`},
 		{name: "control character in a value", attribute: "flow_id = 1001\nparameters = { bizdate = \"2024\\u0007\" }",
 			wantErr: `(?s)parameters.*control character`},
 		{name: "control character in a write-only value", attribute: "flow_id = 1001\nparameters_wo = { password = \"a\\u001bb\" }",

@@ -90,6 +90,10 @@ func (r *flowTriggerListResource) ValidateListResourceConfig(ctx context.Context
 func (r *flowTriggerListResource) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
 	var config flowTriggerListModel
 	diags := req.Config.Get(ctx, &config)
+	var s list.ListResourceSchemaResponse
+	r.ListResourceConfigSchema(ctx, list.ListResourceSchemaRequest{}, &s)
+	diags.Append(validateKnownValues(ctx, req.Config, s.Schema.Attributes)...)
+	diags.Append(validateTriggerWindow(ctx, req.Config)...)
 	if diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return

@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -346,5 +347,78 @@ list "dataflow_flow_trigger" "loads" {
 	w.expectEmptyPlan()
 	if n := srv.Count(triggerOperation); n != len(ids) {
 		t.Errorf("trigger requests: %d, want the %d of the setup", n, len(ids))
+	}
+}
+
+// Filters from variables are known only when the query runs, after
+// Terraform validated the list block: List checks them again, with the
+// schema's messages, and searches nothing when one is bad.
+func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	skipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
+	cliConfig := builtProviderCLIConfig(t)
+	for name, tc := range map[string]struct {
+		vars map[string]any
+		want []string
+	}{
+		"flow_id zero":           {map[string]any{"flow_id": 0}, []string{"flow_id", "at least 1"}},
+		"unknown status":         {map[string]any{"statuses": []string{"DONE"}}, []string{"statuses", "DONE"}},
+		"window the wrong way":   {map[string]any{"after": "2024-06-02T00:00:00Z", "before": "2024-06-01T00:00:00Z"}, []string{"triggered_after"}},
+		"statuses list is empty": {map[string]any{"statuses": []string{}}, []string{"statuses", "at least 1"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := startTestEmulator(t, emulator.Options{})
+			dir := t.TempDir()
+			files := map[string]string{
+				"main.tf": requiredProvidersBlock + testProviderBlock(srv) + `
+variable "flow_id" {
+  type    = number
+  default = 1001
+}
+variable "statuses" {
+  type    = list(string)
+  default = null
+}
+variable "after" {
+  type    = string
+  default = null
+}
+variable "before" {
+  type    = string
+  default = null
+}
+`,
+				"runs.tfquery.hcl": `
+list "dataflow_flow_trigger" "runs" {
+  provider = dataflow
+  config {
+    flow_id          = var.flow_id
+    statuses         = var.statuses
+    triggered_after  = var.after
+    triggered_before = var.before
+  }
+}
+`,
+			}
+			raw, _ := json.Marshal(tc.vars)
+			files["bad.tfvars.json"] = string(raw)
+			for name, content := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := terraformCLI(t, cliConfig, dir, nil, "query", "-no-color", "-var-file=bad.tfvars.json").CombinedOutput()
+			if err == nil {
+				t.Fatalf("the query succeeded:\n%s", out)
+			}
+			if !errorText(tc.want...).Match(out) {
+				t.Errorf("the error does not say %q:\n%s", tc.want, out)
+			}
+			if n := srv.Count("flowInstances/search"); n != 0 {
+				t.Errorf("%d searches sent, want none", n)
+			}
+		})
 	}
 }

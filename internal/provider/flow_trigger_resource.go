@@ -227,6 +227,10 @@ func triggerRequest(ctx context.Context, flowID types.Int64, parameters, writeOn
 	}
 	t, d := triggerTime.ValueRFC3339Time()
 	diags.Append(d...)
+	if why := checkTriggerTime(t); why != "" && !d.HasError() {
+		// Known only now (it came from another resource): the plan-time check.
+		diags.AddAttributeError(path.Root("trigger_time"), "Invalid trigger_time", why)
+	}
 	req.TriggerTime = t
 	return req, diags
 }

@@ -79,7 +79,8 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 			},
 			"trigger_time": schema.StringAttribute{
 				CustomType: timetypes.RFC3339Type{},
-				MarkdownDescription: "Trigger time of the run as an RFC 3339 timestamp, e.g. `2024-01-01T00:00:00Z`; sent in epoch milliseconds. " +
+				MarkdownDescription: "Trigger time of the run as an RFC 3339 timestamp, e.g. `2024-01-01T00:00:00Z`, from `1970-01-02T00:00:00Z` to `9999-12-30T23:59:59Z` " +
+					"(the service names runs after it with a four-digit year in its own zone); sent in epoch milliseconds. " +
 					"A past time runs at once and feeds the flow's time parameters (such as the business date); a future time schedules the run. " +
 					"When unset, the time of apply is used and kept in state (in UTC), and removing it later changes nothing. Changing it starts a new run; " +
 					"the same instant written with another offset is an in-place update that calls nothing. Import stores it in UTC.",
@@ -89,6 +90,7 @@ func (r *flowTriggerResource) Schema(ctx context.Context, _ resource.SchemaReque
 					stringplanmodifier.UseStateForUnknown(),
 					triggerTimeReplace(),
 				},
+				Validators: []validator.String{triggerTimeValidator{}},
 			},
 			"sent_trigger_time": schema.StringAttribute{
 				CustomType: timetypes.RFC3339Type{},

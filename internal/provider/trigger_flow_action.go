@@ -89,11 +89,12 @@ func (a *triggerFlowAction) Schema(_ context.Context, _ action.SchemaRequest, re
 			},
 			"trigger_time": schema.StringAttribute{
 				CustomType: timetypes.RFC3339Type{},
-				MarkdownDescription: "Trigger time of the run as an RFC 3339 timestamp, e.g. `2024-01-01T00:00:00Z`. A past time runs at once and " +
+				MarkdownDescription: "Trigger time of the run as an RFC 3339 timestamp, e.g. `2024-01-01T00:00:00Z`, from `1970-01-02T00:00:00Z` to `9999-12-30T23:59:59Z`. A past time runs at once and " +
 					"feeds the flow's time parameters (such as the business date); a future time schedules the run. When unset, the provider " +
 					"picks the current minute (or the next one free for the flow). When the minute of `trigger_time` already has a run of the flow, " +
 					"the run is triggered in a free minute of the same period of the flow's cycle, and a warning says so.",
-				Optional: true,
+				Optional:   true,
+				Validators: []validator.String{triggerTimeValidator{}},
 			},
 			"wait_for_completion": schema.BoolAttribute{
 				MarkdownDescription: "Wait until the run ends (default `true`). When `false`, the invocation ends as soon as the run is started.",
@@ -126,6 +127,9 @@ func (a *triggerFlowAction) Schema(_ context.Context, _ action.SchemaRequest, re
 func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var config triggerFlowActionModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	var s action.SchemaResponse
+	a.Schema(ctx, action.SchemaRequest{}, &s)
+	resp.Diagnostics.Append(validateKnownValues(ctx, req.Config, s.Schema.Attributes)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

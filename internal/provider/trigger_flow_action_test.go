@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -358,6 +359,80 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 				if n := len(srv.Instances()); n != i {
 					t.Fatalf("after invocation %d: %d runs, want %d", i, n, i)
 				}
+			}
+		})
+	}
+}
+
+// Settings from variables are known only when the action is invoked, after
+// Terraform validated its configuration: the invocation checks them again,
+// with the schema's messages, and sends nothing when one is bad.
+func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	skipBelowCLI(t, tfversion.Version1_14_0, "apply -invoke")
+	cliConfig := builtProviderCLIConfig(t)
+	for name, tc := range map[string]struct {
+		variable string
+		value    any // nil: null
+		want     []string
+	}{
+		"poll_interval below the minimum": {"poll_interval", "-1s", []string{"Invalid duration", `"-1s" is not a Go duration from 1s`}},
+		"timeout above the maximum":       {"timeout", "200h", []string{"Invalid duration", `"200h" is not a Go duration`}},
+		"trigger_time out of range":       {"trigger_time", "9999-12-31T20:00:00Z", []string{"Invalid trigger_time", "from 1970-01-02T00:00:00Z to 9999-12-30T23:59:59Z"}},
+		"control character in a value":    {"bizdate", "2024\a", []string{"parameters", "control character"}},
+		"value too long":                  {"bizdate", strings.Repeat("x", maxParameterValueBytes+1), []string{"parameters", "64 KiB"}},
+		"null value":                      {"bizdate", nil, []string{"Null parameter value", `"bizdate"`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := startTestEmulator(t, emulator.Options{})
+			dir := t.TempDir()
+			config := requiredProvidersBlock + testProviderBlock(srv) + `
+variable "poll_interval" {
+  type    = string
+  default = "1s"
+}
+variable "timeout" {
+  type    = string
+  default = "10m"
+}
+variable "trigger_time" {
+  type    = string
+  default = null
+}
+variable "bizdate" {
+  type    = string
+  default = "20240101"
+}
+action "dataflow_trigger_flow" "run" {
+  config {
+    flow_id             = 1001
+    poll_interval       = var.poll_interval
+    timeout             = var.timeout
+    trigger_time        = var.trigger_time
+    parameters          = { bizdate = var.bizdate }
+    wait_for_completion = false
+  }
+}
+`
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			vars := filepath.Join(dir, "bad.tfvars.json")
+			raw, _ := json.Marshal(map[string]any{tc.variable: tc.value})
+			if err := os.WriteFile(vars, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := terraformCLI(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-var-file="+vars, "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
+			if err == nil {
+				t.Fatalf("the invocation succeeded:\n%s", out)
+			}
+			if !errorText(tc.want...).Match(out) {
+				t.Errorf("the error does not say %q:\n%s", tc.want, out)
+			}
+			if n := srv.Count(triggerOperation); n != 0 {
+				t.Errorf("%d triggers sent, want none", n)
 			}
 		})
 	}
