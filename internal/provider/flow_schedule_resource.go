@@ -193,10 +193,18 @@ func (r *flowScheduleResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 	found, ok := r.reconcile(ctx, client, plan.FlowID.ValueInt64(), plan.Active.ValueBool(), &resp.Diagnostics)
-	if !ok {
+	if found == nil {
 		return
 	}
+	// The schedule found is recorded even when the change failed: its
+	// answer may be lost after the service acted, and destroy must restore
+	// what Terraform found, not what a later read sees. The failed create
+	// is tainted, so the next apply restores it, reads it again and
+	// converges.
 	plan.InitialActive = types.BoolValue(found.Active)
+	if !ok {
+		plan.Active = types.BoolValue(found.Active)
+	}
 	plan.setSchedule(found)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -273,7 +281,8 @@ func (r *flowScheduleResource) Delete(ctx context.Context, req resource.DeleteRe
 }
 
 // reconcile reads the schedule and starts or pauses it when it differs
-// from active. It returns the schedule as read, before any change.
+// from active. It returns the schedule as read, before any change (nil
+// when the read failed), and whether the change succeeded.
 func (r *flowScheduleResource) reconcile(ctx context.Context, client *enos.Client, flowID int64, active bool, diags *diag.Diagnostics) (*enos.FlowSchedule, bool) {
 	found, err := r.setActive(ctx, client, flowID, active)
 	if err != nil {
@@ -281,8 +290,12 @@ func (r *flowScheduleResource) reconcile(ctx context.Context, client *enos.Clien
 		if active {
 			verb = "Starting"
 		}
-		diags.AddError(describeServiceError(fmt.Sprintf("%s the schedule of flow %d", verb, flowID), flowID, err))
-		return nil, false
+		summary, detail := describeServiceError(fmt.Sprintf("%s the schedule of flow %d", verb, flowID), flowID, err)
+		if found != nil {
+			detail = fmt.Sprintf("The schedule as found (active = %t) is recorded, so that destroy restores it; the next apply reads the schedule again.\n\n%s", found.Active, detail)
+		}
+		diags.AddError(summary, detail)
+		return found, false
 	}
 	return found, true
 }

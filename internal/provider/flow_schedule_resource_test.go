@@ -174,6 +174,31 @@ func TestAccFlowSchedule_destroyRestoresStarted(t *testing.T) {
 	})
 }
 
+// The answers to a pause are lost after the service paused the flow: the
+// apply fails, but the schedule found (started) is recorded, so the next
+// apply converges and destroy starts the flow again, as Terraform found it.
+func TestAccFlowSchedule_lostToggleAnswerKeepsTheScheduleFound(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				srv.InjectFault(emulator.Fault{Operation: disableOperation, Kind: emulator.FaultDropAfterAct})
+			},
+			Config:      scheduleConfig(srv, false),
+			ExpectError: errorText("Pausing the schedule of flow 1001 failed"),
+		}, {
+			PreConfig: srv.ClearFaults,
+			Config:    scheduleConfig(srv, false),
+			ConfigStateChecks: []statecheck.StateCheck{
+				expectFlowActive(srv, scheduledFlowID, false),
+				stateValue("initial_active", knownvalue.Bool(true)),
+			},
+		}},
+		CheckDestroy: checkDestroy(expectFlowActive(srv, scheduledFlowID, true)),
+	})
+}
+
 func TestAccFlowSchedule_keepOnDestroy(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
 	setScheduleActive(t, srv, false)
