@@ -233,12 +233,12 @@ func (r *runRegistry) release(id string) {
 	delete(r.ids, id)
 }
 
-// holder returns the run id was handed out for, once no caller is
-// verifying it.
-func (r *runRegistry) holder(id string) (handedOut, bool) {
+// held reports whether id was handed out, once no caller is verifying it.
+func (r *runRegistry) held(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.settledLocked(id)
+	_, held := r.settledLocked(id)
+	return held
 }
 
 // heldIn reports whether this client handed out a run of the flow triggered

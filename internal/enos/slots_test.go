@@ -33,15 +33,14 @@ func TestClaimBeingVerifiedIsWaitedFor(t *testing.T) {
 					claimed <- held
 				}()
 				go func() {
-					_, held := r.holder("1007-2024060110")
-					looked <- held
+					looked <- r.held("1007-2024060110")
 				}()
 				synctest.Wait()
 				select {
 				case <-claimed:
 					t.Fatal("a claim still being verified was taken as settled")
 				case <-looked:
-					t.Fatal("holder reported a claim still being verified")
+					t.Fatal("held reported a claim still being verified")
 				default:
 				}
 				tc.settle(&r, "1007-2024060110")
@@ -51,7 +50,7 @@ func TestClaimBeingVerifiedIsWaitedFor(t *testing.T) {
 				// After a give-up the look-up may come before or after the
 				// waiting claim took the id; after a keep it is held.
 				if held := <-looked; tc.wantHeld && !held {
-					t.Error("holder: not held after the claim was kept")
+					t.Error("held: not held after the claim was kept")
 				}
 			})
 		})

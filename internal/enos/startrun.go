@@ -320,9 +320,9 @@ func (m *startMachine) finish(id string, adopted bool) startState {
 // one sent beyond the forms the service may write it in. Parameters are no
 // evidence: the service may store a value otherwise than it was sent.
 func (m *startMachine) takenBefore(inst *FlowInstance) string {
-	// The own claim first: holder waits for claims being verified.
+	// The own claim first: held waits for claims being verified.
 	if inst.InstanceID != m.claimed {
-		if _, held := m.c.runs.holder(inst.InstanceID); held {
+		if m.c.runs.held(inst.InstanceID) {
 			return "this client returned it for another run"
 		}
 	}
