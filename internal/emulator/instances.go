@@ -227,7 +227,7 @@ func (e *Emulator) getLog(c *call) reply {
 	if tv.start.IsZero() {
 		return noLog
 	}
-	log := e.taskLog(ref.in.tasks[ref.index], tv, c.now)
+	log := e.taskLog(ref.in.tasks[ref.index], tv, c.now, ref.in.params)
 	return ok200(map[string]string{"log": truncateRunes(log, maxLength)})
 }
 

@@ -289,8 +289,10 @@ func (e *Emulator) cancel(in *instance, now time.Time) {
 const maxLogLines = 600
 
 // taskLog renders the synthetic log of a task that has started, one
-// time-stamped line per second of its run so far.
-func (e *Emulator) taskLog(t taskRun, tv taskView, now time.Time) string {
+// time-stamped line per second of its run so far. A failed task prints the
+// run's parameters, as a script that dumps its input on failure does: the
+// provider must mask the secret ones in what it shows.
+func (e *Emulator) taskLog(t taskRun, tv taskView, now time.Time, params []Parameter) string {
 	stamp := func(at time.Time) string { return at.In(e.zone).Format("2006-01-02 15:04:05") }
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s INFO  [%s] task %s started\n", stamp(tv.start), t.instID, t.Name)
@@ -309,6 +311,9 @@ func (e *Emulator) taskLog(t taskRun, tv taskView, now time.Time) string {
 		fmt.Fprintf(&b, "%s INFO  [%s] task %s finished: SUCCESS\n", stamp(tv.end), t.instID, t.Name)
 	case "FAIL":
 		fmt.Fprintf(&b, "%s ERROR [%s] task %s failed: exit code 1\n", stamp(tv.end), t.instID, t.Name)
+		for _, p := range params {
+			fmt.Fprintf(&b, "%s ERROR [%s]   %s=%s\n", stamp(tv.end), t.instID, p.Key, p.Value)
+		}
 	case "TIMEOUT":
 		fmt.Fprintf(&b, "%s ERROR [%s] task %s timed out\n", stamp(tv.end), t.instID, t.Name)
 	case "CANCEL":

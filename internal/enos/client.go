@@ -34,6 +34,21 @@ type Client struct {
 	flowGlobals flowGlobalsCache
 }
 
+// Redact replaces in text the client's secrets (the secret key and the
+// access token it holds), for text from elsewhere that may echo them, such
+// as a task's log.
+func (c *Client) Redact(text string) string {
+	c.tokens.mu.Lock()
+	token := c.tokens.token
+	c.tokens.mu.Unlock()
+	for _, secret := range []string{c.cfg.SecretKey, token} {
+		if secret != "" {
+			text = strings.ReplaceAll(text, secret, "(redacted)")
+		}
+	}
+	return text
+}
+
 // New validates cfg and returns a Client. It sends nothing.
 func New(cfg Config) (*Client, error) {
 	endpoint, err := cfg.validate()

@@ -78,3 +78,18 @@ func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 		t.Errorf("the 1203 answer is not logged with its code and request id:\n%s", log.text.String())
 	}
 }
+
+// Redact takes the secret key and the access token out of text that may
+// echo them (a task's log), and leaves the rest as it is.
+func TestRedactRemovesTheClientsSecrets(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	c, _ := newTestClient(t, fs, nil)
+	token, err := c.accessToken(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Redact("key " + fs.secretKey + ", token " + token + ", bizdate 20240101")
+	if strings.Contains(got, fs.secretKey) || strings.Contains(got, token) || !strings.Contains(got, "bizdate 20240101") {
+		t.Errorf("Redact gave %q", got)
+	}
+}

@@ -257,6 +257,31 @@ resource "dataflow_flow_trigger" "test" {
 	})
 }
 
+// A failed task that prints its input (the emulator's failed tasks print
+// the run's parameters) shows the configured parameters as they are and
+// the write-only ones masked.
+func TestAccFlowTrigger_failedRunLogTailMasksWriteOnlyValues(t *testing.T) {
+	srv := startTestEmulator(t, emulator.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: testProviderBlock(srv) + `
+resource "dataflow_flow_trigger" "test" {
+  flow_id       = 1002
+  poll_interval = "1s"
+  parameters    = { region = "eu-1" }
+  parameters_wo = { password = "hunter2-wo" }
+}
+`,
+			// Either order: the parameters are sent from a map.
+			ExpectError: regexp.MustCompile(`(?s)task\s+aggregate\s+failed:\s+exit\s+code\s+1.*(password=\(sensitive\s+value\).*region=eu-1|region=eu-1.*password=\(sensitive\s+value\))`),
+		}},
+	})
+	if runs := srv.Instances(); len(runs) != 1 || runs[0].Parameters["password"] != "hunter2-wo" {
+		t.Fatalf("runs %+v: want one, sent the write-only value", runs)
+	}
+}
+
 func TestAccFlowTrigger_createTimeoutIsTainted(t *testing.T) {
 	srv := startTestEmulator(t, emulator.Options{})
 	config := testProviderBlock(srv) + `

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -122,7 +123,12 @@ func failedTask(t enos.TaskInstance) bool {
 
 // failureDetail explains a run that finished without success: its status,
 // its failed tasks and the last lines of their logs (read with client).
-func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInstance) string {
+//
+// The log tail is what a task printed, and a task may print its input:
+// the values of the run's parameters other than those of shown (the
+// configured, non-secret parameters: write-only values are among the
+// others) are masked, and so are the provider's secrets.
+func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInstance, shown map[string]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s of flow %d (%s) ended with status %s (code %d).", inst.InstanceID, inst.FlowID, inst.FlowName, inst.Status.Name(), int(inst.Status))
 	var failed []enos.TaskInstance
@@ -146,9 +152,36 @@ func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInst
 			fmt.Fprintf(&b, "\n\nThe log of task %s is not available: %s", t.TaskName, err)
 			continue
 		}
-		fmt.Fprintf(&b, "\n\nLast lines of the log of task %s:\n%s", t.TaskName, logTail(log, logTailLines))
+		fmt.Fprintf(&b, "\n\nLast lines of the log of task %s:\n%s", t.TaskName, maskParameterValues(client.Redact(logTail(log, logTailLines)), inst.Parameters, shown))
 	}
 	return b.String()
+}
+
+// shownParameters are the configured parameters, which plan and state show.
+func (m *flowTriggerModel) shownParameters(ctx context.Context) map[string]string {
+	shown := map[string]string{}
+	_ = m.Parameters.ElementsAs(ctx, &shown, false) // validated at plan; an element that is not text is masked
+	return shown
+}
+
+// maskedValue stands for a value a log tail must not show.
+const maskedValue = "(sensitive value)"
+
+// maskParameterValues replaces in text the values of params whose key is
+// not in shown, or whose value differs from the shown one; longer values
+// first, so that a value holding a shorter one is masked whole.
+func maskParameterValues(text string, params []enos.Parameter, shown map[string]string) string {
+	var secrets []string
+	for _, p := range params {
+		if v, ok := shown[p.Key]; (!ok || v != p.Value) && p.Value != "" {
+			secrets = append(secrets, p.Value)
+		}
+	}
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, v := range secrets {
+		text = strings.ReplaceAll(text, v, maskedValue)
+	}
+	return text
 }
 
 // logTail returns the last n lines of log.
@@ -195,7 +228,7 @@ func (r *flowTriggerResource) describeWaitEnd(ctx context.Context, m *flowTrigge
 	case runwait.Succeeded:
 		return waitOver, diags
 	case runwait.Failed:
-		detail := failureDetail(ctx, r.data.client, res.Status)
+		detail := failureDetail(ctx, r.data.client, res.Status, m.shownParameters(ctx))
 		if stage == stageCreate {
 			detail += "\n\nThe resource is tainted: the next apply starts a new run."
 		} else {

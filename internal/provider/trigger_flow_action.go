@@ -170,7 +170,7 @@ func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest
 	if res.Outcome == runwait.Succeeded || res.Outcome == runwait.Failed {
 		progress("Run %s of flow %d ended with status %s.", run.InstanceID, request.FlowID, res.Status.Status.Name())
 	}
-	resp.Diagnostics.Append(describeActionWaitEnd(ctx, client, ref, res, timeout, config.IgnoreRunResult.ValueBool())...)
+	resp.Diagnostics.Append(describeActionWaitEnd(ctx, client, ref, request.Parameters, res, timeout, config.IgnoreRunResult.ValueBool())...)
 }
 
 // startedMessage is the progress message of a started run: its instance
@@ -197,8 +197,9 @@ func statusMessage(inst *enos.FlowInstance) string {
 
 // describeActionWaitEnd says how the action's wait ended. The run goes on
 // whatever happens to the wait, and nothing records it, so every error
-// says how to find it.
-func describeActionWaitEnd(ctx context.Context, client *enos.Client, run enos.RunRef, res runwait.Result[*enos.FlowInstance], timeout time.Duration, ignoreRunResult bool) diag.Diagnostics {
+// says how to find it. shown are the parameters sent, which a failed
+// task's log may show.
+func describeActionWaitEnd(ctx context.Context, client *enos.Client, run enos.RunRef, shown map[string]string, res runwait.Result[*enos.FlowInstance], timeout time.Duration, ignoreRunResult bool) diag.Diagnostics {
 	var diags diag.Diagnostics
 	status := lastStatusName(res)
 	goesOn := fmt.Sprintf("The run goes on in the service; nothing records it in state. Follow it with the dataflow_flow_instance data source "+
@@ -207,7 +208,7 @@ func describeActionWaitEnd(ctx context.Context, client *enos.Client, run enos.Ru
 	case runwait.Succeeded:
 	case runwait.Failed:
 		summary := fmt.Sprintf("Flow run ended with status %s", status)
-		detail := failureDetail(ctx, client, res.Status)
+		detail := failureDetail(ctx, client, res.Status, shown)
 		if ignoreRunResult {
 			diags.AddWarning(summary, detail+"\n\nignore_run_result is true, so the failed run does not fail the invocation.")
 		} else {
