@@ -34,24 +34,33 @@ type flowInstanceModel struct {
 	FlowInstanceID types.String `tfsdk:"flow_instance_id"`
 	FlowID         types.Int64  `tfsdk:"flow_id"`
 	runModel
-	Parameters   types.Map         `tfsdk:"parameters"`
-	TriggerTime  timetypes.RFC3339 `tfsdk:"trigger_time"`
-	BusinessDate types.String      `tfsdk:"business_date"`
-	Owner        types.String      `tfsdk:"owner"`
-	Cycle        types.String      `tfsdk:"cycle"`
-	Cron         types.String      `tfsdk:"cron"`
+	Parameters    types.Map         `tfsdk:"parameters"`
+	ParameterKeys types.List        `tfsdk:"parameter_keys"`
+	TriggerTime   timetypes.RFC3339 `tfsdk:"trigger_time"`
+	BusinessDate  types.String      `tfsdk:"business_date"`
+	Owner         types.String      `tfsdk:"owner"`
+	Cycle         types.String      `tfsdk:"cycle"`
+	Cron          types.String      `tfsdk:"cron"`
 }
 
-// newFlowInstanceModel converts a run as the service reports it.
-func newFlowInstanceModel(ctx context.Context, inst *enos.FlowInstance) (flowInstanceModel, diag.Diagnostics) {
+// flowInstanceDataSourceModel is the dataflow_flow_instance data source.
+type flowInstanceDataSourceModel struct {
+	flowInstanceModel
+	IncludeParameterValues types.Bool `tfsdk:"include_parameter_values"`
+}
+
+// newFlowInstanceModel converts a run as the service reports it, with its
+// parameters' values when withValues.
+func newFlowInstanceModel(ctx context.Context, inst *enos.FlowInstance, withValues bool) (flowInstanceModel, diag.Diagnostics) {
 	run, diags := newRunModel(ctx, inst)
-	params, d := parameterMap(ctx, inst.Parameters)
+	keys, params, d := runParameterValues(ctx, inst.Parameters, withValues)
 	diags.Append(d...)
 	return flowInstanceModel{
 		FlowInstanceID: types.StringValue(inst.InstanceID),
 		FlowID:         types.Int64Value(inst.FlowID),
 		runModel:       run,
 		Parameters:     params,
+		ParameterKeys:  keys,
 		TriggerTime:    rfc3339(inst.TriggerTime),
 		BusinessDate:   nullableString(inst.CalDt),
 		Owner:          nullableString(strings.Trim(inst.Owner, ";")),
@@ -80,6 +89,7 @@ func (d *flowInstanceDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 		Required:            true,
 		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 	}
+	attributes[includeParameterValues] = includeParameterValuesAttribute()
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads one run (flow instance) of a Dataflow flow: its status, times, parameters and tasks. " +
 			"Use it to act on the outcome of a run triggered elsewhere.",
@@ -92,7 +102,7 @@ func (d *flowInstanceDataSource) Configure(_ context.Context, req datasource.Con
 }
 
 func (d *flowInstanceDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var config flowInstanceModel
+	var config flowInstanceDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -109,10 +119,11 @@ func (d *flowInstanceDataSource) Read(ctx context.Context, req datasource.ReadRe
 		return
 	}
 
-	state, diags := newFlowInstanceModel(ctx, inst)
+	run, diags := newFlowInstanceModel(ctx, inst, config.IncludeParameterValues.ValueBool())
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	config.flowInstanceModel = run
+	resp.Diagnostics.Append(resp.State.Set(ctx, &config)...)
 }

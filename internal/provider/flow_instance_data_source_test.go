@@ -3,7 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -158,6 +160,7 @@ type wantRun struct {
 	flowName, status string
 	code             int64
 	params           map[string]string
+	withValues       bool // include_parameter_values: parameters holds the values
 	owner, cycle     string
 	taskStatuses     []string
 }
@@ -183,8 +186,14 @@ func (r *testRuns) runChecks(t *testing.T, address string, at func(attribute str
 		})
 	}
 	params := make(map[string]knownvalue.Check, len(want.params))
-	for k, v := range want.params {
-		params[k] = knownvalue.StringExact(v)
+	var keys []knownvalue.Check
+	for _, k := range slices.Sorted(maps.Keys(want.params)) {
+		params[k] = knownvalue.StringExact(want.params[k])
+		keys = append(keys, knownvalue.StringExact(k))
+	}
+	var paramsCheck knownvalue.Check = knownvalue.Null()
+	if want.withValues {
+		paramsCheck = knownvalue.MapExact(params)
 	}
 	trigger := r.triggerTime(name).In(testServerZone)
 	values := map[string]knownvalue.Check{
@@ -193,7 +202,8 @@ func (r *testRuns) runChecks(t *testing.T, address string, at func(attribute str
 		"flow_name":        knownvalue.StringExact(want.flowName),
 		"status":           knownvalue.StringExact(want.status),
 		"status_code":      knownvalue.Int64Exact(want.code),
-		"parameters":       knownvalue.MapExact(params),
+		"parameters":       paramsCheck,
+		"parameter_keys":   knownvalue.ListExact(keys),
 		"trigger_time":     knownvalue.StringExact(trigger.Format(time.RFC3339)),
 		"started_at":       rfc3339Check(inst.StartTime),
 		"finished_at":      rfc3339Check(inst.EndTime),
@@ -216,7 +226,7 @@ func TestAccFlowInstanceDataSource(t *testing.T) {
 
 	checks := runs.runChecks(t, "data.dataflow_flow_instance.succeeded", root, "a1", wantRun{
 		flowName: "daily_sales_load", status: "SUCCESS", code: 1,
-		params: map[string]string{"bizdate": "", "region": "eu"}, owner: "alice", cycle: "D",
+		params: map[string]string{"bizdate": "", "region": "eu"}, withValues: true, owner: "alice", cycle: "D",
 		taskStatuses: []string{"SUCCESS", "SUCCESS"},
 	})
 	checks = append(checks, runs.runChecks(t, "data.dataflow_flow_instance.failed", root, "b1", wantRun{
@@ -240,7 +250,8 @@ func TestAccFlowInstanceDataSource(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: testProviderBlock(runs.srv) + fmt.Sprintf(`
 data "dataflow_flow_instance" "succeeded" {
-  flow_instance_id = %q
+  flow_instance_id         = %q
+  include_parameter_values = true
 }
 data "dataflow_flow_instance" "failed" {
   flow_instance_id = %q
@@ -302,10 +313,10 @@ data "dataflow_flow_instances" "latest_success" {
 				statecheck.CompareValuePairs("data.dataflow_flow_instance.run", tfjsonpath.New("finished_at"),
 					trigger, tfjsonpath.New("finished_at"), compare.ValuesSame()),
 				statecheck.ExpectKnownValue("data.dataflow_flow_instance.run", tfjsonpath.New("status"), knownvalue.StringExact("SUCCESS")),
-				statecheck.ExpectKnownValue("data.dataflow_flow_instance.run", tfjsonpath.New("parameters"), knownvalue.MapExact(map[string]knownvalue.Check{
-					"bizdate": knownvalue.StringExact(""),
-					"region":  knownvalue.StringExact("eu"),
-				})),
+				// Keys only, unless include_parameter_values asks for values.
+				statecheck.ExpectKnownValue("data.dataflow_flow_instance.run", tfjsonpath.New("parameters"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("data.dataflow_flow_instance.run", tfjsonpath.New("parameter_keys"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("bizdate"), knownvalue.StringExact("region")})),
 				statecheck.CompareValuePairs("data.dataflow_flow_instances.latest_success", tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("flow_instance_id"),
 					trigger, tfjsonpath.New("flow_instance_id"), compare.ValuesSame()),
 			},

@@ -57,6 +57,7 @@ type flowInstancesModel struct {
 	Owner           types.String        `tfsdk:"owner"`
 	MaxResults      types.Int64         `tfsdk:"max_results"`
 	Sort            *instanceSortModel  `tfsdk:"sort"`
+	IncludeValues   types.Bool          `tfsdk:"include_parameter_values"`
 	Instances       []flowInstanceModel `tfsdk:"instances"`
 }
 
@@ -135,6 +136,7 @@ func (d *flowInstancesDataSource) Schema(_ context.Context, _ datasource.SchemaR
 					},
 				},
 			},
+			includeParameterValues: includeParameterValuesAttribute(),
 			"instances": schema.ListNestedAttribute{
 				MarkdownDescription: "The matching runs, in `sort` order.",
 				Computed:            true,
@@ -205,7 +207,7 @@ func (d *flowInstancesDataSource) Read(ctx context.Context, req datasource.ReadR
 
 	config.Instances = make([]flowInstanceModel, 0, len(found))
 	for i := range found {
-		item, diags := newFlowInstanceModel(ctx, &found[i])
+		item, diags := newFlowInstanceModel(ctx, &found[i], config.IncludeValues.ValueBool())
 		resp.Diagnostics.Append(diags...)
 		config.Instances = append(config.Instances, item)
 	}

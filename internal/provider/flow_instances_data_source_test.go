@@ -56,7 +56,9 @@ func TestAccFlowInstancesDataSource_filters(t *testing.T) {
   triggered_after  = %q
   triggered_before = %q`, runs.triggerTime("b1").UTC().Format(time.RFC3339), runs.triggerTime("a3").In(testServerZone).Format(time.RFC3339)),
 			ids("a3", "b2", "a2", "b1")},
-		{"by_owner", `owner = "bob"`, ids("c1")},
+		{"by_owner", `
+  owner                    = "bob"
+  include_parameter_values = true`, ids("c1")},
 		{"first_two", `max_results = 2`, ids("d1", "c1")},
 		{"oldest_first", `sort = { order = "asc" }`, ids("a1", "b1", "a2", "b2", "a3", "x1", "c1", "d1")},
 		{"latest_success", `
@@ -112,7 +114,7 @@ output "latest_success_of_empty" {
 	})...)
 	checks = append(checks, runs.runChecks(t, "data.dataflow_flow_instances.by_owner", item(0), "c1", wantRun{
 		flowName: "bob_report", status: "SUCCESS", code: 1,
-		params: map[string]string{"bizdate": ""}, owner: "bob", cycle: "W",
+		params: map[string]string{"bizdate": ""}, withValues: true, owner: "bob", cycle: "W",
 		taskStatuses: []string{"SUCCESS"},
 	})...)
 

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ const (
 	runInt64
 	runTime       // timetypes.RFC3339
 	runParameters // map of strings, sensitive
+	runKeys       // list of strings
 	runTasks      // list of taskModel
 )
 
@@ -66,12 +68,25 @@ var runStatusAttributes = []runAttribute{
 var runDetailAttributes = []runAttribute{
 	{name: "flow_id", typ: runInt64, description: "Id of the flow this is a run of."},
 	{name: "parameters", typ: runParameters, description: "The run's effective parameters: the flow's global parameters with this run's overrides. " +
-		"Sensitive, because the service echoes values that were sent through a trigger's write-only `parameters_wo`; use `nonsensitive()` for keys you know to be harmless."},
+		"Null unless `" + includeParameterValues + "` is true, as the service echoes the values sent through a trigger's write-only `parameters_wo`, " +
+		"which would then be stored in state; sensitive when set. Use `nonsensitive()` for keys you know to be harmless."},
+	{name: "parameter_keys", typ: runKeys, description: "The keys of the run's effective parameters, sorted; always set."},
 	{name: "trigger_time", typ: runTime, description: "Time the run was triggered for." + timeDescription},
 	{name: "business_date", typ: runString, description: "Business date of the run (the service's `calDt`), `YYYY-MM-DD`; for daily flows the day before the trigger date."},
 	{name: "owner", typ: runString, description: "Username(s) owning the run, as the flow listed them when it was triggered, separated by `;`."},
 	{name: "cycle", typ: runString, description: "Scheduling cycle of the flow: " + cycleValues},
 	{name: "cron", typ: runString, description: "Schedule of the flow " + cronValues},
+}
+
+// includeParameterValues names the data sources' input that returns the
+// values of the runs' parameters.
+const includeParameterValues = "include_parameter_values"
+
+// includeParameterValuesAttribute is that input, in each data source.
+func includeParameterValuesAttribute() dschema.Attribute {
+	return dschema.BoolAttribute{Optional: true, MarkdownDescription: "Return the values of the runs' parameters in `parameters` (default `false`). " +
+		"They are stored in state, sensitive, and include the values a trigger sent through its write-only `parameters_wo`: " +
+		"leave it unset unless the configuration needs a value; `parameter_keys` is always set."}
 }
 
 // Descriptions shared with dataflow_flow.
@@ -133,6 +148,8 @@ func (a runAttribute) dataSource() dschema.Attribute {
 		return dschema.StringAttribute{CustomType: timetypes.RFC3339Type{}, MarkdownDescription: a.description, Computed: true}
 	case runParameters:
 		return dschema.MapAttribute{ElementType: types.StringType, MarkdownDescription: a.description, Computed: true, Sensitive: true}
+	case runKeys:
+		return dschema.ListAttribute{ElementType: types.StringType, MarkdownDescription: a.description, Computed: true}
 	case runTasks:
 		nested := make(map[string]dschema.Attribute, len(taskAttributes))
 		for _, t := range taskAttributes {
@@ -178,6 +195,8 @@ func (a runAttribute) unknown() attr.Value {
 		return timetypes.NewRFC3339Unknown()
 	case runParameters:
 		return types.MapUnknown(types.StringType)
+	case runKeys:
+		return types.ListUnknown(types.StringType)
 	case runTasks:
 		return types.ListUnknown(taskObjectType)
 	}
@@ -279,4 +298,21 @@ func parameterMap(ctx context.Context, params []enos.Parameter) (types.Map, diag
 		m[p.Key] = p.Value
 	}
 	return types.MapValueFrom(ctx, types.StringType, m)
+}
+
+// runParameterValues converts a run's parameters: the sorted keys, and
+// the values by key when withValues (else a null map).
+func runParameterValues(ctx context.Context, params []enos.Parameter, withValues bool) (types.List, types.Map, diag.Diagnostics) {
+	var names []string
+	for _, p := range params {
+		names = append(names, p.Key)
+	}
+	slices.Sort(names)
+	keys, diags := types.ListValueFrom(ctx, types.StringType, slices.Compact(names))
+	if !withValues {
+		return keys, types.MapNull(types.StringType), diags
+	}
+	values, d := parameterMap(ctx, params)
+	diags.Append(d...)
+	return keys, values, diags
 }
