@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/querycheck"
+	"github.com/hashicorp/terraform-plugin-testing/querycheck/queryfilter"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,55 +52,63 @@ func stringList(values ...string) tftypes.Value {
 }
 
 // Each filter of the list resource keeps the runs the service's search and
-// the provider's flow match give, newest trigger time first; the display
-// name says flow, run and status.
-func TestProtocolFlowTriggerList_filters(t *testing.T) {
+// the provider's flow match give, with the real `terraform query` and
+// querycheck; the display name says flow, run and status. (The order,
+// newest trigger time first, and the pages are checked at the protocol
+// level below: the CLI shows neither.)
+func TestAccNewFlowTriggerList_filters(t *testing.T) {
 	runs := startTestRuns(t)
-	h := newProtocolHarness(t, runs.srv)
-	ids := func(names ...string) []string {
-		out := make([]string, len(names))
-		for i, n := range names {
-			out[i] = runs.ids[n]
-		}
-		return out
-	}
-	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
 	searches := []struct {
-		name   string
-		config map[string]tftypes.Value
-		want   []string
+		name, config string
+		want         []string
 	}{
-		{"all", nil, ids("d1", "c1", "x1", "a3", "b2", "a2", "b1", "a1")},
+		{"all", "", []string{"d1", "c1", "x1", "a3", "b2", "a2", "b1", "a1"}},
 		// 21001's run x1 matches the search for "1001-" too.
-		{"by flow", map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, ids("a3", "a2", "a1")},
-		{"by statuses", map[string]tftypes.Value{"statuses": stringList("FAIL", "RUNNING")}, ids("d1", "b2", "b1")},
-		{"by window", map[string]tftypes.Value{
-			"triggered_after":  str(runs.triggerTime("b1").UTC().Format(time.RFC3339)),
-			"triggered_before": str(runs.triggerTime("a3").In(testServerZone).Format(time.RFC3339)),
-		}, ids("a3", "b2", "a2", "b1")},
-		{"by flow, status and window", map[string]tftypes.Value{
-			"flow_id":         tftypes.NewValue(tftypes.Number, 1002),
-			"statuses":        stringList("FAIL"),
-			"triggered_after": str(runs.triggerTime("b2").UTC().Format(time.RFC3339)),
-		}, ids("b2")},
-		{"none", map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1003)}, []string{}},
+		{"by_flow", "flow_id = 1001", []string{"a3", "a2", "a1"}},
+		{"by_statuses", `statuses = ["FAIL", "RUNNING"]`, []string{"d1", "b2", "b1"}},
+		{"by_window", fmt.Sprintf("triggered_after = %q\n    triggered_before = %q",
+			runs.triggerTime("b1").UTC().Format(time.RFC3339), runs.triggerTime("a3").In(testServerZone).Format(time.RFC3339)),
+			[]string{"a3", "b2", "a2", "b1"}},
+		{"by_flow_status_and_window", fmt.Sprintf("flow_id = 1002\n    statuses = [\"FAIL\"]\n    triggered_after = %q",
+			runs.triggerTime("b2").UTC().Format(time.RFC3339)), []string{"b2"}},
+		{"none", "flow_id = 1003", nil},
 	}
+	// The provider block is the first step's configuration, which the
+	// query step keeps.
+	var query strings.Builder
+	var checks []querycheck.QueryResultCheck
 	for _, s := range searches {
-		results := h.listAll(testTriggerType, s.config, noListLimit, withoutResources)
-		if got := h.listedIDs(results); !slices.Equal(got, s.want) {
-			t.Errorf("%s: listed %v, want %v", s.name, got, s.want)
+		fmt.Fprintf(&query, `
+list "dataflow_flow_trigger" %q {
+  provider         = dataflow
+  include_resource = false
+  config {
+    %s
+  }
+}
+`, s.name, s.config)
+		address := "dataflow_flow_trigger." + s.name
+		checks = append(checks, querycheck.ExpectLength(address, len(s.want)))
+		for _, name := range s.want {
+			checks = append(checks, querycheck.ExpectIdentity(address, map[string]knownvalue.Check{
+				"flow_instance_id": knownvalue.StringExact(runs.ids[name]),
+			}))
 		}
 	}
-
-	results := h.listAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1002)}, noListLimit, withoutResources)
-	want := []string{"hourly_metrics: " + runs.ids["b2"] + " (FAIL)", "hourly_metrics: " + runs.ids["b1"] + " (FAIL)"}
-	var names []string
-	for _, r := range results {
-		names = append(names, r.DisplayName)
+	for _, name := range []string{"b1", "b2"} {
+		checks = append(checks, querycheck.ExpectResourceDisplayName("dataflow_flow_trigger.by_statuses",
+			queryfilter.ByResourceIdentity(map[string]knownvalue.Check{"flow_instance_id": knownvalue.StringExact(runs.ids[name])}),
+			knownvalue.StringExact("hourly_metrics: "+runs.ids[name]+" (FAIL)")))
 	}
-	if !slices.Equal(names, want) {
-		t.Errorf("display names %q, want %q", names, want)
-	}
+	resource.Test(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			// A query step needs a configuration initialised before it.
+			{Config: testProviderBlock(runs.srv)},
+			{Query: true, Config: query.String(), QueryResultChecks: checks},
+		},
+	})
 }
 
 // Bad filters are refused when the configuration is validated, before any
