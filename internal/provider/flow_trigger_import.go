@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,11 +20,6 @@ import (
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
-
-// privateImportedRun is the private-state key under which import keeps an
-// importedRun (JSON) until the first apply after import, see
-// parametersReplace.
-const privateImportedRun = "imported_run"
 
 // importedRun is what import remembers of a run's parameters: salted
 // digests, never values. Import cannot tell which of the run's parameters
@@ -101,25 +95,6 @@ func (r *importedRun) mismatchedKeys(overrides map[string]string) []string {
 	return keys
 }
 
-// loadImportedRun returns what import remembered of the run, or nil when
-// the resource was not imported or has been applied since.
-func loadImportedRun(ctx context.Context, private privateGetter) (*importedRun, diag.Diagnostics) {
-	if private == nil {
-		return nil, nil
-	}
-	raw, diags := private.GetKey(ctx, privateImportedRun)
-	if raw == nil || diags.HasError() {
-		return nil, diags
-	}
-	var r importedRun
-	if err := json.Unmarshal(raw, &r); err != nil {
-		diags.AddError("Unreadable private state of an imported run", fmt.Sprintf(
-			"Decoding what import stored about the run's parameters failed: %s. Import the run again.", err))
-		return nil, diags
-	}
-	return &r, diags
-}
-
 // ImportState adopts an existing run by its flow instance id (the import id
 // or the identity's flow_instance_id). It stores
 // none of the run's parameter values: any of them may have been write-only.
@@ -161,16 +136,10 @@ func (r *flowTriggerResource) ImportState(ctx context.Context, req resource.Impo
 		resp.Diagnostics.AddError("Cannot import flow run", fmt.Sprintf("Making a random salt for the parameter digests failed: %s", err))
 		return
 	}
-	raw, err := json.Marshal(imported)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot import flow run", fmt.Sprintf("Encoding the parameter digests failed: %s", err))
-		return
-	}
-
 	model, diags := importedFlowTriggerModel(ctx, inst)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &model)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, raw)...)
+	resp.Diagnostics.Append(setImportedRun(ctx, resp.Private, imported)...)
 }
 
 // importedFlowTriggerModel is the state of an existing run as import and

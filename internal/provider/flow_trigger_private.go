@@ -13,9 +13,12 @@ import (
 
 // The private state of dataflow_flow_trigger: what the provider keeps
 // between operations that is not part of the resource's schema. Each key's
-// value is JSON, as private state requires. The import digests live under
-// privateImportedRun (flow_trigger_import.go).
+// value is JSON, as private state requires.
 const (
+	// privateImportedRun keeps what import remembered of the run's
+	// parameters (importedRun) until the first apply after import, see
+	// parametersReplace.
+	privateImportedRun = "imported_run"
 	// privateWait remembers a wait that did not see its run end (waitMark).
 	privateWait = "wait"
 	// privateUnknownOutcome remembers a trigger whose outcome was unknown
@@ -112,4 +115,37 @@ func newUnknownOutcome(err *enos.TriggerOutcomeUnknownError) *unknownOutcome {
 		o.Since = err.Since.UTC().Format(time.RFC3339Nano)
 	}
 	return o
+}
+
+// loadImportedRun returns what import remembered of the run, or nil when
+// the resource was not imported or has been applied since.
+func loadImportedRun(ctx context.Context, private privateGetter) (*importedRun, diag.Diagnostics) {
+	if private == nil {
+		return nil, nil
+	}
+	raw, diags := private.GetKey(ctx, privateImportedRun)
+	if raw == nil || diags.HasError() {
+		return nil, diags
+	}
+	var r importedRun
+	if err := json.Unmarshal(raw, &r); err != nil {
+		diags.AddError("Unreadable private state of an imported run", fmt.Sprintf(
+			"Decoding what import stored about the run's parameters failed: %s. Import the run again.", err))
+		return nil, diags
+	}
+	return &r, diags
+}
+
+// setImportedRun stores r under privateImportedRun; nil removes it.
+func setImportedRun(ctx context.Context, p privateSetter, r *importedRun) diag.Diagnostics {
+	if r == nil {
+		return p.SetKey(ctx, privateImportedRun, nil)
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Cannot import flow run", fmt.Sprintf("Encoding the parameter digests failed: %s", err))
+		return diags
+	}
+	return p.SetKey(ctx, privateImportedRun, raw)
 }

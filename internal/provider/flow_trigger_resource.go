@@ -379,7 +379,7 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	state.Parameters = plan.Parameters
 	state.Triggers = plan.Triggers
 	state.ParametersWOVersion = plan.ParametersWOVersion
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedRun, nil)...)
+	resp.Diagnostics.Append(setImportedRun(ctx, resp.Private, nil)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(fillFlowTriggerIdentity(ctx, req.State, resp.Identity)...)
 	mark, diags := getWaitMark(ctx, req.Private)
