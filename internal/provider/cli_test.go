@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-version"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 // Helpers for tests that run the terraform CLI themselves (signals, log
@@ -140,6 +142,17 @@ func skipBelowCLI(t *testing.T, minimum *version.Version, what string) {
 	}
 }
 
+// parallelCLITest starts a parallel test that runs testCLI itself with the
+// built provider and needs at least minimum for what: it skips without
+// TF_ACC or with an older CLI, and returns the CLI configuration.
+func parallelCLITest(t *testing.T, minimum *version.Version, what string) string {
+	t.Helper()
+	skipWithoutCLI(t)
+	t.Parallel()
+	skipBelowCLI(t, minimum, what)
+	return builtProviderCLIConfig(t)
+}
+
 // terraformVersion is the version of testCLI, read once.
 var terraformVersion = sync.OnceValues(func() (*version.Version, error) {
 	out, err := exec.Command(testCLI(), "version", "-json").Output()
@@ -154,3 +167,32 @@ var terraformVersion = sync.OnceValues(func() (*version.Version, error) {
 	}
 	return version.NewVersion(v.Version)
 })
+
+// expectRefusedWithVariables runs testCLI with args in a new workspace of
+// files plus a variables file of vars, and expects it to fail saying each
+// of want (in order) without sending operation to srv: a value from a
+// variable that the provider refuses once it is known.
+func expectRefusedWithVariables(t *testing.T, cliConfig string, srv *emulator.Server, operation string, files map[string]string, vars map[string]any, want []string, args ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	raw, err := json.Marshal(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["refused.tfvars.json"] = string(raw)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := terraformCLI(t, cliConfig, dir, nil, append(args, "-no-color", "-var-file=refused.tfvars.json")...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("terraform %v succeeded:\n%s", args, out)
+	}
+	if !errorText(want...).Match(out) {
+		t.Errorf("the error does not say %q:\n%s", want, out)
+	}
+	if n := srv.Count(operation); n != 0 {
+		t.Errorf("%d %s requests sent, want none", n, operation)
+	}
+}

@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -367,10 +366,7 @@ list "dataflow_flow_trigger" "loads" {
 // Terraform validated the list block: List checks them again, with the
 // schema's messages, and searches nothing when one is bad.
 func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
-	skipWithoutCLI(t)
-	t.Parallel()
-	skipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
-	cliConfig := builtProviderCLIConfig(t)
+	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
 	for name, tc := range map[string]struct {
 		vars map[string]any
 		want []string
@@ -383,7 +379,6 @@ func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := startTestEmulator(t, emulator.Options{})
-			dir := t.TempDir()
 			files := map[string]string{
 				"main.tf": requiredProvidersBlock + testProviderBlock(srv) + `
 variable "flow_id" {
@@ -415,23 +410,7 @@ list "dataflow_flow_trigger" "runs" {
 }
 `,
 			}
-			raw, _ := json.Marshal(tc.vars)
-			files["bad.tfvars.json"] = string(raw)
-			for name, content := range files {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			out, err := terraformCLI(t, cliConfig, dir, nil, "query", "-no-color", "-var-file=bad.tfvars.json").CombinedOutput()
-			if err == nil {
-				t.Fatalf("the query succeeded:\n%s", out)
-			}
-			if !errorText(tc.want...).Match(out) {
-				t.Errorf("the error does not say %q:\n%s", tc.want, out)
-			}
-			if n := srv.Count("flowInstances/search"); n != 0 {
-				t.Errorf("%d searches sent, want none", n)
-			}
+			expectRefusedWithVariables(t, cliConfig, srv, "flowInstances/search", files, tc.vars, tc.want, "query")
 		})
 	}
 }

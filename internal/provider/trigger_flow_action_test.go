@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -322,10 +321,7 @@ resource "terraform_data" "this" {
 // ignore_run_result a failed run is a warning. terraform-plugin-testing
 // v1.16 has no -invoke step, so these run the CLI with the built provider.
 func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
-	skipWithoutCLI(t)
-	t.Parallel()
-	skipBelowCLI(t, tfversion.Version1_14_0, "apply -invoke")
-	cliConfig := builtProviderCLIConfig(t)
+	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
 	for name, tc := range map[string]struct {
 		flowID      int64
 		extra       string
@@ -368,10 +364,7 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 // Terraform validated its configuration: the invocation checks them again,
 // with the schema's messages, and sends nothing when one is bad.
 func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
-	skipWithoutCLI(t)
-	t.Parallel()
-	skipBelowCLI(t, tfversion.Version1_14_0, "apply -invoke")
-	cliConfig := builtProviderCLIConfig(t)
+	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
 	for name, tc := range map[string]struct {
 		variable string
 		value    any // nil: null
@@ -387,7 +380,6 @@ func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := startTestEmulator(t, emulator.Options{})
-			dir := t.TempDir()
 			config := requiredProvidersBlock + testProviderBlock(srv) + `
 variable "poll_interval" {
   type    = string
@@ -416,24 +408,8 @@ action "dataflow_trigger_flow" "run" {
   }
 }
 `
-			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			vars := filepath.Join(dir, "bad.tfvars.json")
-			raw, _ := json.Marshal(map[string]any{tc.variable: tc.value})
-			if err := os.WriteFile(vars, raw, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			out, err := terraformCLI(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-var-file="+vars, "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
-			if err == nil {
-				t.Fatalf("the invocation succeeded:\n%s", out)
-			}
-			if !errorText(tc.want...).Match(out) {
-				t.Errorf("the error does not say %q:\n%s", tc.want, out)
-			}
-			if n := srv.Count(triggerOperation); n != 0 {
-				t.Errorf("%d triggers sent, want none", n)
-			}
+			expectRefusedWithVariables(t, cliConfig, srv, triggerOperation, map[string]string{"main.tf": config},
+				map[string]any{tc.variable: tc.value}, tc.want, "apply", "-auto-approve", "-invoke=action.dataflow_trigger_flow.run")
 		})
 	}
 }
