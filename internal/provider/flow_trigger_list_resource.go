@@ -46,7 +46,8 @@ func (r *flowTriggerListResource) ListResourceConfigSchema(_ context.Context, _ 
 		MarkdownDescription: "Lists the runs (flow instances) of Dataflow flows as `dataflow_flow_trigger` resources, newest trigger time first, " +
 			"for `terraform query` (Terraform 1.14 and later). Each result is identified by `flow_instance_id`; " +
 			"`terraform query -generate-config-out=FILE` writes an `import` block and a configuration for each, which adopt the run as it is. " +
-			"The provider follows the service's pages only as far as the query's `limit` needs.",
+			"The provider follows the service's pages only as far as the query's `limit` needs, and lists at most 10,000 runs per query, " +
+			"with a warning when a larger `limit` stops there.",
 		Attributes: map[string]schema.Attribute{
 			"flow_id": schema.Int64Attribute{
 				MarkdownDescription: "Only runs of this flow. The service cannot filter by flow id, so the provider searches for the id and keeps the exact matches.",
@@ -114,6 +115,7 @@ func (r *flowTriggerListResource) List(ctx context.Context, req list.ListRequest
 	}
 
 	stream.Results = func(push func(list.ListResult) bool) {
+		listed := 0
 		for inst, err := range client.FlowInstances(ctx, query) {
 			if err != nil {
 				var failed diag.Diagnostics
@@ -124,6 +126,15 @@ func (r *flowTriggerListResource) List(ctx context.Context, req list.ListRequest
 			if !push(flowTriggerListResult(ctx, req, &inst)) {
 				return
 			}
+			listed++
+		}
+		if req.Limit > maxInstanceMaxResults && listed == maxInstanceMaxResults {
+			var capped diag.Diagnostics
+			capped.AddWarning(fmt.Sprintf("Listed only the first %d runs", maxInstanceMaxResults), fmt.Sprintf(
+				"The query's limit is %d, but one search lists at most %d runs, as the data source dataflow_flow_instances does, and this one "+
+					"found that many: more runs may match. Narrow the query (flow_id, statuses, triggered_after and triggered_before) and run it "+
+					"once per trigger-time window.", req.Limit, maxInstanceMaxResults))
+			push(list.ListResult{Diagnostics: capped})
 		}
 	}
 }

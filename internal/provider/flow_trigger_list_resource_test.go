@@ -414,3 +414,54 @@ list "dataflow_flow_trigger" "runs" {
 		})
 	}
 }
+
+// A query whose limit is above what one search lists says so when it
+// found that many runs, after the results; one that found fewer does not.
+func TestAccNewFlowTriggerList_limitAboveTheMostListed(t *testing.T) {
+	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
+	srv := startTestEmulator(t, emulator.Options{})
+	client := testClient(t, srv)
+	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range maxInstanceMaxResults + 1 {
+		if _, err := client.UpdateAndTrigger(t.Context(), enos.TriggerRequest{FlowID: 1004, TriggerTime: base.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		filter string
+		runs   int
+		warned bool
+	}{
+		{"", maxInstanceMaxResults, true},
+		{fmt.Sprintf("triggered_after = %q", base.Add(9000*time.Minute).Format(time.RFC3339)), 1001, false},
+	} {
+		dir := t.TempDir()
+		files := map[string]string{
+			"main.tf": requiredProvidersBlock + testProviderBlock(srv),
+			"runs.tfquery.hcl": fmt.Sprintf(`
+list "dataflow_flow_trigger" "all" {
+  provider = dataflow
+  limit    = 20000
+  config {
+    flow_id = 1004
+    %s
+  }
+}
+`, tc.filter),
+		}
+		for name, content := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := terraformCLI(t, cliConfig, dir, nil, "query", "-no-color").CombinedOutput()
+		if err != nil {
+			t.Fatalf("terraform query: %v\n%s", err, out[max(0, len(out)-2000):])
+		}
+		listed := bytes.Count(out, []byte("list.dataflow_flow_trigger.all   flow_instance_id="))
+		warned := errorText("Warning: Listed only the first 10000 runs", "limit is 20000", "Narrow the query").Match(out)
+		if listed != tc.runs || warned != tc.warned {
+			t.Errorf("%q: %d runs listed, warned %v; want %d, %v\n%s", tc.filter, listed, warned, tc.runs, tc.warned, out[max(0, len(out)-2000):])
+		}
+	}
+}
