@@ -2,6 +2,7 @@ package enos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -29,8 +30,9 @@ func TestErrorClasses(t *testing.T) {
 	}{
 		{"HTML 502 page", APIVersion20, rawReply(502, "text/html", html502),
 			"flows/getMyFlow: HTTP 502: unexpected response (invalid character '<' looking for beginning of value): 502 Bad Gateway 502 Bad Gateway nginx", 502, 0, true},
+		// A successful JSON answer is never quoted: it may carry a token.
 		{"truncated JSON", APIVersion20, rawReply(200, "application/json", `{"status":0,"msg":"Success","data":[{"flowId":"33`),
-			"flows/getMyFlow: malformed response (unexpected end of JSON input): {\"status\":0,\"msg\":\"Success\",\"data\":[{\"flowId\":\"33", 200, 0, false},
+			"flows/getMyFlow: malformed response (unexpected end of JSON input)", 200, 0, false},
 		{"empty 200 body", APIVersion20, rawReply(200, "application/json", ``),
 			"flows/getMyFlow: malformed response: empty body", 200, 0, false},
 		{"2xx without status or code", APIVersion20, rawReply(200, "application/json", `{"msg":"Success","data":[],"requestId":"r-1"}`),
@@ -131,5 +133,40 @@ func TestClassificationHelpers(t *testing.T) {
 		if got := tt.is(tt.err); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// A bad body's description quotes the text of an error page without its
+// markup, scripts or terminal control sequences, reads no more than the
+// first maxScanned bytes (so no body costs more than that to describe),
+// and never quotes a successful JSON answer, which may carry a token.
+func TestDescribeBadBody(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		httpStatus int
+		body       string
+		want       string
+	}{
+		{"error page", 502, "<html><head><style>body{color:red}</style><script>var a = '<b>';</script></head><body><h1>502 Bad Gateway</h1>\n<hr>nginx</body></html>",
+			"unexpected response: 502 Bad Gateway nginx"},
+		{"control sequences", 503, "Service \x1b[32mApply complete!\x1b[0m\r\nunavailable\a",
+			"unexpected response: Service [32mApply complete! [0m unavailable"},
+		{"a tag left open past the scanned start", 502, "<" + strings.Repeat("x", maxScanned) + ">visible",
+			"unexpected response"},
+		{"unclosed tags", 502, strings.Repeat("<a", 1<<20), "unexpected response"},
+		{"token reply with a field of the wrong type", 200, `{"status":0,"msg":1,"data":{"accessToken":"tok-secret-1234","expire":7200}}`,
+			"malformed response (json: cannot unmarshal number into Go struct field envelope.msg of type string)"},
+		{"JSON error answer", 404, `{"error":"no route"}`, `unexpected response: {"error":"no route"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var decodeErr error
+			if tc.body != "" && (tc.body[0] == '{') {
+				var env envelope
+				decodeErr = json.Unmarshal([]byte(tc.body), &env)
+			}
+			if got := describeBadBody(tc.httpStatus, []byte(tc.body), decodeErr); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }
