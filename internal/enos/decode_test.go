@@ -2,6 +2,7 @@ package enos
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"reflect"
 	"testing"
@@ -183,5 +184,26 @@ func TestStatus(t *testing.T) {
 	}
 	if !StatusSuccess.Succeeded() || StatusCancel.Succeeded() {
 		t.Error("Succeeded")
+	}
+}
+
+// Text of the service shown in a terminal carries no control sequence: a
+// task log keeps its tabs and newlines only, and the service's msg and
+// submsg lose every control character.
+func TestServiceTextWithoutControlCharacters(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("taskInstances/getLog", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+		fs.ok(w, map[string]string{"log": "step\t1\n\x1b[2K\x1b[1A\x1b[32mApply complete!\x1b[0m\r\n\a"})
+	})
+	fs.handle("flowInstances/cancel", rawReply(200, "application/json", "{\"status\":62102,\"msg\":\"bad\\u001b[31m id\",\"submsg\":\"\\u0007try \\u009bagain\"}"))
+	c, _ := newTestClient(t, fs, nil)
+	log, err := c.GetTaskInstanceLog(context.Background(), "7-1", 0)
+	if err != nil || log != "step\t1\n [2K [1A [32mApply complete! [0m \n " {
+		t.Errorf("log %q, err %v", log, err)
+	}
+	err = c.CancelFlowInstance(context.Background(), "1001-1")
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Message != "bad [31m id" || apiErr.SubMessage != "try  again" {
+		t.Errorf("error %#v", err)
 	}
 }

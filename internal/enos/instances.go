@@ -187,6 +187,9 @@ func (c *Client) CancelFlowInstance(ctx context.Context, id string) error {
 
 // GetTaskInstanceLog returns a task instance's log, cut by the server to
 // maxLength characters (0: the server's default).
+//
+// The log comes without control characters other than tab and newline
+// (see printable).
 func (c *Client) GetTaskInstanceLog(ctx context.Context, taskInstID string, maxLength int) (string, error) {
 	query := url.Values{"taskInstId": {taskInstID}}
 	if maxLength > 0 {
@@ -204,5 +207,5 @@ func (c *Client) GetTaskInstanceLog(ctx context.Context, taskInstID string, maxL
 		Log string `json:"log"`
 	}
 	err = decodeData(call.operation(), data, &out)
-	return out.Log, err
+	return printable(out.Log, "\t\n"), err
 }

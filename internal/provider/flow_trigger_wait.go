@@ -25,8 +25,10 @@ const (
 	// notFoundReads is how many consecutive reads that do not find a
 	// started run end a wait: one read that misses it is no verdict.
 	notFoundReads = 3
-	// logTailLines is how much of a failed task's log an error shows.
+	// logTailLines and logTailBytes bound how much of a failed task's log
+	// an error shows: a few long lines must not flood a CI log.
 	logTailLines = 20
+	logTailBytes = 4 << 10
 	// logFetchLength is the log length requested; the tail is cut locally
 	// because the service reference does not say which end maxLength keeps.
 	logFetchLength = 1 << 20
@@ -184,10 +186,15 @@ func maskParameterValues(text string, params []enos.Parameter, shown map[string]
 	return text
 }
 
-// logTail returns the last n lines of log.
+// logTail returns the last n lines of log, at most logTailBytes of them
+// (cut at the front, marked "...").
 func logTail(log string, n int) string {
 	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	tail := strings.Join(lines[max(0, len(lines)-n):], "\n")
+	if len(tail) > logTailBytes {
+		tail = "..." + strings.ToValidUTF8(tail[len(tail)-logTailBytes:], "")
+	}
+	return tail
 }
 
 // waitStage says which operation waited: an error in create taints the

@@ -2,10 +2,12 @@ package provider
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
@@ -75,5 +77,22 @@ func TestAccFlowTriggerWait_vanishedRunIsNotTriggeredAgain(t *testing.T) {
 	}
 	if n := srv.Count(triggerOperation); n != 1 {
 		t.Fatalf("%d trigger requests, want the first one only", n)
+	}
+}
+
+// A failed task's log tail is its last lines, and at most logTailBytes of
+// them: a task that prints a few long lines does not flood the CI log.
+func TestLogTailIsBoundedInLinesAndBytes(t *testing.T) {
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("line %d", i))
+	}
+	if got, want := logTail(strings.Join(lines, "\n")+"\n", 20), strings.Join(lines[10:], "\n"); got != want {
+		t.Errorf("last 20 lines: got %q, want %q", got, want)
+	}
+	long := strings.Repeat("é", logTailBytes) + "\nend"
+	got := logTail(long, 20)
+	if len(got) > logTailBytes+len("...") || !strings.HasPrefix(got, "...") || !strings.HasSuffix(got, "\nend") || !utf8.ValidString(got) {
+		t.Errorf("a %d-byte tail gave %d bytes, prefix %q, suffix %q", len(long), len(got), got[:min(8, len(got))], got[max(0, len(got)-8):])
 	}
 }
