@@ -6,10 +6,13 @@ terraform {
   }
 }
 
+# ephemeral keeps the secret out of saved plan files as well as state
+# (Terraform 1.10 and OpenTofu 1.11 and later; the provider needs 1.11).
 variable "enos_secret_key" {
   description = "Secret key of the EnOS application (or leave unset and export ENOS_SECRET_KEY)."
   type        = string
   sensitive   = true
+  ephemeral   = true
   default     = null
 }
 
