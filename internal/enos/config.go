@@ -103,7 +103,26 @@ func parseEndpoint(raw string) (*url.URL, error) {
 		return nil, err
 	}
 	u, _ := url.Parse(raw) // parsed by ValidateEndpoint
-	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+	// One spelling of the host (lower case, no trailing dot): "LOCALHOST."
+	// is the loopback host ValidateEndpoint accepts, and only "localhost"
+	// is what proxy settings and certificates match.
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if port := u.Port(); port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return &url.URL{Scheme: u.Scheme, Host: host}, nil
+}
+
+// proxyFor is the transport's proxy: the environment's for https, never
+// one for plain http, which goes only to a loopback host and must not
+// carry the token request or signed calls through a proxy in the clear.
+func proxyFor(req *http.Request) (*url.URL, error) {
+	if req.URL.Scheme == "http" {
+		return nil, nil
+	}
+	return http.ProxyFromEnvironment(req)
 }
 
 // newHTTPClient builds the default client: system roots plus the extra CA
@@ -115,7 +134,7 @@ func newHTTPClient(caPEM []byte) (*http.Client, error) {
 		return nil, err
 	}
 	transport := &http.Transport{
-		Proxy:             http.ProxyFromEnvironment,
+		Proxy:             proxyFor,
 		DialContext:       (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2: true,
 		MaxIdleConns:      100,

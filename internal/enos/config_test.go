@@ -135,3 +135,26 @@ func TestClientReusesTheConnectionsOfParallelCalls(t *testing.T) {
 		t.Errorf("three rounds of %d parallel calls opened %d connections, want at most %d", parallel, n, parallel)
 	}
 }
+
+// A loopback endpoint however written is used in one spelling, and plain
+// http never goes through a proxy: with HTTP_PROXY set, "http://LOCALHOST."
+// would otherwise send the token request to the proxy in the clear.
+func TestPlainHTTPNeverUsesAProxy(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://LOCALHOST.:8080":   "http://localhost:8080",
+		"http://localhost.":        "http://localhost",
+		"http://[::1]:9000":        "http://[::1]:9000",
+		"https://APIM.Example.COM": "https://apim.example.com",
+	} {
+		u, err := parseEndpoint(raw)
+		if err != nil || u.String() != want {
+			t.Errorf("parseEndpoint(%q) = %v, %v; want %s", raw, u, err, want)
+		}
+	}
+	for _, raw := range []string{"http://localhost.:8080/x", "http://127.0.0.1:1/x", "http://LOCALHOST:1/x"} {
+		req, _ := http.NewRequest(http.MethodGet, raw, nil)
+		if proxy, err := proxyFor(req); proxy != nil || err != nil {
+			t.Errorf("%s goes through proxy %v (%v)", raw, proxy, err)
+		}
+	}
+}
