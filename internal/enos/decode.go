@@ -10,8 +10,8 @@ type wireFlow struct {
 	FlowID       flexInt64    `json:"flowId"`
 	FlowName     string       `json:"flowName"`
 	Desc         string       `json:"desc"`
-	Active       flexInt64    `json:"active"`
-	Type         flexInt64    `json:"type"`
+	Active       flexInt      `json:"active"`
+	Type         flexInt      `json:"type"`
 	Freq         string       `json:"freq"`
 	Cycle        string       `json:"cycle"`
 	StartTime    string       `json:"startTime"`
@@ -19,11 +19,11 @@ type wireFlow struct {
 	Owner        string       `json:"owner"`
 	Visitor      string       `json:"visitor"`
 	DoAs         string       `json:"doAs"`
-	AlertMode    flexInt64    `json:"alertMode"`
+	AlertMode    flexInt      `json:"alertMode"`
 	AlertTo      string       `json:"alertTo"`
 	AppID        string       `json:"appId"`
-	Entry        flexInt64    `json:"entry"`
-	SyncType     flexInt64    `json:"syncType"`
+	Entry        flexInt      `json:"entry"`
+	SyncType     flexInt      `json:"syncType"`
 	Creator      string       `json:"creator"`
 	UpdateUser   string       `json:"updateUser"`
 	CreateTime   wireTime     `json:"createTime"`
@@ -76,9 +76,9 @@ type wireInstance struct {
 	Cycle       string       `json:"cycle"`
 	DoAs        string       `json:"doAs"`
 	Owner       string       `json:"owner"`
-	AlertMode   flexInt64    `json:"alertMode"`
+	AlertMode   flexInt      `json:"alertMode"`
 	Parameters  embeddedJSON `json:"parameters"`
-	Status      flexInt64    `json:"status"`
+	Status      flexInt      `json:"status"`
 	StatusDesc  string       `json:"statusDesc"`
 	TriggerTime wireTime     `json:"triggerTime"`
 	StartTime   wireTime     `json:"startTime"`

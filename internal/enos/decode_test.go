@@ -2,9 +2,12 @@ package enos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -205,5 +208,30 @@ func TestServiceTextWithoutControlCharacters(t *testing.T) {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Message != "bad [31m id" || apiErr.SubMessage != "try  again" {
 		t.Errorf("error %#v", err)
+	}
+}
+
+// A status, code or flag beyond 32 bits is a decode error on every
+// architecture, never a number wrapped into another (4294967297 read as 1,
+// SUCCESS, on a 32-bit build); `GOARCH=386 go test` runs this too.
+func TestIntegerFieldsOutOfRangeAreErrors(t *testing.T) {
+	for _, body := range []string{
+		`{"instanceId":"1001-1","flowId":1001,"status":4294967297}`,
+		`{"instanceId":"1001-1","flowId":1001,"status":"-4294967295"}`,
+		`{"instanceId":"1001-1","flowId":1001,"status":1,"alertMode":2147483648}`,
+	} {
+		var w wireInstance
+		if err := json.Unmarshal([]byte(body), &w); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%s: decoded as status %d (err %v)", body, w.Status, err)
+		}
+	}
+	for _, body := range []string{`{"status":4294967296,"msg":"Success"}`, `{"code":4294967297}`} {
+		if _, _, err := decodeEnvelope("flowInstances/get", 200, []byte(body)); err == nil || !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%s: err %v, want out of range", body, err)
+		}
+	}
+	var w wireInstance
+	if err := json.Unmarshal([]byte(`{"instanceId":"1001-1","flowId":1001,"status":-2147483648}`), &w); err != nil || w.Status != math.MinInt32 {
+		t.Errorf("the 32-bit minimum: %d, %v", w.Status, err)
 	}
 }

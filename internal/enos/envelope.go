@@ -11,8 +11,8 @@ import (
 // envelope is the response wrapper of every call (SERVICE.md §1.1). The result
 // code is status (v2.0) or code (v2.1); both may be numbers or numeric strings.
 type envelope struct {
-	Status    *flexInt64      `json:"status"`
-	Code      *flexInt64      `json:"code"`
+	Status    *flexInt        `json:"status"`
+	Code      *flexInt        `json:"code"`
 	Msg       string          `json:"msg"`
 	SubMsg    string          `json:"submsg"`
 	RequestID string          `json:"requestId"`
@@ -26,7 +26,7 @@ func decodeEnvelope(op string, httpStatus int, body []byte) (data json.RawMessag
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, "", &APIError{Operation: op, HTTPStatus: httpStatus, Message: describeBadBody(httpStatus, body, err)}
 	}
-	var code *flexInt64
+	var code *flexInt
 	switch {
 	case env.Status != nil:
 		code = env.Status

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,23 @@ func (f *flexInt64) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%q is not an integer", s)
 	}
 	*f = flexInt64(n)
+	return nil
+}
+
+// flexInt is a flexInt64 that must fit 32 bits: a status, a code or a
+// flag. A value beyond that is a decode error, never a number wrapped into
+// another one on a 32-bit build (4294967297 read as 1, SUCCESS).
+type flexInt int
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	var n flexInt64
+	if err := n.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return fmt.Errorf("%d is out of range", n)
+	}
+	*f = flexInt(n)
 	return nil
 }
 
