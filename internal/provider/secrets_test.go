@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -205,4 +206,57 @@ func planFileContents(t *testing.T, path string) []byte {
 		}
 	}
 	return all.Bytes()
+}
+
+// A token reply the provider cannot read (here its msg is a number, as a
+// broken gateway might send) fails the plan without quoting the reply:
+// the token it carries is in neither the output nor the trace log.
+func TestSecretsStayOutOfAFailingTokenExchange(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	recorder := &secretRecorder{target: srv.URL, seen: map[string]string{}}
+	proxy := recorder.proxy()
+	record := proxy.onAnswer
+	proxy.onAnswer = func(r *http.Request, answer []byte) []byte {
+		answer = record(r, answer)
+		if r.URL.Path == apim.TokenPath {
+			return regexp.MustCompile(`"msg":"[^"]*"`).ReplaceAll(answer, []byte(`"msg":1`))
+		}
+		return answer
+	}
+	server := httptest.NewServer(proxy)
+	t.Cleanup(server.Close)
+
+	dir := t.TempDir()
+	config := requiredProvidersBlock + strings.Replace(testProviderBlock(srv, "max_retries = 0"), srv.URL, server.URL, 1) + `
+data "dataflow_flow" "daily" {
+  flow_id = 1001
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "terraform.log")
+	out, err := terraformCLI(t, builtProviderCLIConfig(t), dir, []string{"TF_LOG=trace", "TF_LOG_PATH=" + logPath}, "plan", "-no-color").CombinedOutput()
+	if err == nil || !errorText("token/get", "malformed response").Match(out) {
+		t.Fatalf("want the plan to fail on the token reply (err %v):\n%s", err, out)
+	}
+	logText, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := 0
+	for secret, kind := range recorder.secrets() {
+		if kind != "access token" {
+			continue
+		}
+		tokens++
+		if bytes.Contains(out, []byte(secret)) || bytes.Contains(logText, []byte(secret)) {
+			t.Errorf("the output or the trace log holds the access token of the unreadable reply")
+		}
+	}
+	if tokens == 0 {
+		t.Fatal("the proxy saw no token reply")
+	}
 }
