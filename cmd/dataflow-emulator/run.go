@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
@@ -29,6 +31,7 @@ type config struct {
 	duplicates emulator.DuplicateTrigger
 	// rewriteValues stores sent parameter values trimmed of blanks.
 	rewriteValues bool
+	requestLog    int // entries the request log keeps
 	version       bool
 }
 
@@ -48,6 +51,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 		return fmt.Errorf("expected %q or %q, got %q", emulator.DuplicateReject, emulator.DuplicateAnswerExisting, s)
 	})
 	fs.BoolVar(&cfg.rewriteValues, "rewrite-values", false, "store the parameter values of triggers trimmed of leading and trailing blanks, as a service may store a value otherwise than it was sent")
+	fs.IntVar(&cfg.requestLog, "request-log", 10000, "how many of the newest requests GET /_emulator/requests keeps")
 	fs.BoolVar(&cfg.version, "version", false, "print the emulator's version and exit")
 	fs.Func("fault", "inject a fault, e.g. op=flows/updateAndTrigger,kind=drop-after,count=1 (repeatable)", func(s string) error {
 		f, err := emulator.ParseFault(s)
@@ -89,12 +93,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := log.New(stdout, "", log.Ltime) // safe for concurrent requests
-	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates, RewriteValues: cfg.rewriteValues})
+	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates, RewriteValues: cfg.rewriteValues, RequestLogSize: cfg.requestLog})
 	if err != nil {
 		return err
 	}
 	for _, f := range cfg.faults {
 		srv.InjectFault(f)
+	}
+	if !loopbackAddress(cfg.listen) {
+		fmt.Fprintf(stdout, "# warning: serving on %s, beyond this machine's loopback: whoever reaches it can read the request log "+
+			"(parameter values, write-only ones included) and inject faults, and the provider only talks plain http to a loopback host\n", cfg.listen)
 	}
 	printEnvironment(stdout, srv.URL, seed)
 	<-ctx.Done()
@@ -122,4 +130,18 @@ func printEnvironment(w io.Writer, url string, seed *emulator.Seed) {
 		}
 	}
 	fmt.Fprintf(w, "# the seed has no user in OU %s\n", app.OrgID)
+}
+
+// loopbackAddress reports whether a listen address (host:port) is on a
+// loopback host only; an empty host (":8090") listens on every interface.
+func loopbackAddress(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -2,7 +2,12 @@ package emulator
 
 import (
 	"encoding/json"
+	"mime"
+	"net"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,7 +33,22 @@ type faultJSON struct {
 	Skew       Duration  `json:"skew"`
 }
 
+// The admin routes serve a loopback host only, and take JSON only: a web
+// page the user visits cannot reach them by a form post (no JSON content
+// type without a CORS preflight, which they do not answer) or by DNS
+// rebinding (its Host is the attacker's name). What they show is redacted
+// (parameter values, which may be write-only, and token encryptions).
 func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !loopbackHost(r.Host) {
+		adminError(w, http.StatusForbidden, "the admin routes answer requests to a loopback host only (127.0.0.1, ::1 or localhost), not "+strconv.Quote(r.Host))
+		return
+	}
+	if r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			adminError(w, http.StatusUnsupportedMediaType, "the admin routes take Content-Type: application/json")
+			return
+		}
+	}
 	route := r.Method + " " + r.URL.Path
 	switch route {
 	case "GET /_emulator/requests":
@@ -39,11 +59,17 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		reqs := e.Requests()
 		out := make([]requestJSON, len(reqs))
 		for i, req := range reqs {
-			out[i] = requestJSON{Request: req, Body: string(req.Body)}
+			out[i] = requestJSON{Request: req, Body: redactBody(req.Body)}
 		}
 		adminJSON(w, http.StatusOK, out)
 	case "GET /_emulator/instances":
-		adminJSON(w, http.StatusOK, e.Instances())
+		instances := e.Instances()
+		for i := range instances {
+			for k := range instances[i].Parameters {
+				instances[i].Parameters[k] = redacted
+			}
+		}
+		adminJSON(w, http.StatusOK, instances)
 	case "POST /_emulator/faults":
 		var f faultJSON
 		if !decodeStrict(w, r, &f) {
@@ -112,4 +138,33 @@ func adminJSON(w http.ResponseWriter, status int, v any) {
 func adminError(w http.ResponseWriter, status int, msg string) {
 	b, _ := json.Marshal(map[string]string{"error": msg})
 	writeJSON(w, status, b)
+}
+
+// redacted stands for a value the admin routes do not show.
+const redacted = "(redacted)"
+
+var (
+	encryptionField     = regexp.MustCompile(`"encryption"\s*:\s*"(?:[^"\\]|\\.)*"`)
+	parameterValueField = regexp.MustCompile(`"value"\s*:\s*"(?:[^"\\]|\\.)*"`)
+)
+
+// redactBody is a logged request body without token encryptions and
+// parameter values.
+func redactBody(body []byte) string {
+	out := encryptionField.ReplaceAll(body, []byte(`"encryption":"`+redacted+`"`))
+	return string(parameterValueField.ReplaceAll(out, []byte(`"value":"`+redacted+`"`)))
+}
+
+// loopbackHost reports whether a Host header names a loopback host.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

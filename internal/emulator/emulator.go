@@ -5,6 +5,7 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -26,6 +27,9 @@ type Options struct {
 	// RewriteValues stores every flow's sent parameter values trimmed of
 	// blanks (see FlowSpec.RewriteValues).
 	RewriteValues bool
+	// RequestLogSize is how many of the newest requests Requests keeps;
+	// 0: 10000.
+	RequestLogSize int
 }
 
 // Emulator is the emulated service; it is an http.Handler. Safe for
@@ -54,7 +58,7 @@ type Emulator struct {
 	instanceOrder []*instance
 	taskInstances map[string]taskRef
 	seq           int64
-	requests      []Request
+	requests      requestLog
 	faults        []*activeFault
 	requestSeq    atomic.Int64
 }
@@ -87,6 +91,9 @@ func New(opts Options) (*Emulator, error) {
 	if duplicates == "" {
 		duplicates = DuplicateReject
 	}
+	if opts.RequestLogSize < 0 {
+		return nil, fmt.Errorf("request log size %d: expected 0 (the default) or more", opts.RequestLogSize)
+	}
 	if !duplicates.valid() {
 		return nil, fmt.Errorf("duplicate trigger behaviour %q: expected %q or %q", duplicates, DuplicateReject, DuplicateAnswerExisting)
 	}
@@ -99,6 +106,7 @@ func New(opts Options) (*Emulator, error) {
 
 		duplicateTrigger: duplicates,
 		rewriteValues:    opts.RewriteValues,
+		requests:         requestLog{size: cmp.Or(opts.RequestLogSize, defaultRequestLogSize)},
 		zone:             zone,
 		orgs:             map[string]bool{},
 		users:            map[string]*User{},
@@ -159,13 +167,17 @@ func (e *Emulator) addFlowLocked(spec FlowSpec) {
 	if spec.Cron == "" {
 		spec.Cron = "0 0 0 * * ? *"
 	}
+	// Task ids derive from the flow id; the search goes on from the last one
+	// given, so a flow of n tasks costs O(n), not O(n²).
+	next := spec.ID * 100
 	for i := range spec.Tasks {
 		t := &spec.Tasks[i]
 		if t.Outcome == "" {
 			t.Outcome = OutcomeSuccess
 		}
 		if t.ID == 0 {
-			t.ID = e.nextTaskID(spec.ID)
+			t.ID = e.unusedTaskID(next)
+			next = t.ID + 1
 		}
 		e.taskIDs[t.ID] = true
 	}
@@ -173,9 +185,10 @@ func (e *Emulator) addFlowLocked(spec FlowSpec) {
 	e.flows[spec.ID] = &flow{spec: spec, active: 1, created: now, updated: now}
 }
 
-// nextTaskID picks an unused task ID derived from the flow ID.
-func (e *Emulator) nextTaskID(flowID int64) int64 {
-	id := flowID * 100
+// unusedTaskID is the first task id from from on that no task has (and
+// not 0).
+func (e *Emulator) unusedTaskID(from int64) int64 {
+	id := from
 	for e.taskIDs[id] || id == 0 {
 		id++
 	}

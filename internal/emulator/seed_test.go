@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -87,6 +89,9 @@ func TestAdminRoutes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, _, err := rawDo(env.http, req)
 		if err != nil {
 			t.Fatal(err)
@@ -135,5 +140,88 @@ func TestAdminRoutes(t *testing.T) {
 	}
 	if code := adminDo(http.MethodGet, "/_emulator/nothing", ""); code != 404 {
 		t.Errorf("unknown route: HTTP %d", code)
+	}
+}
+
+// The admin routes refuse what a web page could send (a form post, a
+// request to a rebound DNS name) and show no parameter value or token
+// encryption.
+func TestAdminRoutesAreLocalAndRedacted(t *testing.T) {
+	env := startEnv(t, Options{})
+	alice := env.alice()
+	wantCode(t, alice.trigger(1001, env.clock.Now(), `[{"key":"password","value":"s3cret-wo"}]`), 0, "")
+	send := func(method, path, contentType, host, body string) (int, string) {
+		req, _ := http.NewRequest(method, env.srv.URL+path, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		resp, b, err := rawDo(env.http, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := send(http.MethodPost, "/_emulator/faults", "text/plain", "", `{"kind":"http-502"}`); code != http.StatusUnsupportedMediaType {
+		t.Errorf("a text/plain post: HTTP %d, want 415", code)
+	}
+	for _, host := range []string{"attacker.example:8090", "10.0.0.5"} {
+		if code, _ := send(http.MethodGet, "/_emulator/requests", "", host, ""); code != http.StatusForbidden {
+			t.Errorf("Host %s: HTTP %d, want 403", host, code)
+		}
+	}
+	if code, _ := send(http.MethodGet, "/_emulator/instances", "", "localhost:1", ""); code != http.StatusOK {
+		t.Errorf("Host localhost: HTTP %d, want 200", code)
+	}
+	for _, path := range []string{"/_emulator/requests", "/_emulator/instances"} {
+		code, body := send(http.MethodGet, path, "", "", "")
+		if code != http.StatusOK || strings.Contains(body, "s3cret-wo") || !strings.Contains(body, "password") || !strings.Contains(body, "(redacted)") {
+			t.Errorf("%s: HTTP %d, the value shown or the key missing:\n%s", path, code, body)
+		}
+	}
+	_, body := send(http.MethodGet, "/_emulator/requests", "", "", "")
+	encryptions := 0
+	for _, r := range env.srv.Requests() {
+		var token struct{ Encryption string }
+		if r.Operation == "token/get" && json.Unmarshal(r.Body, &token) == nil && token.Encryption != "" {
+			encryptions++
+			if strings.Contains(body, token.Encryption) {
+				t.Error("the request log shows a token encryption")
+			}
+		}
+	}
+	if encryptions == 0 {
+		t.Fatal("no token request with an encryption was logged")
+	}
+}
+
+// Tasks without an id get the first free ids from the flow's id times 100
+// on, skipping those other flows hold; a flow of 30,000 tasks is added as
+// one pass over them.
+func TestAddFlowAssignsFreeTaskIDs(t *testing.T) {
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := make([]TaskSpec, 30000)
+	for i := range tasks {
+		tasks[i] = TaskSpec{Name: fmt.Sprintf("t%d", i), Duration: Duration(time.Second)}
+	}
+	tasks[1].ID = 400002 // taken by the flow itself: skipped by the others
+	if err := e.AddFlow(FlowSpec{ID: 4000, Name: "wide", OrgID: DefaultOrgID, Owners: []string{"alice"}, Tasks: tasks}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.flows[4000].spec.Tasks
+	if got[0].ID != 400000 || got[1].ID != 400002 || got[2].ID != 400001 || got[3].ID != 400003 || got[29999].ID != 429999 {
+		t.Errorf("ids %d %d %d %d … %d", got[0].ID, got[1].ID, got[2].ID, got[3].ID, got[29999].ID)
+	}
+	seen := map[int64]bool{}
+	for _, task := range got {
+		if seen[task.ID] {
+			t.Fatalf("task id %d given twice", task.ID)
+		}
+		seen[task.ID] = true
 	}
 }

@@ -230,37 +230,33 @@ func (e *Emulator) newRequestID() string {
 func (e *Emulator) record(c *call, status, code int, fault FaultKind) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.requests = append(e.requests, Request{
+	e.requests.add(Request{
 		Time: e.clock.Now(), Method: c.method, APIVersion: c.version, Operation: c.operation,
 		Query: c.query, Body: c.body, SignatureValid: c.signatureValid, HTTPStatus: status, Code: code, Fault: fault,
 	})
 }
 
-// Requests returns every request received so far, oldest first.
+// Requests returns the requests received so far, oldest first: the newest
+// Options.RequestLogSize of them (and 64 MiB of their bodies).
 func (e *Emulator) Requests() []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]Request(nil), e.requests...)
+	return e.requests.all()
 }
 
-// ResetRequests clears the request log.
+// ResetRequests clears the request log and the counts.
 func (e *Emulator) ResetRequests() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.requests = nil
+	e.requests.reset()
 }
 
-// Count returns how many requests of an operation were received.
+// Count returns how many requests of an operation were received since the
+// start or the last ResetRequests, including those the log no longer keeps.
 func (e *Emulator) Count(operation string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := 0
-	for _, r := range e.requests {
-		if r.Operation == operation {
-			n++
-		}
-	}
-	return n
+	return e.requests.counts[operation]
 }
 
 func writeJSON(w http.ResponseWriter, status int, payload []byte) {

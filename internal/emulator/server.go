@@ -32,8 +32,12 @@ func Listen(addr string, opts Options) (*Server, error) {
 	s := &Server{
 		Emulator: e,
 		URL:      "http://" + ln.Addr().String(),
-		http:     &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second},
-		done:     make(chan struct{}),
+		// Bounded reads, writes and idle connections, so that a slow or
+		// stalled client cannot hold the server; a write may last as long
+		// as the slowest answer a fault holds in the tests (10 minutes).
+		http: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			WriteTimeout: 15 * time.Minute, IdleTimeout: 2 * time.Minute},
+		done: make(chan struct{}),
 	}
 	go func() {
 		defer close(s.done)
