@@ -31,7 +31,8 @@ func startService(latency time.Duration, flows int, taskTime time.Duration) (*em
 			Tasks:      []emulator.TaskSpec{{Name: "load", Duration: emulator.Duration(taskTime), Outcome: emulator.OutcomeSuccess}},
 		})
 	}
-	return emulator.Start(emulator.Options{Seed: seed, Latency: latency})
+	// The figures count every request of a run of up to 5000 triggers.
+	return emulator.Start(emulator.Options{Seed: seed, Latency: latency, RequestLogSize: 1 << 20})
 }
 
 // waitFinished waits until every run the service started has finished.
