@@ -57,6 +57,11 @@ func (r *flowTriggerResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	if !req.State.Raw.IsNull() {
+		imported, diags := loadImportedRun(ctx, req.Private)
+		resp.Diagnostics.Append(diags...)
+		if imported != nil {
+			r.planAfterImport(ctx, req, resp)
+		}
 		planFollowUp(ctx, req, resp)
 		return
 	}
@@ -152,15 +157,7 @@ func triggerTimeReplace() planmodifier.String {
 
 // parametersReplace replaces the resource (a new run) when the parameters
 // change. After import, whose state holds no parameter values (see
-// ImportState), it compares instead the effective parameters the
-// configuration gives (the flow's defaults, parameters and parameters_wo:
-// write-only values are in the configuration during plan only) with the
-// run's digests, on every plan until the first apply: a configuration that
-// describes the run, such as the one that started it or one that writes a
-// default out, is an in-place update; any other is a new run. A
-// configuration that sets neither parameters nor parameters_wo says nothing
-// about them and adopts the run as it is: that is the configuration
-// `terraform query -generate-config-out` writes, which can hold no value.
+// ImportState), the resource's ModifyPlan decides instead (planAfterImport).
 func parametersReplace() planmodifier.Map { return parametersReplaceModifier{} }
 
 type parametersReplaceModifier struct{}
@@ -181,26 +178,90 @@ func (parametersReplaceModifier) PlanModifyMap(ctx context.Context, req planmodi
 	resp.Diagnostics.Append(diags...)
 	if imported == nil {
 		resp.RequiresReplace = !req.PlanValue.Equal(req.StateValue)
-		return
 	}
-	var writeOnly types.Map
+}
+
+// planAfterImport compares, on every plan until the first apply after
+// import, the effective parameters the configuration gives (the flow's
+// defaults, parameters and parameters_wo: write-only values are in the
+// configuration during plan only) with those of the run, read from the
+// service now (nothing of them is stored): a configuration that describes
+// the run, such as the one that started it or one that writes a default
+// out, is an in-place update; any other is a new run. A configuration that
+// sets neither parameters nor parameters_wo says nothing about them and
+// adopts the run as it is: that is the configuration `terraform query
+// -generate-config-out` writes, which can hold no value. When the run
+// cannot be read (skip_flow_validation, an error), the plan keeps the run
+// and says why: starting a second run is the outcome that cannot be undone.
+func (r *flowTriggerResource) planAfterImport(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	var id types.String
+	var flowID types.Int64
+	var parameters, writeOnly types.Map
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("flow_id"), &flowID)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters"), &parameters)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("parameters_wo"), &writeOnly)...)
-	if req.ConfigValue.IsNull() && writeOnly.IsNull() {
+	if resp.Diagnostics.HasError() || (parameters.IsNull() && writeOnly.IsNull()) {
 		return
 	}
-	overrides, known := knownStrings(req.ConfigValue, writeOnly)
+	overrides, known := knownStrings(parameters, writeOnly)
 	if !known {
 		// Unknown values cannot be shown to be the run's.
-		resp.RequiresReplace = true
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("parameters"))
 		return
 	}
-	if keys := imported.mismatchedKeys(overrides); len(keys) > 0 {
-		resp.RequiresReplace = true
+	notCompared := func(why string) {
+		resp.Diagnostics.AddAttributeWarning(path.Root("parameters"), "Imported run kept without comparing its parameters",
+			fmt.Sprintf("The configuration's parameters could not be compared with those of the imported run %s: %s. The plan keeps the run (an in-place update) rather than start another one; "+
+				"to start a new run instead, apply with -replace on this resource.", id.ValueString(), why))
+	}
+	if r.data == nil || r.data.skipFlowValidation {
+		notCompared("the provider's skip_flow_validation = true makes a plan send no request")
+		return
+	}
+	inst, err := r.data.client.GetFlowInstance(ctx, id.ValueString())
+	if err != nil {
+		notCompared("reading the run failed: " + err.Error())
+		return
+	}
+	defaults := map[string]string{}
+	if flow, err := r.data.client.FlowGlobals(ctx, flowID.ValueInt64()); err == nil {
+		for _, p := range flow.Parameters {
+			defaults[p.Key] = p.Value
+		}
+	} else {
+		resp.Diagnostics.AddAttributeWarning(path.Root("parameters"), "Could not read the flow's defaults",
+			fmt.Sprintf("Reading flow %d to tell the run's overrides from the flow's defaults failed, so only a configuration that sets every parameter of the run (in parameters or parameters_wo) matches it: %s", flowID.ValueInt64(), err))
+	}
+	run := map[string]string{}
+	for _, p := range inst.Parameters {
+		run[p.Key] = p.Value
+	}
+	if keys := differingKeys(effectiveParameters(defaults, run), effectiveParameters(defaults, overrides)); len(keys) > 0 {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("parameters"))
 		// Names only: a value may be write-only.
 		resp.Diagnostics.AddAttributeWarning(path.Root("parameters"), "Configuration differs from the imported run",
 			fmt.Sprintf("The parameters this configuration gives (the flow's defaults, parameters and parameters_wo) differ from those of the imported run for %s, so the plan starts a new run. "+
 				"To keep the imported run, set these parameters as the run had them.", strings.Join(keys, ", ")))
 	}
+}
+
+// differingKeys lists, sorted, the keys whose values differ between a and
+// b, or that only one of them has.
+func differingKeys(a, b map[string]string) []string {
+	var keys []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			keys = append(keys, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // knownStrings merges string maps (null ones count as empty); known is

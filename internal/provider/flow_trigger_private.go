@@ -144,7 +144,7 @@ func setImportedRun(ctx context.Context, p privateSetter, r *importedRun) diag.D
 	raw, err := json.Marshal(r)
 	if err != nil {
 		var diags diag.Diagnostics
-		diags.AddError("Cannot import flow run", fmt.Sprintf("Encoding the parameter digests failed: %s", err))
+		diags.AddError("Cannot import flow run", fmt.Sprintf("Encoding the import mark failed: %s", err))
 		return diags
 	}
 	return p.SetKey(ctx, privateImportedRun, raw)
