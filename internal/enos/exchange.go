@@ -109,6 +109,9 @@ func (c *Client) attempt(ctx context.Context, x exchange, token string) attemptR
 	}
 	res.data, res.requestID, res.err = decodeEnvelope(x.op, resp.StatusCode, raw)
 	if apiErr, ok := asAPIError(res.err); ok {
+		// What the answer said goes into errors and logs: the client's
+		// secrets are taken out, whatever the gateway echoed.
+		apiErr.Message, apiErr.SubMessage = c.Redact(apiErr.Message), c.Redact(apiErr.SubMessage)
 		res.code = apiErr.Code
 		res.failure = failAnswer
 		if apiErr.Code == codeOK && is2xx(resp.StatusCode) {

@@ -49,6 +49,17 @@ func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 	fs.handle("flows/getMyFlow", rawReply(502, "text/html", "<html>bad gateway</html>"))
 	_, err = c.GetMyFlows(ctx, "")
 	record(err)
+	// A gateway that echoes the token and the secret key in its error page.
+	token, err := c.accessToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.handle("flows/getMyFlow", rawReply(502, "text/html", "<html>bad gateway for "+token+" "+fs.secretKey+"</html>"))
+	_, err = c.GetMyFlows(ctx, "")
+	if err == nil || !strings.Contains(err.Error(), "bad gateway for (redacted)") {
+		t.Fatalf("the echoing error page: %v", err)
+	}
+	record(err)
 	fs.onToken = func(w http.ResponseWriter, _ int) bool {
 		writeJSON(w, map[string]any{"status": 1003, "msg": "The encryption is not valid"})
 		return true
