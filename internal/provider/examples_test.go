@@ -36,8 +36,8 @@ func TestExamplesValidate(t *testing.T) {
 		}
 		t.Run(filepath.ToSlash(name), func(t *testing.T) {
 			t.Parallel()
-			// action and list blocks need Terraform 1.14.
-			if slashed := filepath.ToSlash(name); strings.HasPrefix(slashed, "examples/actions/") || strings.HasPrefix(slashed, "examples/list-resources/") {
+			// action and list blocks (and query files) need Terraform 1.14.
+			if slashed := filepath.ToSlash(name); strings.HasPrefix(slashed, "examples/actions/") || strings.HasPrefix(slashed, "examples/list-resources/") || holdsQueryFile(t, dir) {
 				skipBelowCLI(t, tfversion.Version1_14_0, "an action or list resource example")
 			}
 			if out, err := terraformValidate(t, cliConfig, dir); err != nil {
@@ -71,6 +71,16 @@ list "dataflow_flow_trigger" "runs" {
 }
 `)
 	})
+}
+
+// holdsQueryFile reports whether dir holds a query file.
+func holdsQueryFile(t *testing.T, dir string) bool {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(dir, "*"+queryFileSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(matches) > 0
 }
 
 // expectUnknownArgumentRejected validates a directory holding only the
