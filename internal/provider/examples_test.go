@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/hashicorp/go-version"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 // TestExamplesValidate runs `terraform validate` on every directory under
@@ -71,6 +73,33 @@ list "dataflow_flow_trigger" "runs" {
 }
 `)
 	})
+}
+
+// TestExamplesTerraformTest runs the testing guide's `terraform test` file
+// (`tofu test` in make test-opentofu) against the emulator, as the guide
+// tells users to in their CI: the module applies, the run succeeds, the
+// assertions hold and the test's destroy leaves no state behind.
+func TestExamplesTerraformTest(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	srv := startTestEmulator(t, emulator.Options{})
+	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "guides", "testing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(root)); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"ENOS_ENDPOINT=" + srv.URL, "ENOS_ACCESS_KEY=" + emulator.DefaultAccessKey, "ENOS_SECRET_KEY=" + emulator.DefaultSecretKey,
+		"ENOS_ORG_ID=" + emulator.DefaultOrgID, "ENOS_USER_ID=" + emulator.DefaultUserID}
+	out, err := terraformCLI(t, builtProviderCLIConfig(t), dir, env, "test", "-no-color").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1 passed, 0 failed") {
+		t.Fatalf("terraform test: %v\n%s", err, out)
+	}
+	if runs := srv.Instances(); len(runs) != 1 || runs[0].Status != 1 {
+		t.Errorf("runs %+v, want one that succeeded", runs)
+	}
 }
 
 // holdsQueryFile reports whether dir holds a query file.
