@@ -22,21 +22,30 @@ const (
 // may invalidate a token other clients share (SERVICE.md §2.1); it gets a new
 // token near expiry instead.
 type tokenCache struct {
-	mu            sync.Mutex
-	token         string
-	renewAt       time.Time
-	lastTimestamp int64 // of the last token request, in ms
-	fetches       flight[string]
+	mu      sync.Mutex
+	token   string
+	renewAt time.Time
+	fetches flight[string]
 }
 
-// nextTimestamp is now in ms, but always later than the previous token
-// request's: the gateway rejects a repeated encryption (1001), and two
-// requests within one millisecond would repeat it.
-func (t *tokenCache) nextTimestamp(now time.Time) int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.lastTimestamp = max(now.UnixMilli(), t.lastTimestamp+1)
-	return t.lastTimestamp
+// tokenTimestamps holds, per gateway and app key, the timestamp of the
+// process's last token request. Every Client of one process shares it (the
+// provider's aliases, the tenant check's clients of two API versions): two
+// token requests of one key in one millisecond would repeat an encryption,
+// which the gateway rejects (1001).
+var tokenTimestamps = struct {
+	sync.Mutex
+	last map[string]int64
+}{last: map[string]int64{}}
+
+// nextTokenTimestamp is now in ms, but always later than the previous
+// token request's of the same gateway and key in this process.
+func nextTokenTimestamp(gatewayKey string, now time.Time) int64 {
+	tokenTimestamps.Lock()
+	defer tokenTimestamps.Unlock()
+	ts := max(now.UnixMilli(), tokenTimestamps.last[gatewayKey]+1)
+	tokenTimestamps.last[gatewayKey] = ts
+	return ts
 }
 
 func (t *tokenCache) cached(now time.Time) (string, bool) {
@@ -99,7 +108,7 @@ func (c *Client) getToken(ctx context.Context) (string, time.Duration, error) {
 		url:    c.baseURL + apim.TokenPath,
 		policy: retryIdempotent,
 		body: func() []byte {
-			ts := c.tokens.nextTimestamp(c.now())
+			ts := nextTokenTimestamp(c.baseURL+" "+c.cfg.AccessKey, c.now())
 			body, _ := json.Marshal(tokenRequest{ // strings and an int cannot fail to marshal
 				AppKey:     c.cfg.AccessKey,
 				Encryption: apim.Encryption(c.cfg.AccessKey, ts, c.cfg.SecretKey),

@@ -135,6 +135,25 @@ func TestTokenRequestsNeverRepeatTheirTimestamp(t *testing.T) {
 	}
 }
 
+// Clients of one process and app key (provider aliases, the tenant
+// check's clients of two API versions) never repeat each other's token
+// timestamp, even on one frozen clock: the gateway would refuse the
+// repeated encryption.
+func TestClientsOfOneKeyNeverRepeatATokenTimestamp(t *testing.T) {
+	fs := newFakeService(t, APIVersion20)
+	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { fs.ok(w, []any{}) })
+	frozen := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = func() time.Time { return frozen } })
+		if _, err := c.GetMyFlows(context.Background(), ""); err != nil {
+			t.Fatalf("client %d: %v", i+1, err)
+		}
+	}
+	if n := fs.tokenCount(); n != 4 {
+		t.Errorf("token requests = %d, want 4, none refused", n)
+	}
+}
+
 // Another client of the same app key may use the same millisecond.
 func TestRepeatedEncryptionIsRetriedWithANewTimestamp(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)

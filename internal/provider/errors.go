@@ -138,6 +138,13 @@ func describeServiceError(action string, flowID int64, err error) (summary, deta
 	return describeCallError(action, callSubject{flowID: flowID}, err)
 }
 
+// DescribeError is the provider's explanation of a failed call about flowID
+// (0 for none), the summary and detail a plan would show; the tenant check
+// (cmd/dataflow-doctor) reports failures with it.
+func DescribeError(action string, flowID int64, err error) (summary, detail string) {
+	return describeServiceError(action, flowID, err)
+}
+
 // describeRunError explains a failed call about the run runID of flowID
 // (0 when not known); action says what was attempted, e.g. "Reading run
 // 1001-20240101080000".
