@@ -99,7 +99,7 @@ func TestRowsPassWhenTargetsMet(t *testing.T) {
 func TestRowsFailWhenTargetsMissed(t *testing.T) {
 	cases := map[string]func(*figures){
 		"API requests per trigger but the read-backs, apply of 200 (20.0 ms, skip_flow_validation = true)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
-		"Read-back requests per trigger (SERVICE.md §4.6), apply of 200 (20.0 ms)":                               func(f *figures) { f.Sizes[1].Requests["flowInstances/get"] = 101 },
+		"Read-back requests per trigger (SERVICE.md §4.6), apply of 200 (20.0 ms)":                         func(f *figures) { f.Sizes[1].Requests["flowInstances/get"] = 101 },
 		// beyond terraform: 1 s ÷ 4 s = 0.25
 		"Apply beyond terraform, provider ÷ script, N = 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Script = 9 * time.Second },
 		// 1200 ms added vs the ideal 840 ms: 1.43×
