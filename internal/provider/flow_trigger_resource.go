@@ -286,10 +286,8 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	inst, err := r.data.client.RunStatus(ctx, state.runRef(), time.Time{})
 	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
-			"The service does not know run %s of flow %d any more (%s). It was started, so it stays in state with its last known status %s and is not triggered again. "+
-				"To start a new run, use `terraform apply -replace` on this resource or change its triggers.",
-			state.ID.ValueString(), state.FlowID.ValueInt64(), err, state.Status.ValueString()))
+		resp.Diagnostics.AddWarning(runVanished, vanishedRunKept(fmt.Sprintf("The service does not know run %s of flow %d any more (%s).",
+			state.ID.ValueString(), state.FlowID.ValueInt64(), err), state.Status.ValueString()))
 		return
 	}
 	if err != nil {
@@ -424,7 +422,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	id := state.ID.ValueString()
 	inst, err := r.data.client.GetFlowInstance(ctx, id)
 	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddWarning("Flow run no longer known to the service",
+		resp.Diagnostics.AddWarning(runVanished,
 			fmt.Sprintf("Run %s was not cancelled because the service does not know it any more (%s).", id, err))
 		return
 	}
@@ -447,7 +445,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	case runwait.Succeeded, runwait.Failed:
 		tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": res.Status.Status.Name()})
 	case runwait.NotFound:
-		resp.Diagnostics.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
+		resp.Diagnostics.AddWarning(runVanished, fmt.Sprintf(
 			"Run %s was cancelled, then %d consecutive reads did not find it (%s), so whether it stopped is unknown. It is forgotten.", id, notFoundReads, res.Err))
 	default:
 		reason := fmt.Sprintf("reading its status: %s", res.Err)

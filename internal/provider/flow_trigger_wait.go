@@ -166,6 +166,17 @@ func (m *flowTriggerModel) shownParameters(ctx context.Context) map[string]strin
 	return shown
 }
 
+// runVanished is the summary of every report of a run the service no
+// longer knows.
+const runVanished = "Flow run no longer known to the service"
+
+// vanishedRunKept is the detail of such a report where the resource keeps
+// the run: what was seen, then what the provider does about it.
+func vanishedRunKept(seen, lastStatus string) string {
+	return seen + fmt.Sprintf(" It was started, so it stays in state with its last known status %s and is not triggered again. "+
+		"To start a new run, use `terraform apply -replace` on this resource or change its triggers.", lastStatus)
+}
+
 // maskedValue stands for a value a log tail must not show.
 const maskedValue = "(sensitive value)"
 
@@ -250,10 +261,8 @@ func (r *flowTriggerResource) describeWaitEnd(ctx context.Context, m *flowTrigge
 				"set wait_for_completion = false to stop following it.", id, flowID, status))
 		return waitPending, diags
 	case runwait.NotFound:
-		diags.AddWarning("Flow run no longer known to the service", fmt.Sprintf(
-			"%d consecutive reads did not find run %s of flow %d (%s). It was started, so it stays in state with its last known status %s and is not triggered again. "+
-				"To start a new run, use `terraform apply -replace` on this resource or change its triggers.",
-			notFoundReads, id, flowID, res.Err, status))
+		diags.AddWarning(runVanished, vanishedRunKept(fmt.Sprintf("%d consecutive reads did not find run %s of flow %d (%s).",
+			notFoundReads, id, flowID, res.Err), status))
 		if stage == stageCreate {
 			// A run that was just started may yet appear: follow it again.
 			return waitPending, diags

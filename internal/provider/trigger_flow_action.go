@@ -222,7 +222,7 @@ func describeActionWaitEnd(ctx context.Context, client *enos.Client, run enos.Ru
 		diags.AddError("Waiting for the flow run was interrupted", fmt.Sprintf(
 			"Waiting for run %s of flow %d was interrupted while the run was %s. %s", run.InstanceID, run.FlowID, status, goesOn))
 	case runwait.NotFound:
-		diags.AddError("Flow run no longer known to the service", fmt.Sprintf(
+		diags.AddError(runVanished, fmt.Sprintf(
 			"Run %s of flow %d was started, but %d consecutive reads did not find it (%s), so how it ended is unknown. Its last known status was %s.",
 			run.InstanceID, run.FlowID, notFoundReads, res.Err, status))
 	default:
