@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
-	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
 // doctor runs the check against srv with the default seed's settings,
@@ -55,12 +54,7 @@ func TestDoctorHealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	client, err := enos.New(enos.Config{Endpoint: srv.URL, AccessKey: emulator.DefaultAccessKey, SecretKey: emulator.DefaultSecretKey,
-		OrgID: emulator.DefaultOrgID, UserID: emulator.DefaultUserID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.UpdateAndTrigger(t.Context(), enos.TriggerRequest{FlowID: 1007, TriggerTime: time.Now().Add(-time.Hour)}); err != nil {
+	if _, err := srv.StartRun(1007, time.Now().Add(-time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
 	code, report, text := doctor(t, srv, nil, "--flow", "1007")

@@ -3,6 +3,8 @@ package emulator
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -137,6 +139,33 @@ func (e *Emulator) startRun(c *call, flowID, triggerMillis int64, overrides []Pa
 	}
 	in := e.createInstance(f, trigger, c.now, effectiveParams(f.spec.Parameters, overrides), startTask)
 	return ok200(map[string]string{"flowInstanceId": in.id})
+}
+
+// StartRun starts a run of a flow directly, as one started in the console
+// or by another client would be: tests use it for runs the provider did
+// not start. It refuses an unknown flow, a flow without task and a taken
+// slot, and returns the run's instance id.
+func (e *Emulator) StartRun(flowID int64, triggerTime time.Time, params map[string]string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.clock.Now()
+	e.advance(now)
+	f, ok := e.flows[flowID]
+	switch {
+	case !ok:
+		return "", fmt.Errorf("StartRun: no flow %d", flowID)
+	case len(f.spec.Tasks) == 0:
+		return "", fmt.Errorf("StartRun: flow %d has no task", flowID)
+	}
+	trigger := triggerTime.Truncate(time.Millisecond)
+	if existing, taken := e.instances[e.instanceID(f, trigger)]; taken {
+		return "", fmt.Errorf("StartRun: flow %d already has run %s in the slot of %s", flowID, existing.id, trigger.Format(time.RFC3339))
+	}
+	overrides := make([]Parameter, 0, len(params))
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		overrides = append(overrides, Parameter{Key: k, Value: params[k]})
+	}
+	return e.createInstance(f, trigger, now, effectiveParams(f.spec.Parameters, overrides), 0).id, nil
 }
 
 // flowFromQuery reads the flowId query parameter and finds the flow.

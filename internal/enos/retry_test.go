@@ -133,7 +133,7 @@ func TestTriggersAreNeverRetriedBlindly(t *testing.T) {
 			fs := newFakeService(t, APIVersion20)
 			fs.handle("flows/updateAndTrigger", failure)
 			c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 5 })
-			_, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
+			_, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
 			if !errors.Is(err, ErrOutcomeUnknown) {
 				t.Errorf("err = %v, want ErrOutcomeUnknown", err)
 			}
@@ -148,7 +148,7 @@ func TestTriggerRefusalsAreDefinite(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.handle("flows/updateAndTrigger", rawReply(200, "application/json", `{"status":62104,"msg":"This workflow has no task. You cannot trigger it."}`))
 	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 5 })
-	_, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1003, TriggerTime: time.Now()})
+	_, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1003, TriggerTime: time.Now()})
 	if !IsNoTask(err) || errors.Is(err, ErrOutcomeUnknown) || fs.count("flows/updateAndTrigger") != 1 {
 		t.Errorf("err = %v after %d sends", err, fs.count("flows/updateAndTrigger"))
 	}
@@ -159,7 +159,7 @@ func TestThrottledTriggerIsRetried(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	failFirst(fs, "flows/updateAndTrigger", 1, withRetryAfter(429, "2"))
 	c, rec := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 1 })
-	if _, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
+	if _, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if fs.count("flows/updateAndTrigger") != 2 || fs.instanceCount() != 1 || rec.recorded()[0] < 2*time.Second {
@@ -191,7 +191,7 @@ func TestTriggerIsRetriedWhenNothingWasSent(t *testing.T) {
 	c.tokens.store("access-token-1-secretish", time.Now(), time.Hour)
 	fs.validTokens["access-token-1-secretish"] = true
 	refuse.n.Store(2)
-	if _, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
+	if _, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if fs.count("flows/updateAndTrigger") != 1 || fs.instanceCount() != 1 {
@@ -199,7 +199,7 @@ func TestTriggerIsRetriedWhenNothingWasSent(t *testing.T) {
 	}
 
 	refuse.n.Store(5)
-	_, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now().Add(time.Hour)})
+	_, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now().Add(time.Hour)})
 	if err == nil || errors.Is(err, ErrOutcomeUnknown) || !IsTransient(err) || !strings.Contains(err.Error(), "request not sent") {
 		t.Errorf("refused connections: err = %v, want a definite, transient error", err)
 	}
@@ -230,7 +230,7 @@ func TestContextCancellationEndsACall(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
-	_, err = c.UpdateAndTrigger(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
+	_, err = c.updateAndTrigger(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("trigger: err = %v, want context.Canceled and ErrOutcomeUnknown", err)
 	}

@@ -44,7 +44,7 @@ func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 	_, err = c.StartRun(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8)})
 	record(err) // a duplicate
 	fs.handle("flows/updateAndTrigger", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { dropConnection(w) })
-	_, err = c.UpdateAndTrigger(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
+	_, err = c.updateAndTrigger(ctx, TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
 	record(err)
 	fs.handle("flows/getMyFlow", rawReply(502, "text/html", "<html>bad gateway</html>"))
 	_, err = c.GetMyFlows(ctx, "")

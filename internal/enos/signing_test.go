@@ -62,7 +62,7 @@ func TestTriggerRequestReproducesSpecVectorD(t *testing.T) {
 		cfg.Now = func() time.Time { return time.UnixMilli(1700000000000) }
 	})
 
-	_, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{
+	_, err := c.updateAndTrigger(context.Background(), TriggerRequest{
 		FlowID: 3377, TriggerTime: time.UnixMilli(1700000000000), Parameters: map[string]string{"REPLACE": "ddee"},
 	})
 	if err != nil {
@@ -85,7 +85,7 @@ func TestPostBodySignedExactlyAsSent(t *testing.T) {
 	// Characters json.Marshal escapes and multi-byte UTF-8: the signature
 	// must cover the escaped bytes on the wire, which the fake checks.
 	params := map[string]string{"desc": "描述 <a&b>", "z": "", "a": "x y"}
-	if _, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now(), Parameters: params}); err != nil {
+	if _, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now(), Parameters: params}); err != nil {
 		t.Fatal(err)
 	}
 	call := fs.callsOf("flows/updateAndTrigger")[0]
@@ -97,7 +97,7 @@ func TestPostBodySignedExactlyAsSent(t *testing.T) {
 func TestTriggerWithoutParametersSendsEmptyArray(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	c, _ := newTestClient(t, fs, nil)
-	if _, err := c.UpdateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
+	if _, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if body := fs.callsOf("flows/updateAndTrigger")[0].Body; !strings.HasSuffix(string(body), `"parameters":[]}`) {

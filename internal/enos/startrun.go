@@ -200,7 +200,7 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 		m.since = m.c.runs.since.get(ctx, m.c.GetCurrentTime)
 	}
 	m.sentAt = m.c.now()
-	id, err := m.c.UpdateAndTrigger(ctx, m.req)
+	id, err := m.c.updateAndTrigger(ctx, m.req)
 	unknown := errors.Is(err, ErrOutcomeUnknown)
 	m.sent = m.sent || err == nil || unknown || IsDuplicateTrigger(err)
 	switch {

@@ -13,10 +13,12 @@ type triggerBody struct {
 	Parameters  []Parameter `json:"parameters"`
 }
 
-// UpdateAndTrigger runs a flow once with parameter overrides and returns
-// the new instance id. It is never retried once it may have reached the
-// service; such a failure satisfies errors.Is(err, ErrOutcomeUnknown).
-func (c *Client) UpdateAndTrigger(ctx context.Context, req TriggerRequest) (string, error) {
+// updateAndTrigger sends one trigger of a flow with parameter overrides and
+// returns the instance id the service answered. It is never retried once
+// it may have reached the service; such a failure satisfies
+// errors.Is(err, ErrOutcomeUnknown). It is StartRun's send, unexported so
+// that no caller can trigger without StartRun's rule (never twice).
+func (c *Client) updateAndTrigger(ctx context.Context, req TriggerRequest) (string, error) {
 	call := apiCall{resource: "flows", action: "updateAndTrigger", method: http.MethodPost, policy: retryTrigger, body: triggerBody{
 		FlowID: req.FlowID, TriggerTime: req.TriggerTime.UnixMilli(), Parameters: parametersFromMap(req.Parameters),
 	}}

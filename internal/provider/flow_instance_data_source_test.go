@@ -38,33 +38,32 @@ type testRuns struct {
 	ids map[string]string
 }
 
-// testRunTriggers are the fixture's runs: flow, minutes before base, and
-// whether bob triggers it. Listed oldest first.
+// testRunTriggers are the fixture's runs: flow and minutes before base.
+// Listed oldest first.
 var testRunTriggers = []struct {
 	name    string
 	flowID  int64
 	minutes int
-	asBob   bool
 }{
-	{"a1", 1001, 50, false},
-	{"b1", 1002, 45, false},
-	{"a2", 1001, 40, false},
-	{"b2", 1002, 35, false},
-	{"a3", 1001, 30, false},
-	{"x1", 21001, 25, false},
-	{"c1", 1005, 20, true},
-	{"d1", 1004, 10, false},
+	{"a1", 1001, 50},
+	{"b1", 1002, 45},
+	{"a2", 1001, 40},
+	{"b2", 1002, 35},
+	{"a3", 1001, 30},
+	{"x1", 21001, 25},
+	{"c1", 1005, 20},
+	{"d1", 1004, 10},
 }
 
-// newTestClient is a client of the emulator for userID on the emulator's clock.
-func newTestClient(t *testing.T, srv *emulator.Server, userID string, clock emulator.Clock) *enos.Client {
+// newTestClient is a client of the emulator for alice on the emulator's clock.
+func newTestClient(t *testing.T, srv *emulator.Server, clock emulator.Clock) *enos.Client {
 	t.Helper()
 	client, err := enos.New(enos.Config{
 		Endpoint:  srv.URL,
 		AccessKey: emulator.DefaultAccessKey,
 		SecretKey: emulator.DefaultSecretKey,
 		OrgID:     emulator.DefaultOrgID,
-		UserID:    userID,
+		UserID:    emulator.DefaultUserID,
 		Now:       clock.Now,
 	})
 	if err != nil {
@@ -91,26 +90,20 @@ func startTestRuns(t *testing.T) *testRuns {
 	runs := &testRuns{
 		srv:   srv,
 		clock: clock,
-		alice: newTestClient(t, srv, emulator.DefaultUserID, clock),
+		alice: newTestClient(t, srv, clock),
 		base:  base,
 		ids:   map[string]string{},
 	}
-	bob := newTestClient(t, srv, "u15426865866572", clock)
 	for _, tr := range testRunTriggers {
-		client := runs.alice
-		if tr.asBob {
-			// Its token request must not reuse the timestamp of alice's:
-			// the gateway refuses a repeated encryption.
-			clock.Advance(time.Second)
-			client = bob
-		}
-		req := enos.TriggerRequest{FlowID: tr.flowID, TriggerTime: runs.triggerTime(tr.name)}
+		var params map[string]string
 		if tr.name == "a1" {
-			req.Parameters = map[string]string{"region": "eu"}
+			params = map[string]string{"region": "eu"}
 		}
-		id, err := client.UpdateAndTrigger(context.Background(), req)
+		// Runs started outside the provider, as in the console (bob's flow
+		// included).
+		id, err := srv.StartRun(tr.flowID, runs.triggerTime(tr.name), params)
 		if err != nil {
-			t.Fatalf("triggering %s: %v", tr.name, err)
+			t.Fatalf("starting %s: %v", tr.name, err)
 		}
 		runs.ids[tr.name] = id
 	}

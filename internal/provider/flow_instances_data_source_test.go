@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
-	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
 // idsCheck expects a list of exactly these instance ids, in order.
@@ -153,10 +151,9 @@ func TestAccFlowInstancesDataSource_pagination(t *testing.T) {
 	base := time.Now().Truncate(time.Minute)
 	clock := emulator.NewManualClock(base)
 	srv := startTestEmulator(t, emulator.Options{Clock: clock})
-	client := newTestClient(t, srv, emulator.DefaultUserID, clock)
 	ids := make([]string, runCount) // newest first
 	for i := range ids {
-		id, err := client.UpdateAndTrigger(context.Background(), enos.TriggerRequest{FlowID: 1001, TriggerTime: base.Add(-time.Duration(i+1) * time.Minute)})
+		id, err := srv.StartRun(1001, base.Add(-time.Duration(i+1)*time.Minute), nil)
 		if err != nil {
 			t.Fatalf("triggering run %d: %v", i, err)
 		}

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -20,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
-	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
 const (
@@ -152,14 +150,13 @@ func lookalikeRuns(t *testing.T, n int) (*emulator.Server, []string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	client := newTestClient(t, srv, emulator.DefaultUserID, clock)
 	var own []string
 	for i := range n {
 		flowID := int64(21001)
 		if i%2 == 0 {
 			flowID = 1001
 		}
-		id, err := client.UpdateAndTrigger(context.Background(), enos.TriggerRequest{FlowID: flowID, TriggerTime: base.Add(-time.Duration(n-i) * time.Minute)})
+		id, err := srv.StartRun(flowID, base.Add(-time.Duration(n-i)*time.Minute), nil)
 		if err != nil {
 			t.Fatalf("triggering run %d: %v", i, err)
 		}
@@ -289,10 +286,9 @@ func nameOf(ids map[string]string, id string) string {
 func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
 	skipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
 	srv := startTestEmulator(t, emulator.Options{})
-	client := testClient(t, srv)
 	var ids []string
 	for i, params := range []map[string]string{{"region": "ap-list-7"}, nil} {
-		id, err := client.UpdateAndTrigger(t.Context(), enos.TriggerRequest{FlowID: 1001, TriggerTime: time.Now().Add(-time.Duration(2-i) * time.Hour), Parameters: params})
+		id, err := srv.StartRun(1001, time.Now().Add(-time.Duration(2-i)*time.Hour), params)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -420,10 +416,9 @@ list "dataflow_flow_trigger" "runs" {
 func TestAccNewFlowTriggerList_limitAboveTheMostListed(t *testing.T) {
 	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
 	srv := startTestEmulator(t, emulator.Options{})
-	client := testClient(t, srv)
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range maxInstanceMaxResults + 1 {
-		if _, err := client.UpdateAndTrigger(t.Context(), enos.TriggerRequest{FlowID: 1004, TriggerTime: base.Add(time.Duration(i) * time.Minute)}); err != nil {
+		if _, err := srv.StartRun(1004, base.Add(time.Duration(i)*time.Minute), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
