@@ -112,3 +112,23 @@ func TestDoctorFailures(t *testing.T) {
 		})
 	}
 }
+
+// A tenant that offers only v2.1: with ENOS_API_VERSION=v2.1 the check
+// passes and says that v2.0 does not answer.
+func TestDoctorOnlyV21(t *testing.T) {
+	srv, err := emulator.Start(emulator.Options{APIVersions: []string{"v2.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	code, report, text := doctor(t, srv, map[string]string{"ENOS_API_VERSION": "v2.1"})
+	v20, _ := statusOf(report, "api_version v2.0")
+	v21, _ := statusOf(report, "api_version v2.1")
+	if code != 0 || v20 != "warning" || v21 != "ok" {
+		t.Errorf("exit %d, v2.0 %q, v2.1 %q; want 0, warning, ok\n%s", code, v20, v21, text)
+	}
+	code, report, text = doctor(t, srv, nil) // the default, v2.0
+	if status, _ := statusOf(report, "token and signature"); code != 1 || status != "failed" {
+		t.Errorf("v2.0 against a v2.1-only tenant: exit %d, %q\n%s", code, status, text)
+	}
+}

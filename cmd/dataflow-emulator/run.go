@@ -31,7 +31,8 @@ type config struct {
 	duplicates emulator.DuplicateTrigger
 	// rewriteValues stores sent parameter values trimmed of blanks.
 	rewriteValues bool
-	requestLog    int // entries the request log keeps
+	requestLog    int      // entries the request log keeps
+	apiVersions   []string // versions served; empty: both
 	version       bool
 }
 
@@ -52,6 +53,10 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	})
 	fs.BoolVar(&cfg.rewriteValues, "rewrite-values", false, "store the parameter values of triggers trimmed of leading and trailing blanks, as a service may store a value otherwise than it was sent")
 	fs.IntVar(&cfg.requestLog, "request-log", 10000, "how many of the newest requests GET /_emulator/requests keeps")
+	fs.Func("api-versions", `the service versions served, comma-separated, as a tenant offers them: "v2.0,v2.1" (the default), "v2.0" or "v2.1"`, func(s string) error {
+		cfg.apiVersions = strings.Split(s, ",")
+		return nil
+	})
 	fs.BoolVar(&cfg.version, "version", false, "print the emulator's version and exit")
 	fs.Func("fault", "inject a fault, e.g. op=flows/updateAndTrigger,kind=drop-after,count=1 (repeatable)", func(s string) error {
 		f, err := emulator.ParseFault(s)
@@ -93,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := log.New(stdout, "", log.Ltime) // safe for concurrent requests
-	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates, RewriteValues: cfg.rewriteValues, RequestLogSize: cfg.requestLog})
+	srv, err := emulator.Listen(cfg.listen, emulator.Options{Seed: seed, Latency: cfg.latency, Logf: logger.Printf, DuplicateTrigger: cfg.duplicates, RewriteValues: cfg.rewriteValues, RequestLogSize: cfg.requestLog, APIVersions: cfg.apiVersions})
 	if err != nil {
 		return err
 	}

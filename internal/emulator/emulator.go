@@ -30,6 +30,10 @@ type Options struct {
 	// RequestLogSize is how many of the newest requests Requests keeps;
 	// 0: 10000.
 	RequestLogSize int
+	// APIVersions are the service versions served ("v2.0", "v2.1"), as a
+	// tenant of one EnOS release offers; empty: both. The other's paths
+	// are unknown (HTTP 404).
+	APIVersions []string
 }
 
 // Emulator is the emulated service; it is an http.Handler. Safe for
@@ -43,6 +47,7 @@ type Emulator struct {
 
 	duplicateTrigger DuplicateTrigger // for flows without their own
 	rewriteValues    bool             // for every flow
+	apiVersions      []string         // the versions served; empty: both
 
 	mu            sync.Mutex
 	zone          *time.Location
@@ -91,6 +96,11 @@ func New(opts Options) (*Emulator, error) {
 	if duplicates == "" {
 		duplicates = DuplicateReject
 	}
+	for _, v := range opts.APIVersions {
+		if v != "v2.0" && v != "v2.1" {
+			return nil, fmt.Errorf("API version %q: expected v2.0 or v2.1", v)
+		}
+	}
 	if opts.RequestLogSize < 0 {
 		return nil, fmt.Errorf("request log size %d: expected 0 (the default) or more", opts.RequestLogSize)
 	}
@@ -107,6 +117,7 @@ func New(opts Options) (*Emulator, error) {
 		duplicateTrigger: duplicates,
 		rewriteValues:    opts.RewriteValues,
 		requests:         requestLog{size: cmp.Or(opts.RequestLogSize, defaultRequestLogSize)},
+		apiVersions:      slices.Clone(opts.APIVersions),
 		zone:             zone,
 		orgs:             map[string]bool{},
 		users:            map[string]*User{},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	}
 	c := newCall(r, body)
+	if c.version != "" && len(e.apiVersions) > 0 && !slices.Contains(e.apiVersions, c.version) {
+		c.version, c.operation = "", r.URL.Path // a version this tenant does not offer
+	}
 	plan := e.takeFaults(c)
 	c.skew = plan.skew
 	if !sleep(r.Context(), e.latency+plan.delay) {
