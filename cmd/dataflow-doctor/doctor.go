@@ -181,9 +181,21 @@ func checkFlow(ctx context.Context, client *enos.Client, flowID int64) []result 
 		forms[idForm(r.InstanceID, flowID)] = true
 		statuses[r.Status.Name()] = true
 	}
-	return append(out, result{Check: name + " runs", Status: "ok",
+	out = append(out, result{Check: name + " runs", Status: "ok",
 		Detail:   fmt.Sprintf("%d recent run(s); instance ids name the trigger %s; statuses seen: %s", len(runs), strings.Join(slices.Sorted(maps.Keys(forms)), " and "), strings.Join(slices.Sorted(maps.Keys(statuses)), ", ")),
 		Provider: "gives each trigger of this flow its own slot of that size, and moves a re-run to a free one of the same period."})
+	probe, err := client.ProbeSearch(ctx, flowID)
+	if err != nil {
+		summary, detail := provider.DescribeError("Probing the run search", flowID, err)
+		return append(out, result{Check: "run search", Status: "warning", Detail: summary + ": " + detail})
+	}
+	pages := "cannot be told from the runs there are"
+	if probe.FirstPage >= 0 {
+		pages = fmt.Sprintf("pageNo counts from %d", probe.FirstPage)
+	}
+	return append(out, result{Check: "run search", Status: "ok",
+		Detail:   fmt.Sprintf("the sorter is accepted in %s; %s", probe.SorterForm, pages),
+		Provider: "retries a refused camelCase sorter in snake_case, and pages from the version's documented first page, removing repeated runs."})
 }
 
 // idForm says which slot an instance id names: the trigger minute (14 or

@@ -54,20 +54,30 @@ func TestDoctorHealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	if _, err := srv.StartRun(1007, time.Now().Add(-time.Hour), nil); err != nil {
-		t.Fatal(err)
+	for h := range 3 {
+		if _, err := srv.StartRun(1007, time.Now().Add(-time.Duration(h+1)*time.Hour), nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	code, report, text := doctor(t, srv, nil, "--flow", "1007")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, text)
 	}
-	for _, check := range []string{"settings", "token and signature", "clock", "time zone", "api_version v2.0", "api_version v2.1", "the user's flows", "flow 1007", "flow 1007 runs"} {
+	for _, check := range []string{"settings", "token and signature", "clock", "time zone", "api_version v2.0", "api_version v2.1", "the user's flows", "flow 1007", "flow 1007 runs", "run search"} {
 		if status, _ := statusOf(report, check); status != "ok" {
 			t.Errorf("%s: %q, want ok\n%s", check, status, text)
 		}
 	}
 	if _, detail := statusOf(report, "flow 1007 runs"); !strings.Contains(detail, "name the trigger hour") {
 		t.Errorf("the runs of an hour-id flow: %q", detail)
+	}
+	// The emulator pages v2.0 from 0 and v2.1 from 1 (SERVICE.md §3.8).
+	if _, detail := statusOf(report, "run search"); !strings.Contains(detail, "camelCase") || !strings.Contains(detail, "pageNo counts from 0") {
+		t.Errorf("run search under v2.0: %q", detail)
+	}
+	_, report21, _ := doctor(t, srv, map[string]string{"ENOS_API_VERSION": "v2.1"}, "--flow", "1007")
+	if _, detail := statusOf(report21, "run search"); !strings.Contains(detail, "pageNo counts from 1") {
+		t.Errorf("run search under v2.1: %q", detail)
 	}
 	if _, detail := statusOf(report, "time zone"); !strings.Contains(detail, "GMT+8") {
 		t.Errorf("time zone: %q", detail)
