@@ -419,7 +419,26 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	id := state.ID.ValueString()
+	ref := state.runRef()
+	outcome, diags := getUnknownOutcome(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if outcome != nil {
+		// The id in state is only the one the trigger's run would have
+		// (a destroy without refresh never settled it), and may name an
+		// older run of the slot: find the trigger's run first.
+		found, err := r.data.client.FindTriggeredRun(ctx, enos.UnknownTrigger{FlowID: ref.FlowID, TriggerTime: ref.TriggerTime, Since: outcome.since()})
+		switch {
+		case errors.Is(err, enos.ErrNoRunStarted):
+			return // nothing to cancel
+		case err != nil:
+			resp.Diagnostics.AddWarning("Run not cancelled: the trigger's outcome is still unknown", fmt.Sprintf(
+				"Looking for the run of the trigger of flow %d, recorded as %s when its outcome was unknown, failed: %s\n\n"+
+					"Nothing was cancelled, since that id may name another run. If the trigger started a run, cancel it in the Dataflow console.", ref.FlowID, ref.InstanceID, err))
+			return
+		}
+		ref.InstanceID = found.InstanceID
+	}
+	id := ref.InstanceID
 	inst, err := r.data.client.GetFlowInstance(ctx, id)
 	if enos.IsNotFound(err) {
 		resp.Diagnostics.AddWarning(runVanished,
@@ -440,7 +459,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 	tflog.Info(ctx, "flow run cancel requested", map[string]any{"flow_instance_id": id})
 	// Read the run back at once: a cancel usually takes effect immediately.
-	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()), nil)
+	res := waitForRun(ctx, r.data.client, ref, runPolicy(0, state.pollInterval()), nil)
 	switch res.Outcome {
 	case runwait.Succeeded, runwait.Failed:
 		tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": res.Status.Status.Name()})

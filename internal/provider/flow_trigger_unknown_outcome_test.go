@@ -202,3 +202,60 @@ resource "dataflow_flow_trigger" "test" {
 		})
 	}
 }
+
+// A destroy without refresh (-refresh=false) of a trigger recorded with an
+// unknown outcome, on_destroy = "cancel": the recorded id names an older
+// run of the slot (the send was refused, its answer never read), which the
+// destroy must not cancel. It finds the trigger's run first, and there is
+// none.
+func TestUnknownOutcome_destroyWithoutRefreshCancelsNoOtherRun(t *testing.T) {
+	skipWithoutCLI(t)
+	t.Parallel()
+	// The emulator's clock near this machine's (the gateway's 15-minute
+	// window), moved on once the older run exists: its creation is then
+	// evidence that it is not the trigger's (beyond the clock margin).
+	clock := emulator.NewManualClock(time.Now())
+	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	const longFlow = 1004 // runs for minutes: not finished when destroyed
+	older, err := srv.StartRun(longFlow, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
+	liftLookUps := failLookUps(srv)
+	dir := t.TempDir()
+	config := requiredProvidersBlock + testProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = %d
+  trigger_time        = "2024-06-01T00:00:00Z"
+  wait_for_completion = false
+  on_destroy          = "cancel"
+}
+`, longFlow)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cliConfig := builtProviderCLIConfig(t)
+	apply := startApply(t, cliConfig, dir)
+	apply.waitFor(t, "the trigger", func() bool { return srv.Count(triggerOperation) == 1 })
+	if err := apply.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = apply.wait(t)
+	expectStateRun(t, dir, older, "", apply.output()) // recorded under the slot's id
+
+	liftLookUps()
+	destroy := startTerraform(t, cliConfig, dir, "destroy", "-refresh=false", "-auto-approve", "-no-color")
+	if err := destroy.wait(t); err != nil {
+		t.Fatalf("destroy: %v\n%s", err, destroy.output())
+	}
+	if n := srv.Count("flowInstances/cancel"); n != 0 {
+		t.Errorf("%d cancel requests: the destroy cancelled the older run %s\n%s", n, older, destroy.output())
+	}
+	for _, run := range srv.Instances() {
+		if run.ID == older && run.Status == 8 {
+			t.Errorf("run %s, which the trigger did not start, was cancelled", older)
+		}
+	}
+}
