@@ -38,15 +38,25 @@ var tokenTimestamps = struct {
 	last map[string]int64
 }{last: map[string]int64{}}
 
-// nextTokenTimestamp is now in ms, but always later than the previous
-// token request's of the same gateway and key in this process.
+// nextTokenTimestamp is now in ms, but later than the previous token
+// request's of the same gateway and key in this process when that one is
+// not older, by less than tokenTimestampSpread: a client whose clock is far
+// from the last one's (a test's manual clock, an emulator started again on
+// a port another used) keeps its own time, which its gateway checks.
 func nextTokenTimestamp(gatewayKey string, now time.Time) int64 {
 	tokenTimestamps.Lock()
 	defer tokenTimestamps.Unlock()
-	ts := max(now.UnixMilli(), tokenTimestamps.last[gatewayKey]+1)
+	ts := now.UnixMilli()
+	if last := tokenTimestamps.last[gatewayKey]; last >= ts && last-ts < tokenTimestampSpread.Milliseconds() {
+		ts = last + 1
+	}
 	tokenTimestamps.last[gatewayKey] = ts
 	return ts
 }
+
+// tokenTimestampSpread bounds how far a token timestamp moves past its
+// clock to stay unique: far below the gateway's 15-minute window.
+const tokenTimestampSpread = time.Minute
 
 func (t *tokenCache) cached(now time.Time) (string, bool) {
 	t.mu.Lock()

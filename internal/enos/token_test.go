@@ -154,6 +154,24 @@ func TestClientsOfOneKeyNeverRepeatATokenTimestamp(t *testing.T) {
 	}
 }
 
+// A client whose clock is far from the last token request's of its key
+// (a test's manual clock on a reused port) sends its own time, which its
+// gateway checks against the 15-minute window.
+func TestTokenTimestampFollowsAFarClock(t *testing.T) {
+	key := "http://127.0.0.1:1 far-clock-key"
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	if got := nextTokenTimestamp(key, now); got != now.UnixMilli() {
+		t.Fatalf("first: %d, want now", got)
+	}
+	if got := nextTokenTimestamp(key, now); got != now.UnixMilli()+1 {
+		t.Errorf("same millisecond: %d, want one later", got)
+	}
+	past := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	if got := nextTokenTimestamp(key, past); got != past.UnixMilli() {
+		t.Errorf("a clock two years behind: %d, want its own time %d", got, past.UnixMilli())
+	}
+}
+
 // Another client of the same app key may use the same millisecond.
 func TestRepeatedEncryptionIsRetriedWithANewTimestamp(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
