@@ -72,10 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func check(ctx context.Context, cfg enos.Config, flowID int64) []result {
 	var report []result
 	add := func(r result) { report = append(report, r) }
-	failed := func(name, action string, flow int64, err error) {
-		summary, detail := provider.DescribeError(action, flow, err)
-		add(result{Check: name, Status: "failed", Detail: summary + ": " + detail})
-	}
+	failed := func(name, action string, flow int64, err error) { add(explained(name, "failed", action, flow, err)) }
 	client, err := enos.New(cfg)
 	if err != nil {
 		add(result{Check: "settings", Status: "failed", Detail: err.Error() + " (set ENOS_ENDPOINT, ENOS_ACCESS_KEY, ENOS_SECRET_KEY, ENOS_ORG_ID and ENOS_USER_ID as for the provider)"})
@@ -139,8 +136,7 @@ func checkFlow(ctx context.Context, client *enos.Client, flowID int64) []result 
 	name := fmt.Sprintf("flow %d", flowID)
 	flow, err := client.GetFlow(ctx, flowID)
 	if err != nil {
-		summary, detail := provider.DescribeError("Reading flow", flowID, err)
-		return []result{{Check: name, Status: "failed", Detail: summary + ": " + detail}}
+		return []result{explained(name, "failed", "Reading flow", flowID, err)}
 	}
 	var keys []string
 	for _, p := range flow.Parameters {
@@ -170,8 +166,7 @@ func checkFlow(ctx context.Context, client *enos.Client, flowID int64) []result 
 
 	runs, err := client.SearchFlowInstances(ctx, enos.InstanceSearch{FlowID: flowID, MaxResults: 50, SortDescending: true})
 	if err != nil {
-		summary, detail := provider.DescribeError("Searching the flow's runs", flowID, err)
-		return append(out, result{Check: name + " runs", Status: "failed", Detail: summary + ": " + detail})
+		return append(out, explained(name+" runs", "failed", "Searching the flow's runs", flowID, err))
 	}
 	if len(runs) == 0 {
 		return append(out, result{Check: name + " runs", Status: "ok", Detail: "no run yet: the instance id form and the statuses cannot be seen"})
@@ -186,8 +181,7 @@ func checkFlow(ctx context.Context, client *enos.Client, flowID int64) []result 
 		Provider: "gives each trigger of this flow its own slot of that size, and moves a re-run to a free one of the same period."})
 	probe, err := client.ProbeSearch(ctx, flowID)
 	if err != nil {
-		summary, detail := provider.DescribeError("Probing the run search", flowID, err)
-		return append(out, result{Check: "run search", Status: "warning", Detail: summary + ": " + detail})
+		return append(out, explained("run search", "warning", "Probing the run search", flowID, err))
 	}
 	pages := "cannot be told from the runs there are"
 	if probe.FirstPage >= 0 {
@@ -196,6 +190,12 @@ func checkFlow(ctx context.Context, client *enos.Client, flowID int64) []result 
 	return append(out, result{Check: "run search", Status: "ok",
 		Detail:   fmt.Sprintf("the sorter is accepted in %s; %s", probe.SorterForm, pages),
 		Provider: "retries a refused camelCase sorter in snake_case, and pages from the version's documented first page, removing repeated runs."})
+}
+
+// explained is a failed check, with the explanation the provider would give.
+func explained(check, status, action string, flowID int64, err error) result {
+	summary, detail := provider.DescribeError(action, flowID, err)
+	return result{Check: check, Status: status, Detail: summary + ": " + detail}
 }
 
 // idForm says which slot an instance id names: the trigger minute (14 or

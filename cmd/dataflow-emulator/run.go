@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"strings"
 	"time"
 
@@ -105,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, f := range cfg.faults {
 		srv.InjectFault(f)
 	}
-	if !loopbackAddress(cfg.listen) {
+	if !emulator.LoopbackHost(cfg.listen) {
 		fmt.Fprintf(stdout, "# warning: serving on %s, beyond this machine's loopback: whoever reaches it can read the request log "+
 			"(parameter values, write-only ones included) and inject faults, and the provider only talks plain http to a loopback host\n", cfg.listen)
 	}
@@ -135,18 +134,4 @@ func printEnvironment(w io.Writer, url string, seed *emulator.Seed) {
 		}
 	}
 	fmt.Fprintf(w, "# the seed has no user in OU %s\n", app.OrgID)
-}
-
-// loopbackAddress reports whether a listen address (host:port) is on a
-// loopback host only; an empty host (":8090") listens on every interface.
-func loopbackAddress(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -149,16 +149,3 @@ func TestRunWithExampleSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// Serving beyond loopback is allowed, with a warning that says what that
-// exposes; loopback addresses get none.
-func TestLoopbackAddress(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:8090": true, "[::1]:8090": true, "localhost:8090": true, "127.5.6.7:1": true,
-		"0.0.0.0:8090": false, ":8090": false, "10.0.0.5:8090": false, "[::]:8090": false, "example.com:80": false,
-	} {
-		if got := loopbackAddress(addr); got != want {
-			t.Errorf("loopbackAddress(%q) = %v, want %v", addr, got, want)
-		}
-	}
-}

@@ -39,7 +39,7 @@ type faultJSON struct {
 // rebinding (its Host is the attacker's name). What they show is redacted
 // (parameter values, which may be write-only, and token encryptions).
 func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if !loopbackHost(r.Host) {
+	if !LoopbackHost(r.Host) {
 		adminError(w, http.StatusForbidden, "the admin routes answer requests to a loopback host only (127.0.0.1, ::1 or localhost), not "+strconv.Quote(r.Host))
 		return
 	}
@@ -155,8 +155,10 @@ func redactBody(body []byte) string {
 	return string(parameterValueField.ReplaceAll(out, []byte(`"value":"`+redacted+`"`)))
 }
 
-// loopbackHost reports whether a Host header names a loopback host.
-func loopbackHost(hostport string) bool {
+// LoopbackHost reports whether a host, or host:port (a Host header, a
+// listen address), names a loopback host only; an empty host (":8090")
+// is every interface.
+func LoopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h

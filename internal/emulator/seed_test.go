@@ -225,3 +225,17 @@ func TestAddFlowAssignsFreeTaskIDs(t *testing.T) {
 		seen[task.ID] = true
 	}
 }
+
+// Loopback hosts, with or without a port, and the addresses that are not
+// (every interface, another host): the admin routes' Host check and the
+// program's warning for a --listen beyond loopback.
+func TestLoopbackHost(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8090": true, "[::1]:8090": true, "localhost:8090": true, "127.5.6.7:1": true, "LOCALHOST.": true, "127.0.0.1": true,
+		"0.0.0.0:8090": false, ":8090": false, "10.0.0.5:8090": false, "[::]:8090": false, "example.com:80": false,
+	} {
+		if got := LoopbackHost(addr); got != want {
+			t.Errorf("LoopbackHost(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}

@@ -34,10 +34,10 @@ type Client struct {
 	flowGlobals flowGlobalsCache
 }
 
-// Redact replaces in text the client's secrets (the secret key and the
-// access token it holds), for text from elsewhere that may echo them, such
-// as a task's log.
-func (c *Client) Redact(text string) string {
+// redact replaces in text the client's secrets (the secret key and the
+// access token it holds), for text of the service that may echo them: an
+// error answer, a task's log.
+func (c *Client) redact(text string) string {
 	c.tokens.mu.Lock()
 	token := c.tokens.token
 	c.tokens.mu.Unlock()

@@ -191,17 +191,18 @@ func TestStatus(t *testing.T) {
 }
 
 // Text of the service shown in a terminal carries no control sequence: a
-// task log keeps its tabs and newlines only, and the service's msg and
-// submsg lose every control character.
+// task log keeps its tabs and newlines only (and loses the client's
+// secrets, should a task print them), and the service's msg and submsg
+// lose every control character.
 func TestServiceTextWithoutControlCharacters(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
 	fs.handle("taskInstances/getLog", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		fs.ok(w, map[string]string{"log": "step\t1\n\x1b[2K\x1b[1A\x1b[32mApply complete!\x1b[0m\r\n\a"})
+		fs.ok(w, map[string]string{"log": "step\t1\n\x1b[2K\x1b[1A\x1b[32mApply complete!\x1b[0m\r\n\a key " + fs.secretKey})
 	})
 	fs.handle("flowInstances/cancel", rawReply(200, "application/json", "{\"status\":62102,\"msg\":\"bad\\u001b[31m id\",\"submsg\":\"\\u0007try \\u009bagain\"}"))
 	c, _ := newTestClient(t, fs, nil)
 	log, err := c.GetTaskInstanceLog(context.Background(), "7-1", 0)
-	if err != nil || log != "step\t1\n [2K [1A [32mApply complete! [0m \n " {
+	if err != nil || log != "step\t1\n [2K [1A [32mApply complete! [0m \n  key (redacted)" {
 		t.Errorf("log %q, err %v", log, err)
 	}
 	err = c.CancelFlowInstance(context.Background(), "1001-1")

@@ -111,7 +111,7 @@ func (c *Client) attempt(ctx context.Context, x exchange, token string) attemptR
 	if apiErr, ok := asAPIError(res.err); ok {
 		// What the answer said goes into errors and logs: the client's
 		// secrets are taken out, whatever the gateway echoed.
-		apiErr.Message, apiErr.SubMessage = c.Redact(apiErr.Message), c.Redact(apiErr.SubMessage)
+		apiErr.Message, apiErr.SubMessage = c.redact(apiErr.Message), c.redact(apiErr.SubMessage)
 		res.code = apiErr.Code
 		res.failure = failAnswer
 		if apiErr.Code == codeOK && is2xx(resp.StatusCode) {

@@ -99,19 +99,7 @@ func (c *Client) FlowInstances(ctx context.Context, s InstanceSearch) iter.Seq2[
 	sorterInSnakeCase := false
 	fetch := func(pageNo int) ([]FlowInstance, error) {
 		body.Pagination.PageNo = pageNo
-		for {
-			name := field
-			if sorterInSnakeCase {
-				name = snakeCase(field)
-			}
-			body.Pagination.Sorters = []sorter{{Field: name, Order: order}}
-			page, err := c.searchInstancesPage(ctx, body)
-			if err != nil && !sorterInSnakeCase && isIllegalSorter(err) && snakeCase(field) != field {
-				sorterInSnakeCase = true
-				continue
-			}
-			return page, err
-		}
+		return c.searchSortedPage(ctx, body, field, order, &sorterInSnakeCase)
 	}
 	runs := pageItems(c.firstPage, body.Pagination.PageSize, fetch, func(i FlowInstance) string { return i.InstanceID })
 	return func(yield func(FlowInstance, error) bool) {
@@ -129,6 +117,25 @@ func (c *Client) FlowInstances(ctx context.Context, s InstanceSearch) iter.Seq2[
 				return
 			}
 		}
+	}
+}
+
+// searchSortedPage searches one page sorted by field, in snake_case once
+// *inSnakeCase is set; a camelCase sorter the server rejects sets it and is
+// retried once (SERVICE.md §3.8: the field names appear in both forms).
+func (c *Client) searchSortedPage(ctx context.Context, body instanceSearchBody, field, order string, inSnakeCase *bool) ([]FlowInstance, error) {
+	for {
+		name := field
+		if *inSnakeCase {
+			name = snakeCase(field)
+		}
+		body.Pagination.Sorters = []sorter{{Field: name, Order: order}}
+		page, err := c.searchInstancesPage(ctx, body)
+		if err != nil && !*inSnakeCase && isIllegalSorter(err) && snakeCase(field) != field {
+			*inSnakeCase = true
+			continue
+		}
+		return page, err
 	}
 }
 
@@ -189,7 +196,8 @@ func (c *Client) CancelFlowInstance(ctx context.Context, id string) error {
 // maxLength characters (0: the server's default).
 //
 // The log comes without control characters other than tab and newline
-// (see printable).
+// (see printable), and without the client's secrets, should a task print
+// them.
 func (c *Client) GetTaskInstanceLog(ctx context.Context, taskInstID string, maxLength int) (string, error) {
 	query := url.Values{"taskInstId": {taskInstID}}
 	if maxLength > 0 {
@@ -207,5 +215,5 @@ func (c *Client) GetTaskInstanceLog(ctx context.Context, taskInstID string, maxL
 		Log string `json:"log"`
 	}
 	err = decodeData(call.operation(), data, &out)
-	return printable(out.Log, "\t\n"), err
+	return c.redact(printable(out.Log, "\t\n")), err
 }

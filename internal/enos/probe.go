@@ -23,27 +23,17 @@ type SearchProbe struct {
 // start: a service counting from 1 refuses pageNo 0, answers it as page 1,
 // or with nothing.
 func (c *Client) ProbeSearch(ctx context.Context, flowID int64) (SearchProbe, error) {
-	probe := SearchProbe{SorterForm: "camelCase", FirstPage: -1}
+	probe := SearchProbe{FirstPage: -1}
 	body := instanceSearchBody{Expression: strconv.FormatInt(flowID, 10) + "-", Status: statusFilter(nil), Pagination: pagination{PageSize: 1}}
+	inSnakeCase := false
 	page := func(pageNo int) ([]string, error) {
 		body.Pagination.PageNo = pageNo
-		for {
-			field := "triggerTime"
-			if probe.SorterForm == "snake_case" {
-				field = snakeCase(field)
-			}
-			body.Pagination.Sorters = []sorter{{Field: field, Order: "DESC"}}
-			runs, err := c.searchInstancesPage(ctx, body)
-			if err != nil && probe.SorterForm == "camelCase" && isIllegalSorter(err) {
-				probe.SorterForm = "snake_case"
-				continue
-			}
-			ids := make([]string, len(runs))
-			for i, r := range runs {
-				ids[i] = r.InstanceID
-			}
-			return ids, err
+		runs, err := c.searchSortedPage(ctx, body, "triggerTime", "DESC", &inSnakeCase)
+		ids := make([]string, len(runs))
+		for i, r := range runs {
+			ids[i] = r.InstanceID
 		}
+		return ids, err
 	}
 	var pages [3][]string
 	zeroRefused := false
@@ -54,10 +44,11 @@ func (c *Client) ProbeSearch(ctx context.Context, flowID int64) (SearchProbe, er
 			continue
 		}
 		if err != nil {
-			return probe, err
+			return SearchProbe{}, err
 		}
 		pages[n] = ids
 	}
+	probe.SorterForm = map[bool]string{false: "camelCase", true: "snake_case"}[inSnakeCase]
 	switch {
 	case zeroRefused && len(pages[1]) > 0:
 		probe.FirstPage = 1

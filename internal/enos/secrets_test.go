@@ -90,7 +90,7 @@ func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 	}
 }
 
-// Redact takes the secret key and the access token out of text that may
+// redact takes the secret key and the access token out of text that may
 // echo them (a task's log), and leaves the rest as it is.
 func TestRedactRemovesTheClientsSecrets(t *testing.T) {
 	fs := newFakeService(t, APIVersion20)
@@ -99,7 +99,7 @@ func TestRedactRemovesTheClientsSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := c.Redact("key " + fs.secretKey + ", token " + token + ", bizdate 20240101")
+	got := c.redact("key " + fs.secretKey + ", token " + token + ", bizdate 20240101")
 	if strings.Contains(got, fs.secretKey) || strings.Contains(got, token) || !strings.Contains(got, "bizdate 20240101") {
 		t.Errorf("Redact gave %q", got)
 	}

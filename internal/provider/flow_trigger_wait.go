@@ -129,7 +129,7 @@ func failedTask(t enos.TaskInstance) bool {
 // The log tail is what a task printed, and a task may print its input:
 // the values of the run's parameters other than those of shown (the
 // configured, non-secret parameters: write-only values are among the
-// others) are masked, and so are the provider's secrets.
+// others) are masked; the client has taken its own secrets out.
 func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInstance, shown map[string]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s of flow %d (%s) ended with status %s (code %d).", inst.InstanceID, inst.FlowID, inst.FlowName, inst.Status.Name(), int(inst.Status))
@@ -154,7 +154,7 @@ func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInst
 			fmt.Fprintf(&b, "\n\nThe log of task %s is not available: %s", t.TaskName, err)
 			continue
 		}
-		fmt.Fprintf(&b, "\n\nLast lines of the log of task %s:\n%s", t.TaskName, maskParameterValues(client.Redact(logTail(log, logTailLines)), inst.Parameters, shown))
+		fmt.Fprintf(&b, "\n\nLast lines of the log of task %s:\n%s", t.TaskName, maskParameterValues(logTail(log, logTailLines), inst.Parameters, shown))
 	}
 	return b.String()
 }
