@@ -42,10 +42,14 @@ func TestAccFlowTriggerChaos(t *testing.T) {
 	for mode, duplicates := range []emulator.DuplicateTrigger{emulator.DuplicateReject, emulator.DuplicateAnswerExisting} {
 		t.Run(string(duplicates), func(t *testing.T) {
 			t.Parallel()
+			// The service's clock is the test's, started at this machine's
+			// time (the gateway checks request timestamps against it).
+			clock := emulator.NewManualClock(time.Now())
 			c := &chaosRun{
 				t:     t,
 				rng:   rand.New(rand.NewPCG(seed, uint64(mode))),
-				srv:   startTestEmulator(t, emulator.Options{DuplicateTrigger: duplicates}),
+				clock: clock,
+				srv:   startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates}),
 				dir:   t.TempDir(),
 				cli:   cliConfig,
 				known: map[string]bool{}, unverified: map[string]bool{},
@@ -93,10 +97,10 @@ type chaosRun struct {
 	srv       *emulator.Server
 	dir, cli  string
 	resources []*chaosResource
-	created   int             // resources ever added, for names
-	known     map[string]bool // runs held in state after a step so far
-	runs      int             // emulator runs seen after the last step
-	checked   time.Time       // when the last step was checked
+	created   int                   // resources ever added, for names
+	known     map[string]bool       // runs held in state after a step so far
+	runs      int                   // emulator runs seen after the last step
+	clock     *emulator.ManualClock // the service's
 	// unverified are runs kept on the service's answer with a warning
 	unverified map[string]bool
 }
@@ -126,7 +130,7 @@ func (c *chaosRun) step(n int) {
 	}
 	asked := c.plannedCreates()
 
-	c.waitPastClockMargin()
+	c.passClockMargin()
 	faults := c.injectFaults(kind)
 	// One create at a time makes a seed's run repeatable; ten at once
 	// lets triggers of one flow race.
@@ -319,19 +323,17 @@ func (c *chaosRun) check(desc, output string, asked map[string]int) {
 		c.known[id] = true
 	}
 	c.runs = len(runs)
-	c.checked = time.Now()
 }
 
-// waitPastClockMargin waits, before a step's apply, until the runs of the
-// step before are older than the provider's clock margin (enos.clockMargin,
-// 2s; DESIGN.md, "Never twice"). Within it a run that another process
-// started a moment before cannot be told from the run this one started, by
-// design: the margin keeps a new run from passing for an older one when
-// the service's clocks disagree, and the provider then trusts the answer
-// and says so. The chaos test checks the promise where evidence exists.
-func (c *chaosRun) waitPastClockMargin() {
-	<-c.waitUntil(func() bool { return time.Since(c.checked) > 2500*time.Millisecond })
-}
+// passClockMargin moves the service's clock, before a step's apply, past
+// the provider's clock margin (enos.clockMargin, 2s; DESIGN.md, "Never
+// twice") from the runs of the steps before. Within it a run that another
+// process started a moment before cannot be told from the run this one
+// started, by design: the margin keeps a new run from passing for an older
+// one when the service's clocks disagree, and the provider then trusts the
+// answer and says so. The chaos test checks the promise where evidence
+// exists.
+func (c *chaosRun) passClockMargin() { c.clock.Advance(3 * time.Second) }
 
 // heldRuns maps the run ids of the state to the resources holding them,
 // failing when two hold one.
