@@ -208,7 +208,7 @@ func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
 	ctx := context.Background()
 	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 1, 1001, 1002)
 	readBack, polled := refs[0], refs[1]
-	if inst, err := c.readBack(ctx, readBack, clock.Now()); err != nil || inst.InstanceID != readBack.InstanceID {
+	if inst, err := c.runs.readBack(ctx, readBack, clock.Now()); err != nil || inst.InstanceID != readBack.InstanceID {
 		t.Fatalf("readBack(%s) = %+v, %v", readBack.InstanceID, inst, err)
 	}
 	clock.set(clock.Now().Add(10 * time.Second))
@@ -245,7 +245,7 @@ func TestRunStatusReadBacksInACrowdedWindowShareOneSearch(t *testing.T) {
 	for _, ref := range refs[1:] {
 		wg.Go(func() { expectReadBack(ctx, t, c, ref, sent) })
 	}
-	waitFor(t, func() bool { return c.statuses.waitingIn(refs[1].TriggerTime.Unix()/3600) == 3 })
+	waitFor(t, func() bool { return c.runs.statuses.waitingIn(refs[1].TriggerTime.Unix()/3600) == 3 })
 	release()
 	wg.Wait()
 	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
@@ -314,7 +314,7 @@ func holdFirstSearch(t *testing.T, fs *fakeService) (release func()) {
 // expectReadBack reads ref back as sent at sent and fails the test unless
 // that returns the run.
 func expectReadBack(ctx context.Context, t *testing.T, c *Client, ref RunRef, sent time.Time) {
-	if inst, err := c.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
+	if inst, err := c.runs.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
 		t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
 	}
 }

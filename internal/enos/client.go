@@ -27,11 +27,17 @@ type Client struct {
 	userAgent string
 	backoff   backoff
 
+	// fetchBound bounds a fetch shared by several callers (see flight): the
+	// attempts the retry policy allows, each within the request timeout and
+	// after the longest wait between attempts.
+	fetchBound time.Duration
+
 	tokens      tokenCache
-	zone        zoneCache
-	runs        runRegistry
-	statuses    statusBatcher
-	flowGlobals flowGlobalsCache
+	zone        cached[*time.Location]
+	flowGlobals cachedByKey[int64, *FlowGlobals]
+	// runs is run matching: StartRun's rule, the status batcher and what
+	// they remember, over this client's calls (see runService).
+	runs *runMatcher
 }
 
 // redact replaces in text the client's secrets (the secret key and the
@@ -95,9 +101,11 @@ func New(cfg Config) (*Client, error) {
 		// when requests actually leave.
 		c.limiter = newPacer(cfg.RequestsPerSecond, time.Now, sleepContext)
 	}
+	c.fetchBound = (c.timeout + c.backoff.maxRetryAfter) * time.Duration(cfg.MaxRetries+1)
+	c.runs = &runMatcher{svc: httpRunService{c}, now: c.now, timeout: c.timeout, backoff: &c.backoff, fetchBound: c.fetchBound}
 	if cfg.ServerTimeZone != "" {
 		loc, _ := parseZone(cfg.ServerTimeZone) // validated above
-		c.zone.set(loc)
+		c.zone.offer(loc)
 	}
 	return c, nil
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 )
 
 // GetFlow returns a flow's definition (flows?action=get).
@@ -31,7 +30,7 @@ func (c *Client) GetFlow(ctx context.Context, flowID int64) (*Flow, error) {
 // flow's parameters do not change within one Terraform command. Unlike
 // GetFlow it needs no server time zone.
 func (c *Client) FlowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, error) {
-	return c.flowGlobals.get(ctx, flowID, func(ctx context.Context) (*FlowGlobals, error) {
+	return c.flowGlobals.of(flowID).get(ctx, c.fetchBound, func(ctx context.Context) (*FlowGlobals, error) {
 		w, op, err := c.getFlow(ctx, flowID)
 		if err != nil {
 			return nil, err
@@ -59,40 +58,6 @@ func (c *Client) getFlow(ctx context.Context, flowID int64) (*wireFlow, string, 
 		return nil, call.operation(), err
 	}
 	return &w, call.operation(), nil
-}
-
-// flowGlobalsCache keeps each flow's globals once read; concurrent first
-// reads of one flow share one request. Failures are not kept.
-type flowGlobalsCache struct {
-	mu      sync.Mutex
-	known   map[int64]*FlowGlobals
-	flights map[int64]*flight[*FlowGlobals]
-}
-
-func (f *flowGlobalsCache) get(ctx context.Context, flowID int64, read func(context.Context) (*FlowGlobals, error)) (*FlowGlobals, error) {
-	f.mu.Lock()
-	if globals, ok := f.known[flowID]; ok {
-		f.mu.Unlock()
-		return globals, nil
-	}
-	if f.flights == nil {
-		f.known, f.flights = map[int64]*FlowGlobals{}, map[int64]*flight[*FlowGlobals]{}
-	}
-	fl := f.flights[flowID]
-	if fl == nil {
-		fl = &flight[*FlowGlobals]{}
-		f.flights[flowID] = fl
-	}
-	f.mu.Unlock()
-	return fl.do(ctx, func(ctx context.Context) (*FlowGlobals, error) {
-		globals, err := read(ctx)
-		if err == nil {
-			f.mu.Lock()
-			f.known[flowID] = globals
-			f.mu.Unlock()
-		}
-		return globals, err
-	})
 }
 
 // GetMyFlows lists the caller's flows whose name contains searchValue

@@ -501,8 +501,8 @@ func TestChosenTimeOfAnHourlyIDFlowMovesToAnotherHour(t *testing.T) {
 	if run.InstanceID != "1007-2024010109" || run.Moved == nil || run.Moved.SlotSize != time.Hour {
 		t.Errorf("run = %+v (moved %+v), want the 09:00 hour", run, run.Moved)
 	}
-	if c.runs.slotSize(1007) != time.Hour || fs.sends() != 3 {
-		t.Errorf("slot %v after %d sends", c.runs.slotSize(1007), fs.sends())
+	if c.runs.slots.slotSize(1007) != time.Hour || fs.sends() != 3 {
+		t.Errorf("slot %v after %d sends", c.runs.slots.slotSize(1007), fs.sends())
 	}
 }
 

@@ -7,41 +7,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
-
-// zoneCache holds the server's zone once known.
-type zoneCache struct {
-	mu      sync.Mutex
-	loc     *time.Location
-	fetches flight[*time.Location]
-}
-
-func (z *zoneCache) get() *time.Location {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	return z.loc
-}
-
-func (z *zoneCache) set(loc *time.Location) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.loc = loc
-}
 
 // serverLocation is the zone of the service's zone-less times: the
 // configured one, or the server's, fetched once and then cached.
 func (c *Client) serverLocation(ctx context.Context) (*time.Location, error) {
-	if loc := c.zone.get(); loc != nil {
-		return loc, nil
-	}
-	return c.zone.fetches.do(ctx, func(ctx context.Context) (*time.Location, error) {
-		if loc := c.zone.get(); loc != nil {
-			return loc, nil
-		}
-		return c.GetTimeZone(ctx)
-	})
+	return c.zone.get(ctx, c.fetchBound, c.GetTimeZone)
 }
 
 // GetTimeZone asks the server for its zone ("GMT+8" becomes a fixed zone).
@@ -63,11 +35,7 @@ func (c *Client) GetTimeZone(ctx context.Context) (*time.Location, error) {
 	if err != nil {
 		return nil, &APIError{Operation: call.operation(), HTTPStatus: http.StatusOK, Message: "malformed response: " + err.Error()}
 	}
-	c.zone.mu.Lock()
-	if c.zone.loc == nil {
-		c.zone.loc = loc
-	}
-	c.zone.mu.Unlock()
+	c.zone.offer(loc)
 	return loc, nil
 }
 

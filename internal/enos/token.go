@@ -86,7 +86,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	if token, ok := c.tokens.cached(c.now()); ok {
 		return token, nil
 	}
-	return c.tokens.fetches.do(ctx, func(ctx context.Context) (string, error) {
+	return c.tokens.fetches.do(ctx, c.fetchBound, func(ctx context.Context) (string, error) {
 		// A fetch that finished just before this one started already did the work.
 		if token, ok := c.tokens.cached(c.now()); ok {
 			return token, nil

@@ -1,7 +1,6 @@
 package enos
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -38,31 +37,6 @@ type runRegistry struct {
 	mu    sync.Mutex
 	flows map[int64]*flowSlots
 	ids   map[string]handedOut
-	// since is the server's time read before this client sent its first
-	// trigger, zero until read: any run created before it existed before
-	// this client's triggers (see takenBefore).
-	since serverSince
-}
-
-// serverSince is a server time read once, before the first send that needs
-// it. An earlier read is a lower bound for every later send, so one read
-// serves the whole process and needs no clock of this machine.
-type serverSince struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-// get returns the server time read before now, reading it on first use;
-// zero when it cannot be read (runs are then judged without it).
-func (s *serverSince) get(ctx context.Context, read func(context.Context) (time.Time, error)) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.at.IsZero() {
-		if t, err := read(ctx); err == nil {
-			s.at = t
-		}
-	}
-	return s.at
 }
 
 type flowSlots struct {

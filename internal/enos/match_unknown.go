@@ -19,7 +19,7 @@ type UnknownTrigger struct {
 // started.
 var ErrNoRunStarted = errors.New("the trigger started no run: neither the search of its slot nor its run's documented ids found one")
 
-// FindTriggeredRun settles an unknown trigger later, typically at the
+// findTriggeredRun settles an unknown trigger later, typically at the
 // next refresh: it looks for the run as StartRun's look-up does (the same
 // evidence rule: a run created before Since, of another trigger instant,
 // or held by this client for another run is not the trigger's), and also
@@ -28,12 +28,12 @@ var ErrNoRunStarted = errors.New("the trigger started no run: neither the search
 // It returns the run found, claimed for the caller; ErrNoRunStarted when
 // the search and the ids show that there is none; or the error that kept
 // it from deciding. It never sends a trigger.
-func (c *Client) FindTriggeredRun(ctx context.Context, t UnknownTrigger) (*FlowInstance, error) {
-	m := &startMachine{c: c, req: TriggerRequest{FlowID: t.FlowID, TriggerTime: t.TriggerTime}, since: t.Since}
+func (r *runMatcher) findTriggeredRun(ctx context.Context, t UnknownTrigger) (*FlowInstance, error) {
+	m := &startMachine{r: r, req: TriggerRequest{FlowID: t.FlowID, TriggerTime: t.TriggerTime}, since: t.Since}
 	own, _, err := m.findOwnRun(ctx, true)
 	switch {
 	case own != nil:
-		if !c.runs.claim(own.InstanceID, t.FlowID, t.TriggerTime) {
+		if !r.slots.claim(own.InstanceID, t.FlowID, t.TriggerTime) {
 			return nil, ErrNoRunStarted // another recorded trigger of this client holds the slot's run
 		}
 		return own, nil

@@ -51,7 +51,15 @@ type statusBatcher struct {
 	queued  map[int64]*statusSearch     // the poll search to send when those end
 }
 
-// RunStatus returns the state of a run, like GetFlowInstance, from an
+// readBack reads a run just triggered (sent at since) as a poll does,
+// sharing the searches of the runs read back or polled with it, but the
+// run is not waited on afterwards: later polls of its hour do not cover it
+// unless its caller polls it.
+func (r *runMatcher) readBack(ctx context.Context, ref RunRef, since time.Time) (*FlowInstance, error) {
+	return r.runStatus(ctx, ref, since, false)
+}
+
+// runStatus returns the state of a run, like GetFlowInstance, from an
 // instance search of its flow and trigger hour that it shares with the
 // other checks of this client.
 //
@@ -69,30 +77,18 @@ type statusBatcher struct {
 //
 // A run the search does not return (a service whose trigger times differ
 // from those sent), or any run of a failed search, is read on its own.
-func (c *Client) RunStatus(ctx context.Context, ref RunRef, notBefore time.Time) (*FlowInstance, error) {
-	return c.runStatus(ctx, ref, notBefore, true)
-}
 
-// readBack reads a run just triggered (sent at since) as a poll does,
-// sharing the searches of the runs read back or polled with it, but the
-// run is not waited on afterwards: later polls of its hour do not cover it
-// unless its caller polls it.
-func (c *Client) readBack(ctx context.Context, ref RunRef, since time.Time) (*FlowInstance, error) {
-	return c.runStatus(ctx, ref, since, false)
-}
-
-// runStatus is RunStatus; waited says that a poll's run stays waited on
-// until it ends.
-func (c *Client) runStatus(ctx context.Context, ref RunRef, notBefore time.Time, waited bool) (*FlowInstance, error) {
+// waited says that a poll's run stays waited on until it ends.
+func (r *runMatcher) runStatus(ctx context.Context, ref RunRef, notBefore time.Time, waited bool) (*FlowInstance, error) {
 	if ref.FlowID <= 0 || ref.TriggerTime.IsZero() {
-		return c.GetFlowInstance(ctx, ref.InstanceID)
+		return r.svc.get(ctx, ref.InstanceID)
 	}
 	hour := ref.TriggerTime.Unix() / 3600
 	polling := !notBefore.IsZero()
-	s, refs, send := c.statuses.searchFor(c.now(), hour, ref, notBefore)
+	s, refs, send := r.statuses.searchFor(r.now(), hour, ref, notBefore)
 	if send {
 		// Detached: a caller that gives up must not fail the others.
-		go c.runStatusSearch(context.WithoutCancel(ctx), hour, s, refs)
+		go r.runStatusSearch(context.WithoutCancel(ctx), hour, s, refs)
 	}
 	select {
 	case <-s.done:
@@ -104,12 +100,12 @@ func (c *Client) runStatus(ctx context.Context, ref RunRef, notBefore time.Time,
 	if !ok {
 		// A failed search is in the client's log already.
 		var read *FlowInstance
-		if read, err = c.GetFlowInstance(ctx, ref.InstanceID); err == nil {
+		if read, err = r.svc.get(ctx, ref.InstanceID); err == nil {
 			inst = *read
 		}
 	}
 	if polling && (!waited || err == nil && inst.Status.Terminal() || err != nil && !IsTransient(err)) {
-		c.statuses.stopWaiting(hour, ref)
+		r.statuses.stopWaiting(hour, ref)
 	}
 	if err != nil {
 		return nil, err
@@ -254,17 +250,17 @@ func (s *statusBatcher) forget(hour int64, failed *statusSearch) {
 
 // runStatusSearch sends the search of one trigger hour: every run of its
 // flow, or, for runs of several flows, the window of their trigger times.
-func (c *Client) runStatusSearch(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
-	c.searchStatuses(ctx, hour, search, refs)
+func (r *runMatcher) runStatusSearch(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
+	r.searchStatuses(ctx, hour, search, refs)
 	close(search.done)
 	if search.poll {
-		if next, refs := c.statuses.pollEnded(c.now(), hour); next != nil {
-			c.runStatusSearch(ctx, hour, next, refs)
+		if next, refs := r.statuses.pollEnded(r.now(), hour); next != nil {
+			r.runStatusSearch(ctx, hour, next, refs)
 		}
 	}
 }
 
-func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
+func (r *runMatcher) searchStatuses(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
 	start := time.Unix(hour*3600, 0)
 	// The service keeps trigger times to the second; a second either side
 	// keeps runs at the edges.
@@ -286,9 +282,9 @@ func (c *Client) searchStatuses(ctx context.Context, hour int64, search *statusS
 		// fill the page first.
 		query.SortDescending = true
 	}
-	found, err := c.SearchFlowInstances(ctx, query)
+	found, err := r.svc.search(ctx, query)
 	if err != nil {
-		c.statuses.forget(hour, search)
+		r.statuses.forget(hour, search)
 		return // every caller then reads its run alone
 	}
 	search.found = make(map[string]FlowInstance, len(found))

@@ -50,7 +50,7 @@ const clockMargin = 2 * time.Second
 // CI runner grants a few seconds before it kills the process.
 const lookUpGrace = 8 * time.Second
 
-// StartRun triggers one run of a flow so that one call never starts two
+// startRun triggers one run of a flow so that one call never starts two
 // runs and never takes an older run for the one it started (API-INFERENCES.md,
 // duplicate triggers). It sends a second time in a slot, or moves to another
 // slot, only on evidence that the slot was taken before its first send: a
@@ -93,8 +93,8 @@ const lookUpGrace = 8 * time.Second
 // and whether the run was looked for.
 //
 // A zero TriggerRequest.TriggerTime lets StartRun pick the time.
-func (c *Client) StartRun(ctx context.Context, req TriggerRequest) (RunStart, error) {
-	m := &startMachine{c: c, req: req, timeDefaulted: req.TriggerTime.IsZero(), configured: req.TriggerTime}
+func (r *runMatcher) startRun(ctx context.Context, req TriggerRequest) (RunStart, error) {
+	m := &startMachine{r: r, req: req, timeDefaulted: req.TriggerTime.IsZero(), configured: req.TriggerTime}
 	for state := stateChooseTime; state != stateDone && state != stateFailed; {
 		state = m.step(ctx, state)
 	}
@@ -122,7 +122,7 @@ func (s startState) String() string { return startStateNames[s] }
 
 // startMachine is one StartRun in progress.
 type startMachine struct {
-	c             *Client
+	r             *runMatcher
 	req           TriggerRequest // the trigger time is the one being sent
 	timeDefaulted bool
 	configured    time.Time // the caller's trigger time
@@ -170,9 +170,9 @@ func (m *startMachine) fail(err error) startState {
 
 func (m *startMachine) chooseTime(ctx context.Context) startState {
 	if m.timeDefaulted {
-		m.req.TriggerTime = m.c.runs.reserveNow(m.req.FlowID, m.c.now(), m.hourZone(ctx))
+		m.req.TriggerTime = m.r.slots.reserveNow(m.req.FlowID, m.r.now(), m.hourZone(ctx))
 	} else {
-		m.c.runs.reserve(m.req.FlowID, m.req.TriggerTime)
+		m.r.slots.reserve(m.req.FlowID, m.req.TriggerTime)
 	}
 	return stateSend
 }
@@ -180,10 +180,10 @@ func (m *startMachine) chooseTime(ctx context.Context) startState {
 // hourZone is the server's zone when the flow has hour slots (cut in that
 // zone), else nil: minutes need no zone.
 func (m *startMachine) hourZone(ctx context.Context) *time.Location {
-	if m.c.runs.slotSize(m.req.FlowID) != hourSlot {
+	if m.r.slots.slotSize(m.req.FlowID) != hourSlot {
 		return nil
 	}
-	loc, _ := m.c.serverLocation(ctx) // nil: cut in the trigger time's zone
+	loc, _ := m.r.svc.serverZone(ctx) // nil: cut in the trigger time's zone
 	return loc
 }
 
@@ -197,10 +197,10 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 		// The server's time before the first send tells a run that was in
 		// the slot already from the one this send starts, for set and
 		// defaulted times alike: one read serves the whole process.
-		m.since = m.c.runs.since.get(ctx, m.c.GetCurrentTime)
+		m.since = m.r.serverSince(ctx)
 	}
-	m.sentAt = m.c.now()
-	id, err := m.c.updateAndTrigger(ctx, m.req)
+	m.sentAt = m.r.now()
+	id, err := m.r.svc.trigger(ctx, m.req)
 	unknown := errors.Is(err, ErrOutcomeUnknown)
 	m.sent = m.sent || err == nil || unknown || IsDuplicateTrigger(err)
 	switch {
@@ -236,8 +236,8 @@ func (m *startMachine) verify(ctx context.Context) startState {
 	// Claimed before the read-back, so that a concurrent trigger answered
 	// with the same id waits for this verification and then sees the run
 	// held, or free again.
-	if held, ok := m.c.runs.claimUnlessHeld(id, m.req.FlowID, m.req.TriggerTime, true); ok {
-		loc, _ := m.c.serverLocation(ctx)
+	if held, ok := m.r.slots.claimUnlessHeld(id, m.req.FlowID, m.req.TriggerTime, true); ok {
+		loc, _ := m.r.svc.serverZone(ctx)
 		sent := m.req.TriggerTime
 		// Slots are at most an hour: a run held for another hour cannot be
 		// the answer to a duplicate.
@@ -258,13 +258,13 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		m.warn("the service answered the trigger of flow %d with run %s, whose read-back describes another run; it is kept on the service's answer", m.req.FlowID, id)
 	default:
 		if why := m.takenBefore(inst); why != "" {
-			m.c.runs.release(id)
+			m.r.slots.release(id)
 			m.existing = inst
 			return duplicate(why)
 		}
 		m.noteUnproven(inst)
 	}
-	m.c.runs.keep(id)
+	m.r.slots.keep(id)
 	return m.finish(id, false)
 }
 
@@ -276,20 +276,20 @@ const maxReadBackRetries = 3
 // request timeout while the reads fail for a reason that may pass: a run
 // kept unverified costs a warning, one read more costs little.
 func (m *startMachine) readBackWithin(ctx context.Context, id string) (*FlowInstance, error) {
-	rctx, cancel := context.WithTimeout(ctx, m.c.timeout)
+	rctx, cancel := context.WithTimeout(ctx, m.r.timeout)
 	defer cancel()
 	ref := RunRef{InstanceID: id, FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime}
 	// Triggers read back together share one search of their trigger hour;
 	// any search since the send is fresh.
-	inst, err := m.c.readBack(rctx, ref, m.sentAt)
+	inst, err := m.r.readBack(rctx, ref, m.sentAt)
 	// Only failures that may pass are tried again: a definite refusal
 	// (a bad clock, no privilege) would only repeat itself. Not found may
 	// pass too: a run just started may not be readable yet.
 	for retry := 1; err != nil && (IsTransient(err) || IsNotFound(err)) && rctx.Err() == nil && retry <= maxReadBackRetries; retry++ {
-		if m.c.backoff.sleep(rctx, m.c.backoff.delay(retry, 0)) != nil {
+		if m.r.backoff.sleep(rctx, m.r.backoff.delay(retry, 0)) != nil {
 			break
 		}
-		inst, err = m.c.GetFlowInstance(rctx, id)
+		inst, err = m.r.svc.get(rctx, id)
 	}
 	return inst, err
 }
@@ -299,7 +299,7 @@ func (m *startMachine) warn(format string, args ...any) {
 }
 
 func (m *startMachine) done(id string, adopted bool) startState {
-	if !m.c.runs.claim(id, m.req.FlowID, m.req.TriggerTime) {
+	if !m.r.slots.claim(id, m.req.FlowID, m.req.TriggerTime) {
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
 	return m.finish(id, adopted)
@@ -322,7 +322,7 @@ func (m *startMachine) finish(id string, adopted bool) startState {
 func (m *startMachine) takenBefore(inst *FlowInstance) string {
 	// The own claim first: held waits for claims being verified.
 	if inst.InstanceID != m.claimed {
-		if m.c.runs.held(inst.InstanceID) {
+		if m.r.slots.held(inst.InstanceID) {
 			return "this client returned it for another run"
 		}
 	}
@@ -444,12 +444,12 @@ func (m *startMachine) outcomeUnknown(ctx context.Context, last error) startStat
 	mayMove := ctx.Err() == nil && m.moves < maxSlotMoves
 	// The id is worth one zone read even when the caller gave up: it is what
 	// records the run.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.c.timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.r.timeout)
 	defer cancel()
-	if loc, locErr := m.c.serverLocation(ctx); locErr == nil && m.sent {
+	if loc, locErr := m.r.svc.serverZone(ctx); locErr == nil && m.sent {
 		err.TriggerTime = m.req.TriggerTime.In(loc)
 		err.ExpectedInstanceID = m.expectedIDs(loc)[0]
-		if !m.c.runs.claim(err.ExpectedInstanceID, m.req.FlowID, m.req.TriggerTime) {
+		if !m.r.slots.claim(err.ExpectedInstanceID, m.req.FlowID, m.req.TriggerTime) {
 			if mayMove {
 				m.cause = fmt.Errorf("flow %d: run %s of the slot is held for another run of this client", m.req.FlowID, err.ExpectedInstanceID)
 				return stateMoveSlot
@@ -469,7 +469,7 @@ func (m *startMachine) expectedIDs(loc *time.Location) []string {
 	t := m.req.TriggerTime.In(loc)
 	prefix := fmt.Sprintf("%d-", m.req.FlowID)
 	minute14, minute12, hour10 := prefix+t.Format("200601021504")+"00", prefix+t.Format("200601021504"), prefix+t.Format("2006010215")
-	if m.c.runs.slotSize(m.req.FlowID) == hourSlot {
+	if m.r.slots.slotSize(m.req.FlowID) == hourSlot {
 		return []string{hour10, minute14, minute12}
 	}
 	return []string{minute14, minute12, hour10}
@@ -481,17 +481,17 @@ func (m *startMachine) expectedIDs(loc *time.Location) []string {
 // takenBefore). It searches by flow and slot; when the search fails, or
 // finds no run and everyForm is set, it reads the documented ids.
 func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own, older *FlowInstance, err error) {
-	loc, locErr := m.c.serverLocation(ctx)
+	loc, locErr := m.r.svc.serverZone(ctx)
 	if locErr != nil {
 		return nil, nil, locErr
 	}
-	size := m.c.runs.slotSize(m.req.FlowID)
+	size := m.r.slots.slotSize(m.req.FlowID)
 	from := slotStart(m.req.TriggerTime, size, loc)
-	runs, err := m.c.runsBetween(ctx, m.req.FlowID, from, from.Add(size))
+	runs, err := m.r.runsBetween(ctx, m.req.FlowID, from, from.Add(size))
 	if err != nil || (everyForm && len(runs) == 0) {
 		runs = nil
 		for _, id := range m.expectedIDs(loc) {
-			inst, getErr := m.c.GetFlowInstance(ctx, id)
+			inst, getErr := m.r.svc.get(ctx, id)
 			if getErr == nil {
 				runs = append(runs, *inst)
 				break
@@ -519,8 +519,8 @@ func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own, old
 }
 
 // runsBetween lists the flow's runs triggered in [from, to).
-func (c *Client) runsBetween(ctx context.Context, flowID int64, from, to time.Time) ([]FlowInstance, error) {
-	found, err := c.SearchFlowInstances(ctx, InstanceSearch{
+func (r *runMatcher) runsBetween(ctx context.Context, flowID int64, from, to time.Time) ([]FlowInstance, error) {
+	found, err := r.svc.search(ctx, InstanceSearch{
 		FlowID:          flowID,
 		FromTriggerTime: from,
 		ToTriggerTime:   to.Add(-time.Millisecond),
@@ -542,12 +542,12 @@ func (c *Client) runsBetween(ctx context.Context, flowID int64, from, to time.Ti
 // moveSlot handles a duplicate answer to a first send: it learns the slot
 // size from where the slot's run lies, then picks another slot.
 func (m *startMachine) moveSlot(ctx context.Context) startState {
-	loc, locErr := m.c.serverLocation(ctx)
+	loc, locErr := m.r.svc.serverZone(ctx)
 	sent := m.req.TriggerTime
 	period := Period{Cycle: "mi"}
 	var why string
 	if !m.timeDefaulted {
-		switch flow, err := m.c.FlowGlobals(ctx, m.req.FlowID); {
+		switch flow, err := m.r.svc.flowGlobals(ctx, m.req.FlowID); {
 		case locErr != nil:
 			why = "the server's time zone is unknown: " + locErr.Error()
 		case err != nil:
@@ -564,9 +564,9 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 	// it shows both the free slots and where the slot's run lies.
 	hour := slotStart(sent, hourSlot, loc)
 	from, to := minTime(period.Start, hour), maxTime(period.End, hour.Add(time.Hour))
-	runs, searchErr := m.c.runsBetween(ctx, m.req.FlowID, from, to)
+	runs, searchErr := m.r.runsBetween(ctx, m.req.FlowID, from, to)
 	m.learnSlotSize(runs, searchErr, loc)
-	size := m.c.runs.slotSize(m.req.FlowID)
+	size := m.r.slots.slotSize(m.req.FlowID)
 	taken := slotStart(sent, size, loc)
 
 	existingID := ""
@@ -586,7 +586,7 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 	}
 	m.moves++
 	if m.timeDefaulted {
-		m.req.TriggerTime = m.c.runs.reserveAfter(m.req.FlowID, sent, loc)
+		m.req.TriggerTime = m.r.slots.reserveAfter(m.req.FlowID, sent, loc)
 		return stateSend
 	}
 	if why != "" {
@@ -607,7 +607,7 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 	}
 	m.moved.To, m.moved.SlotSize = next, size
 	m.req.TriggerTime = next
-	m.c.runs.reserve(m.req.FlowID, next)
+	m.r.slots.reserve(m.req.FlowID, next)
 	return stateSend
 }
 
@@ -617,7 +617,7 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 // one in its hour), else, when the search failed, a run this client handed
 // out in another minute of that hour.
 func (m *startMachine) learnSlotSize(runs []FlowInstance, searchErr error, loc *time.Location) {
-	if m.c.runs.slotSize(m.req.FlowID) == hourSlot {
+	if m.r.slots.slotSize(m.req.FlowID) == hourSlot {
 		return
 	}
 	sent := m.req.TriggerTime
@@ -634,12 +634,12 @@ func (m *startMachine) learnSlotSize(runs []FlowInstance, searchErr error, loc *
 			minuteTaken = minuteTaken || inMinute(r.TriggerTime)
 			hourTaken = hourTaken || inHour(r.TriggerTime)
 		}
-		hourly = !minuteTaken && (hourTaken || m.c.runs.heldIn(m.req.FlowID, hour, hour.Add(time.Hour)))
+		hourly = !minuteTaken && (hourTaken || m.r.slots.heldIn(m.req.FlowID, hour, hour.Add(time.Hour)))
 	default:
-		hourly = !m.c.runs.heldIn(m.req.FlowID, minute, minute.Add(time.Minute)) && m.c.runs.heldIn(m.req.FlowID, hour, hour.Add(time.Hour))
+		hourly = !m.r.slots.heldIn(m.req.FlowID, minute, minute.Add(time.Minute)) && m.r.slots.heldIn(m.req.FlowID, hour, hour.Add(time.Hour))
 	}
 	if hourly {
-		m.c.runs.learnHourSlots(m.req.FlowID)
+		m.r.slots.learnHourSlots(m.req.FlowID)
 	}
 }
 
@@ -653,9 +653,9 @@ func (m *startMachine) freeSlotInPeriod(p Period, taken time.Time, size time.Dur
 		used[slotStart(r.TriggerTime, size, loc)] = true
 	}
 	free := func(s time.Time) bool {
-		return !used[s] && !m.c.runs.reservedIn(m.req.FlowID, s, s.Add(size))
+		return !used[s] && !m.r.slots.reservedIn(m.req.FlowID, s, s.Add(size))
 	}
-	now := m.c.now()
+	now := m.r.now()
 	past := !m.configured.After(now)
 	for s := slotStart(taken.Add(size), size, loc); p.contains(s); s = slotStart(s.Add(size), size, loc) {
 		if past && s.After(now) {

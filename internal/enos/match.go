@@ -1,0 +1,60 @@
+package enos
+
+import (
+	"context"
+	"time"
+)
+
+// Run matching is the rule that one trigger never starts two runs and never
+// takes an older run for its own (StartRun, FindTriggeredRun), and the
+// sharing of status reads (RunStatus). It lives in the match*.go files,
+// which see the service only through runService: no HTTP, no tokens, no
+// envelopes (TestRunMatchingSeesOnlyRunService keeps it so). Its tests
+// drive it over an in-memory service.
+
+// runService is what run matching needs of the service: the five calls its
+// rule rests on. Client serves it over HTTP (client_runs.go).
+type runService interface {
+	// trigger sends one updateAndTrigger and returns the id answered; an
+	// error satisfying errors.Is(err, ErrOutcomeUnknown) may have started a
+	// run, IsDuplicateTrigger(err) is a refusal of a taken slot.
+	trigger(ctx context.Context, req TriggerRequest) (string, error)
+	// search lists runs as SearchFlowInstances does.
+	search(ctx context.Context, q InstanceSearch) ([]FlowInstance, error)
+	// get reads one run; IsNotFound(err) when the service does not know it.
+	get(ctx context.Context, id string) (*FlowInstance, error)
+	// flowGlobals reads a flow's cycle and globals.
+	flowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, error)
+	// serverTime reads the server's clock; serverZone is the zone of its
+	// zone-less times, the second half of the same call.
+	serverTime(ctx context.Context) (time.Time, error)
+	serverZone(ctx context.Context) (*time.Location, error)
+}
+
+// runMatcher is run matching over one runService, for one Client.
+type runMatcher struct {
+	svc     runService
+	now     func() time.Time // this machine's clock, for trigger times and poll instants
+	timeout time.Duration    // one request's timeout: bounds a read-back and a late zone read
+	backoff *backoff         // between read-backs of an answered run
+	// fetchBound bounds the shared read of the server's time (see cached).
+	fetchBound time.Duration
+
+	slots    runRegistry
+	statuses statusBatcher
+	// since is the server's time read before the first send: any run
+	// created before it existed before this matcher's triggers (see
+	// takenBefore). One read serves the whole process and needs no clock of
+	// this machine.
+	since cached[time.Time]
+}
+
+// serverSince returns the server's time read before now, reading it on
+// first use; zero when it cannot be read (runs are then judged without it).
+func (r *runMatcher) serverSince(ctx context.Context) time.Time {
+	at, err := r.since.get(ctx, r.fetchBound, r.svc.serverTime)
+	if err != nil {
+		return time.Time{}
+	}
+	return at
+}
