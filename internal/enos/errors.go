@@ -204,10 +204,12 @@ type TriggerOutcomeUnknownError struct {
 	RequestSent bool
 	LookedUp    bool
 	// Since is a server time read before the first send (zero when it could
-	// not be read): a run created before it is not this trigger's. A caller
-	// that records the outcome keeps it for FindTriggeredRun.
-	Since time.Time
-	Err   error
+	// not be read): a run created before it is not this trigger's. Until is
+	// one read after the last send and look-up: a run created well after it
+	// (lateActMargin) is not either. A caller that records the outcome keeps
+	// both for FindTriggeredRun.
+	Since, Until time.Time
+	Err          error
 }
 
 func (e *TriggerOutcomeUnknownError) Error() string {

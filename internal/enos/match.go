@@ -46,15 +46,34 @@ type runMatcher struct {
 	// created before it existed before this matcher's triggers (see
 	// takenBefore). One read serves the whole process and needs no clock of
 	// this machine.
-	since cached[time.Time]
+	since cached[serverReading]
+}
+
+// serverReading is a server time and this machine's clock just after it
+// was read: durations agree across the two clocks where instants need not,
+// so the pair tells the server's time at any later moment of this process.
+type serverReading struct {
+	server, local time.Time
+}
+
+// serverAt is the server's time when this machine's clock read local, no
+// earlier than it was.
+func (s serverReading) serverAt(local time.Time) time.Time {
+	return s.server.Add(local.Sub(s.local))
 }
 
 // serverSince returns the server's time read before now, reading it on
 // first use; zero when it cannot be read (runs are then judged without it).
-func (r *runMatcher) serverSince(ctx context.Context) time.Time {
-	at, err := r.since.get(ctx, r.fetchBound, r.svc.serverTime)
+func (r *runMatcher) serverSince(ctx context.Context) serverReading {
+	reading, err := r.since.get(ctx, r.fetchBound, r.readServerTime)
 	if err != nil {
-		return time.Time{}
+		return serverReading{}
 	}
-	return at
+	return reading
+}
+
+// readServerTime reads the server's clock.
+func (r *runMatcher) readServerTime(ctx context.Context) (serverReading, error) {
+	t, err := r.svc.serverTime(ctx)
+	return serverReading{server: t, local: r.now()}, err
 }

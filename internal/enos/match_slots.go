@@ -37,6 +37,9 @@ type runRegistry struct {
 	mu    sync.Mutex
 	flows map[int64]*flowSlots
 	ids   map[string]handedOut
+	// unsettled are the triggers whose outcome StartRun returned unknown
+	// without an id to claim (the server's zone unknown).
+	unsettled []handedOut
 }
 
 type flowSlots struct {
@@ -215,6 +218,25 @@ func (r *runRegistry) held(id string) bool {
 	return held
 }
 
+// heldAt returns a run of the flow, other than except, that this client
+// handed out for trigger time t (see mayBeTriggerOf), or "(unknown id)"
+// for a trigger of t recorded unsettled; "" when there is none.
+func (r *runRegistry) heldAt(flowID int64, t time.Time, except string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, h := range r.ids {
+		if id != except && h.flowID == flowID && isTriggerOf(t, h.triggerTime) {
+			return id
+		}
+	}
+	for _, u := range r.unsettled {
+		if u.flowID == flowID && isTriggerOf(t, u.triggerTime) {
+			return "(unknown id)"
+		}
+	}
+	return ""
+}
+
 // heldIn reports whether this client handed out a run of the flow triggered
 // in [start, end).
 func (r *runRegistry) heldIn(flowID int64, start, end time.Time) bool {
@@ -226,4 +248,12 @@ func (r *runRegistry) heldIn(flowID int64, start, end time.Time) bool {
 		}
 	}
 	return false
+}
+
+// recordUnsettled records a trigger of the flow at t whose outcome is
+// unknown and whose run's id is not known.
+func (r *runRegistry) recordUnsettled(flowID int64, t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unsettled = append(r.unsettled, handedOut{flowID: flowID, triggerTime: t})
 }

@@ -45,6 +45,13 @@ const maxSlotMoves = 3
 // shift (see zoneShift) from another instant.
 const clockMargin = 2 * time.Second
 
+// lateActMargin is how long after a trigger's last send and look-up the
+// service may still act on it (a request held by the gateway, a clock
+// rounding): a run of the slot created later than that is another
+// trigger's. Only the settling of a recorded outcome uses it: within one
+// StartRun no such run can be told from its own.
+const lateActMargin = time.Minute
+
 // lookUpGrace bounds the look-up for a run after the caller's context
 // ended (an interrupt, a create timeout) while a send's answer was due: a
 // CI runner grants a few seconds before it kills the process.
@@ -128,7 +135,9 @@ type startMachine struct {
 	configured    time.Time // the caller's trigger time
 
 	sentAt   time.Time     // when the last send of the current slot left
-	since    time.Time     // a server time read before the first send; zero when unknown
+	firstAt  time.Time     // when the first send of the current slot left
+	since    serverReading // a server time read before the first send; zero when unknown
+	until    time.Time     // settling a recorded outcome: the server's time after its last send; else zero
 	sent     bool          // a request may have reached the service
 	lookedUp bool          // the current slot's run was looked for
 	resent   bool          // the current slot's request was sent twice
@@ -193,13 +202,18 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 	} else {
 		m.resent, m.existing, m.lookedUp = false, nil, false
 	}
-	if m.since.IsZero() {
+	if m.since.server.IsZero() && !resend {
 		// The server's time before the first send tells a run that was in
 		// the slot already from the one this send starts, for set and
-		// defaulted times alike: one read serves the whole process.
+		// defaulted times alike: one read serves the whole process. Never
+		// before a resend: a time read after the first send would take that
+		// send's run for an older one.
 		m.since = m.r.serverSince(ctx)
 	}
 	m.sentAt = m.r.now()
+	if !resend {
+		m.firstAt = m.sentAt
+	}
 	id, err := m.r.svc.trigger(ctx, m.req)
 	unknown := errors.Is(err, ErrOutcomeUnknown)
 	m.sent = m.sent || err == nil || unknown || IsDuplicateTrigger(err)
@@ -329,24 +343,43 @@ func (m *startMachine) takenBefore(inst *FlowInstance) string {
 	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {
 		return "it is held for another run"
 	}
-	if early := m.since.Sub(inst.CreatedAt); !m.since.IsZero() && !inst.CreatedAt.IsZero() && early > clockMargin && !zoneShift(early) {
+	if other := m.r.slots.heldAt(inst.FlowID, inst.TriggerTime, m.claimed); !inst.TriggerTime.IsZero() && other != "" {
+		// Another of this client's triggers of that instant holds the slot
+		// (its run's id perhaps in another form, or unknown).
+		return "this client holds run " + other + " of the same trigger time for another run"
+	}
+	if early := m.since.server.Sub(inst.CreatedAt); !m.since.server.IsZero() && !inst.CreatedAt.IsZero() && early > clockMargin && !zoneShift(early) {
 		return "it was created at " + inst.CreatedAt.Format("2006-01-02 15:04:05 MST") + ", before the trigger was sent"
 	}
-	if !inst.TriggerTime.IsZero() && !m.sameTrigger(inst.TriggerTime) {
+	if late := inst.CreatedAt.Sub(m.until); !m.until.IsZero() && !inst.CreatedAt.IsZero() && late > lateActMargin && !zoneShift(late) {
+		return "it was created at " + inst.CreatedAt.Format("2006-01-02 15:04:05 MST") + ", after the trigger's outcome was recorded"
+	}
+	if !inst.TriggerTime.IsZero() && !mayBeTriggerOf(inst.TriggerTime, m.req.TriggerTime) {
 		return "it was triggered for " + inst.TriggerTime.Format("2006-01-02 15:04:05 MST")
 	}
 	return ""
 }
 
-// sameTrigger reports whether a run's trigger time t may be the one sent,
-// written to the second, in another zone, or cut to its slot's start.
-func (m *startMachine) sameTrigger(t time.Time) bool {
-	sent := m.req.TriggerTime
-	if sameInstant(t, sent) {
+// mayBeTriggerOf reports whether a run's trigger time t may be the
+// trigger time sent, written to the second, in another zone, or cut to its
+// slot's start.
+func mayBeTriggerOf(t, sent time.Time) bool {
+	return triggerMatches(t, sent, sameInstant)
+}
+
+// isTriggerOf is mayBeTriggerOf without other zones: for telling a run
+// held for another trigger, where a zone shift would take every run a
+// whole number of hours away (the next hour's slot) for that trigger's.
+func isTriggerOf(t, sent time.Time) bool {
+	return triggerMatches(t, sent, func(a, b time.Time) bool { return a.Truncate(time.Second).Equal(b.Truncate(time.Second)) })
+}
+
+func triggerMatches(t, sent time.Time, same func(a, b time.Time) bool) bool {
+	if same(t, sent) {
 		return true
 	}
 	for _, size := range []time.Duration{minuteSlot, hourSlot} {
-		if sameInstant(t, slotStart(sent, size, t.Location())) {
+		if same(t, slotStart(sent, size, t.Location())) {
 			return true
 		}
 	}
@@ -357,7 +390,7 @@ func (m *startMachine) sameTrigger(t time.Time) bool {
 // from an older run by its creation time, and names the sent parameters
 // the service stored otherwise (keys only: values may be secret).
 func (m *startMachine) noteUnproven(inst *FlowInstance) {
-	if m.since.IsZero() || inst.CreatedAt.IsZero() {
+	if m.since.server.IsZero() || inst.CreatedAt.IsZero() {
 		m.warn("run %s of flow %d is kept on the service's answer: the server's time or the run's creation time is unknown, so it could not be checked that the run is new", inst.InstanceID, m.req.FlowID)
 	}
 	stored := map[string]string{}
@@ -395,6 +428,18 @@ func zoneShift(d time.Duration) bool {
 	return off.Abs() <= clockMargin
 }
 
+// sinceAfterwards makes up for a server time that could not be read before
+// the first send of the slot: one read now, less the time this machine saw
+// pass since that send, is as good.
+func (m *startMachine) sinceAfterwards(ctx context.Context) {
+	if !m.since.server.IsZero() || m.firstAt.IsZero() {
+		return
+	}
+	if now, err := m.r.readServerTime(ctx); err == nil {
+		m.since = serverReading{server: now.serverAt(m.firstAt), local: m.firstAt}
+	}
+}
+
 // lookUp looks for the run this StartRun sent for the current slot. After a
 // first unknown outcome a miss leads to the resend; after the resend (or
 // its duplicate answer: confirm) the outcome stays unknown. A run of the
@@ -412,6 +457,7 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 		mayResend = false
 	}
 	m.lookedUp = true
+	m.sinceAfterwards(lctx)
 	own, older, err := m.findOwnRun(lctx, false)
 	switch {
 	case own != nil:
@@ -421,8 +467,7 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 		m.existing = older
 		return stateMoveSlot
 	case older != nil:
-		return m.fail(fmt.Errorf("flow %d: run %s held the slot of %s before the trigger was sent, so the trigger started no run, and another slot was not tried: %w",
-			m.req.FlowID, older.InstanceID, m.req.TriggerTime.Format(time.RFC3339), ended))
+		return m.startedNothing(older.InstanceID, "held the slot of %s before the trigger was sent", ended)
 	case ended != nil:
 		return m.outcomeUnknown(ctx, errors.Join(ended, err))
 	case mayResend:
@@ -440,24 +485,55 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 // slot was taken, so the send started nothing there (-> moveSlot).
 func (m *startMachine) outcomeUnknown(ctx context.Context, last error) startState {
 	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime,
-		RequestSent: m.sent, LookedUp: m.lookedUp, Since: m.since, Err: errors.Join(m.cause, last)}
-	mayMove := ctx.Err() == nil && m.moves < maxSlotMoves
+		RequestSent: m.sent, LookedUp: m.lookedUp, Err: errors.Join(m.cause, last)}
+	if !m.since.server.IsZero() {
+		// Until is now in the server's time: after the last send and look-up.
+		err.Since, err.Until = m.since.server, m.since.serverAt(m.r.now())
+	}
+	notMoved := ctx.Err() // why no other slot may be tried, if one may not
+	if notMoved == nil && m.moves >= maxSlotMoves {
+		notMoved = fmt.Errorf("%d other slots were tried and each was taken", m.moves)
+	}
 	// The id is worth one zone read even when the caller gave up: it is what
 	// records the run.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.r.timeout)
 	defer cancel()
-	if loc, locErr := m.r.svc.serverZone(ctx); locErr == nil && m.sent {
+	if !m.sent {
+		return m.fail(err)
+	}
+	// A run this client holds for the same trigger instant holds the slot,
+	// so the send started nothing there, whatever form its id has.
+	held := m.r.slots.heldAt(m.req.FlowID, m.req.TriggerTime, m.claimed)
+	loc, locErr := m.r.svc.serverZone(ctx)
+	if locErr == nil {
 		err.TriggerTime = m.req.TriggerTime.In(loc)
 		err.ExpectedInstanceID = m.expectedIDs(loc)[0]
-		if !m.r.slots.claim(err.ExpectedInstanceID, m.req.FlowID, m.req.TriggerTime) {
-			if mayMove {
-				m.cause = fmt.Errorf("flow %d: run %s of the slot is held for another run of this client", m.req.FlowID, err.ExpectedInstanceID)
-				return stateMoveSlot
-			}
-			err.ExpectedInstanceID = ""
+		if held == "" && !m.r.slots.claim(err.ExpectedInstanceID, m.req.FlowID, m.req.TriggerTime) {
+			held = err.ExpectedInstanceID
 		}
 	}
+	switch {
+	case held != "" && notMoved != nil:
+		return m.startedNothing(held, "of the slot of %s is held for another run of this client", notMoved)
+	case held != "":
+		m.cause = fmt.Errorf("flow %d: run %s of the slot is held for another run of this client", m.req.FlowID, held)
+		return stateMoveSlot
+	case locErr != nil:
+		// No id to claim: the trigger time stands for the run, so that no
+		// other StartRun of this client takes a run of it for its own.
+		m.r.slots.recordUnsettled(m.req.FlowID, m.req.TriggerTime)
+	}
 	return m.fail(err)
+}
+
+// startedNothing ends a StartRun whose slot the run runID held before its
+// send, so that the send started no run (why says how that is known, of
+// the slot's time), when no other slot may be tried: cause says why not. A
+// definite failure, not an unknown outcome: recording one would let the
+// next refresh adopt runID, which another run holds.
+func (m *startMachine) startedNothing(runID, why string, cause error) startState {
+	return m.fail(fmt.Errorf("flow %d: run %s "+why+", so the trigger started no run, and another slot was not tried: %w",
+		m.req.FlowID, runID, m.req.TriggerTime.Format(time.RFC3339), cause))
 }
 
 // expectedIDs are the ids a run of the current request has in the

@@ -12,6 +12,7 @@ type UnknownTrigger struct {
 	FlowID      int64
 	TriggerTime time.Time // the trigger time sent
 	Since       time.Time // TriggerOutcomeUnknownError.Since; zero when unknown
+	Until       time.Time // TriggerOutcomeUnknownError.Until; zero when unknown
 }
 
 // ErrNoRunStarted says that the search of an unknown trigger's slot and the
@@ -21,15 +22,16 @@ var ErrNoRunStarted = errors.New("the trigger started no run: neither the search
 
 // findTriggeredRun settles an unknown trigger later, typically at the
 // next refresh: it looks for the run as StartRun's look-up does (the same
-// evidence rule: a run created before Since, of another trigger instant,
-// or held by this client for another run is not the trigger's), and also
+// evidence rule: a run created before Since or well after Until, of another
+// trigger instant, or held by this client for another run is not the
+// trigger's), and also
 // reads the documented ids when the search finds nothing, since the
 // search could miss a run whose trigger time the service wrote otherwise.
 // It returns the run found, claimed for the caller; ErrNoRunStarted when
 // the search and the ids show that there is none; or the error that kept
 // it from deciding. It never sends a trigger.
 func (r *runMatcher) findTriggeredRun(ctx context.Context, t UnknownTrigger) (*FlowInstance, error) {
-	m := &startMachine{r: r, req: TriggerRequest{FlowID: t.FlowID, TriggerTime: t.TriggerTime}, since: t.Since}
+	m := &startMachine{r: r, req: TriggerRequest{FlowID: t.FlowID, TriggerTime: t.TriggerTime}, since: serverReading{server: t.Since}, until: t.Until}
 	own, _, err := m.findOwnRun(ctx, true)
 	switch {
 	case own != nil:

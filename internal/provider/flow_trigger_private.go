@@ -64,9 +64,11 @@ func setWaitMark(ctx context.Context, p privateSetter, m waitMark) diag.Diagnost
 // unknownOutcome is the value under privateUnknownOutcome: what
 // FindTriggeredRun needs besides the state's flow and sent trigger time.
 type unknownOutcome struct {
-	// Since is the server time read before the first send, empty when it
-	// could not be read.
+	// Since is the server time read before the first send, Until one read
+	// after the last send and look-up; each empty when it could not be
+	// read (records before Until have none).
 	Since string `json:"since,omitempty"`
+	Until string `json:"until,omitempty"`
 }
 
 func getUnknownOutcome(ctx context.Context, p privateGetter) (*unknownOutcome, diag.Diagnostics) {
@@ -99,22 +101,31 @@ func setUnknownOutcome(ctx context.Context, p privateSetter, o *unknownOutcome) 
 	return p.SetKey(ctx, privateUnknownOutcome, raw)
 }
 
-// since is the recorded server time, zero when none was read.
-func (o *unknownOutcome) since() time.Time {
-	t, err := time.Parse(time.RFC3339Nano, o.Since)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
+// trigger is the recorded trigger of run, for FindTriggeredRun.
+func (o *unknownOutcome) trigger(run enos.RunRef) enos.UnknownTrigger {
+	return enos.UnknownTrigger{FlowID: run.FlowID, TriggerTime: run.TriggerTime, Since: parseRecordedTime(o.Since), Until: parseRecordedTime(o.Until)}
 }
 
 // newUnknownOutcome is the record of err.
 func newUnknownOutcome(err *enos.TriggerOutcomeUnknownError) *unknownOutcome {
-	o := &unknownOutcome{}
-	if !err.Since.IsZero() {
-		o.Since = err.Since.UTC().Format(time.RFC3339Nano)
+	return &unknownOutcome{Since: formatRecordedTime(err.Since), Until: formatRecordedTime(err.Until)}
+}
+
+// formatRecordedTime writes a recorded server time, empty when none was read.
+func formatRecordedTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	return o
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseRecordedTime reads a recorded server time, zero when none was read.
+func parseRecordedTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // loadImportedRun returns what import remembered of the run, or nil when

@@ -308,7 +308,7 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 func (r *flowTriggerResource) settleUnknownOutcome(ctx context.Context, state *flowTriggerModel, outcome *unknownOutcome, req resource.ReadRequest, resp *resource.ReadResponse) {
 	ref := state.runRef()
 	recorded := ref.InstanceID
-	inst, err := r.data.client.FindTriggeredRun(ctx, enos.UnknownTrigger{FlowID: ref.FlowID, TriggerTime: ref.TriggerTime, Since: outcome.since()})
+	inst, err := r.data.client.FindTriggeredRun(ctx, outcome.trigger(ref))
 	at := ref.TriggerTime.UTC().Format(time.RFC3339)
 	switch {
 	case errors.Is(err, enos.ErrNoRunStarted):
@@ -325,6 +325,12 @@ func (r *flowTriggerResource) settleUnknownOutcome(ctx context.Context, state *f
 		return
 	}
 	tflog.Info(ctx, "trigger with an unknown outcome started its run", map[string]any{"flow_id": ref.FlowID, "flow_instance_id": inst.InstanceID})
+	if outcome.Since == "" {
+		resp.Diagnostics.AddWarning("Run adopted without proof that this trigger started it", fmt.Sprintf(
+			"The trigger of flow %d for %s, whose outcome was unknown when it was applied, is taken to have started run %s, the run of that time. "+
+				"The server's time could not be read around the trigger, so it cannot be shown that the run is not an older one of the same time; "+
+				"read it with the dataflow_flow_instance data source, and taint the resource if it is not the run you meant.", ref.FlowID, at, inst.InstanceID))
+	}
 	state.ID = types.StringValue(inst.InstanceID)
 	state.FlowInstanceID = state.ID
 	resp.Diagnostics.Append(setFlowTriggerIdentity(ctx, resp.Identity, inst.InstanceID)...)
@@ -426,7 +432,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 		// The id in state is only the one the trigger's run would have
 		// (a destroy without refresh never settled it), and may name an
 		// older run of the slot: find the trigger's run first.
-		found, err := r.data.client.FindTriggeredRun(ctx, enos.UnknownTrigger{FlowID: ref.FlowID, TriggerTime: ref.TriggerTime, Since: outcome.since()})
+		found, err := r.data.client.FindTriggeredRun(ctx, outcome.trigger(ref))
 		switch {
 		case errors.Is(err, enos.ErrNoRunStarted):
 			return // nothing to cancel

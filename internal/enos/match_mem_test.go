@@ -1,0 +1,363 @@
+package enos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memService is the service in memory, as run matching sees it
+// (runService): runs named after their flow and trigger slot, either
+// duplicate behaviour, values stored otherwise, hourly ids, a clock that
+// moves on with each call, and faults injected per call. Its errors are the
+// ones the Client returns for the same events on the wire (tested there).
+type memService struct {
+	mu  sync.Mutex
+	now time.Time // the service's clock: getCurrentTime and new runs' creation time
+	// tick moves the clock on after each call, so that runs created by
+	// later calls are later.
+	tick time.Duration
+	loc  *time.Location
+
+	// answerExisting answers a trigger of a taken slot with the slot's run
+	// (status 0) instead of refusing it (62102): the two behaviours
+	// API-INFERENCES.md names.
+	answerExisting bool
+	hourIDs        map[int64]bool   // flows whose ids name the trigger hour
+	cycles         map[int64]string // flows' cycles; "D" when unset
+	// rewrite is how the service stores a sent parameter value.
+	rewrite func(string) string
+
+	runs []FlowInstance
+	// startedBy records which label started each run (see label).
+	startedBy map[string]string
+	label     string
+
+	// fault, when set, decides the n-th call (1-based, per operation) of op.
+	fault    func(op string, n int) memFault
+	cancel   context.CancelFunc // what a faultCancel cancels
+	calls    map[string]int
+	searches []InstanceSearch
+}
+
+// The operations of runService, as memService counts them.
+const (
+	opTrigger     = "trigger"
+	opSearch      = "search"
+	opGet         = "get"
+	opFlowGlobals = "flowGlobals"
+	opServerTime  = "serverTime"
+	opServerZone  = "serverZone"
+)
+
+// memFault is what befalls one call.
+type memFault int
+
+const (
+	faultNone memFault = iota
+	// faultLostBefore: the connection drops before the service acts.
+	faultLostBefore
+	// faultLostAfter: the service acts, then the answer is lost.
+	faultLostAfter
+	// fault5xx: a 502 page; the service does not act.
+	fault5xx
+	// faultCutBody: the service acts, the answer is cut off mid-body.
+	faultCutBody
+	// faultCancel: the service acts while the caller's context is
+	// cancelled (an interrupt, a timeout), so no answer is read.
+	faultCancel
+)
+
+var memFaultNames = [...]string{"ok", "lost-before", "lost-after", "5xx", "cut-body", "cancel"}
+
+func (f memFault) String() string { return memFaultNames[f] }
+
+func newMemService() *memService {
+	return &memService{
+		now:       runNow,
+		loc:       gmt8,
+		hourIDs:   map[int64]bool{},
+		cycles:    map[int64]string{},
+		startedBy: map[string]string{},
+		calls:     map[string]int{},
+	}
+}
+
+// newMemMatcher is run matching over ms, with backoff sleeps that return
+// at once and this machine's clock moving with the service's, three
+// minutes behind it: durations agree, instants need not.
+func newMemMatcher(ms *memService) *runMatcher {
+	local := func() time.Time {
+		ms.mu.Lock()
+		defer ms.mu.Unlock()
+		return ms.now.Add(-3 * time.Minute)
+	}
+	return &runMatcher{svc: ms, now: local, timeout: 500 * time.Millisecond,
+		backoff: &backoff{base: time.Millisecond, max: time.Millisecond, sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }},
+		fetchBound: time.Second}
+}
+
+func (ms *memService) count(op string) int {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return ms.calls[op]
+}
+
+func (ms *memService) addRun(inst FlowInstance) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if inst.CreatedAt.IsZero() {
+		inst.CreatedAt = inst.TriggerTime
+	}
+	ms.runs = append(ms.runs, inst)
+}
+
+func (ms *memService) runsOf(flowID int64) []FlowInstance {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	var runs []FlowInstance
+	for _, r := range ms.runs {
+		if r.FlowID == flowID {
+			runs = append(runs, r)
+		}
+	}
+	return runs
+}
+
+// begin counts a call of op and returns its fault; a context that ended
+// fails the call as the transport would.
+func (ms *memService) begin(ctx context.Context, op string) (memFault, error) {
+	ms.mu.Lock()
+	ms.calls[op]++
+	n := ms.calls[op]
+	fault := ms.fault
+	ms.now = ms.now.Add(ms.tick)
+	ms.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return faultNone, &transportError{op: op, err: err}
+	}
+	f := faultNone
+	if fault != nil {
+		f = fault(op, n)
+	}
+	if f == faultCancel && ms.cancel != nil {
+		ms.cancel()
+	}
+	return f, nil
+}
+
+// readFailure is how a read that meets f fails, or nil when it does not.
+func readFailure(op string, f memFault) error {
+	switch f {
+	case faultLostBefore, faultLostAfter:
+		return &transportError{op: op, err: errors.New("connection reset"), written: f == faultLostAfter}
+	case fault5xx:
+		return &APIError{Operation: op, HTTPStatus: http.StatusBadGateway, Message: "bad gateway"}
+	case faultCutBody:
+		return &APIError{Operation: op, HTTPStatus: http.StatusOK, Message: "malformed response: unexpected EOF"}
+	case faultCancel:
+		return &transportError{op: op, err: context.Canceled, written: true}
+	}
+	return nil
+}
+
+func (ms *memService) trigger(ctx context.Context, req TriggerRequest) (string, error) {
+	f, err := ms.begin(ctx, opTrigger)
+	if err != nil {
+		return "", &outcomeUnknownError{err: err}
+	}
+	switch f {
+	case faultLostBefore:
+		return "", &outcomeUnknownError{err: readFailure(opTrigger, f)}
+	case fault5xx:
+		return "", &outcomeUnknownError{err: readFailure(opTrigger, f)}
+	}
+	id, started := ms.act(req)
+	switch f {
+	case faultLostAfter, faultCutBody, faultCancel:
+		return "", &outcomeUnknownError{err: readFailure(opTrigger, f)}
+	}
+	if !started && !ms.answerExisting {
+		return "", &APIError{Operation: "flows/updateAndTrigger", HTTPStatus: http.StatusOK, Code: codeInvalidParameter,
+			Message: "Cannot create workflow instance. Please check if the workflow or task exist, and do not trigger the same workflow repeatedly in 1 minute."}
+	}
+	return id, nil
+}
+
+// act starts the run req asks for, unless its slot's run exists.
+func (ms *memService) act(req TriggerRequest) (string, bool) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	at := req.TriggerTime.In(ms.loc)
+	id := fmt.Sprintf("%d-%s00", req.FlowID, at.Format("200601021504"))
+	if ms.hourIDs[req.FlowID] {
+		id = fmt.Sprintf("%d-%s", req.FlowID, at.Format("2006010215"))
+	}
+	for _, r := range ms.runs {
+		if r.InstanceID == id {
+			return id, false
+		}
+	}
+	var params []Parameter
+	for k, v := range req.Parameters {
+		if ms.rewrite != nil {
+			v = ms.rewrite(v)
+		}
+		params = append(params, Parameter{Key: k, Value: v})
+	}
+	ms.runs = append(ms.runs, FlowInstance{InstanceID: id, FlowID: req.FlowID, TriggerTime: at.Truncate(time.Second),
+		CreatedAt: ms.now.Truncate(100 * time.Millisecond), Parameters: params, Status: StatusRunning})
+	ms.startedBy[id] = ms.label
+	return id, true
+}
+
+func (ms *memService) search(ctx context.Context, q InstanceSearch) ([]FlowInstance, error) {
+	f, err := ms.begin(ctx, opSearch)
+	if err != nil {
+		return nil, err
+	}
+	if err := readFailure(opSearch, f); err != nil {
+		return nil, err
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	ms.searches = append(ms.searches, q)
+	var found []FlowInstance
+	for _, r := range ms.runs {
+		if (q.FlowID == 0 || r.FlowID == q.FlowID) &&
+			(q.FromTriggerTime.IsZero() || !r.TriggerTime.Before(q.FromTriggerTime)) &&
+			(q.ToTriggerTime.IsZero() || !r.TriggerTime.After(q.ToTriggerTime)) {
+			found = append(found, r)
+		}
+	}
+	sort.SliceStable(found, func(i, j int) bool {
+		return found[i].TriggerTime.Before(found[j].TriggerTime) != q.SortDescending
+	})
+	if q.MaxResults > 0 && len(found) > q.MaxResults {
+		found = found[:q.MaxResults]
+	}
+	return found, nil
+}
+
+func (ms *memService) get(ctx context.Context, id string) (*FlowInstance, error) {
+	f, err := ms.begin(ctx, opGet)
+	if err != nil {
+		return nil, err
+	}
+	if err := readFailure(opGet, f); err != nil {
+		return nil, err
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, r := range ms.runs {
+		if r.InstanceID == id {
+			return &r, nil
+		}
+	}
+	return nil, &APIError{Operation: "flowInstances/get", HTTPStatus: http.StatusOK, Code: codeInvalidParameter, Message: "Instance not found"}
+}
+
+func (ms *memService) flowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, error) {
+	f, err := ms.begin(ctx, opFlowGlobals)
+	if err != nil {
+		return nil, err
+	}
+	if err := readFailure(opFlowGlobals, f); err != nil {
+		return nil, err
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	cycle := ms.cycles[flowID]
+	if cycle == "" {
+		cycle = "D"
+	}
+	return &FlowGlobals{FlowID: flowID, FlowName: fmt.Sprintf("flow %d", flowID), Cycle: cycle}, nil
+}
+
+func (ms *memService) serverTime(ctx context.Context) (time.Time, error) {
+	f, err := ms.begin(ctx, opServerTime)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := readFailure(opServerTime, f); err != nil {
+		return time.Time{}, err
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return ms.now.Truncate(time.Millisecond), nil
+}
+
+func (ms *memService) serverZone(ctx context.Context) (*time.Location, error) {
+	f, err := ms.begin(ctx, opServerZone)
+	if err != nil {
+		return nil, err
+	}
+	if err := readFailure(opServerZone, f); err != nil {
+		return nil, err
+	}
+	return ms.loc, nil
+}
+
+// failFirst makes the first n calls of op meet fault.
+func (ms *memService) failFirst(op string, n int, fault memFault) {
+	ms.fault = func(o string, i int) memFault {
+		if o == op && i <= n {
+			return fault
+		}
+		return faultNone
+	}
+}
+
+// sentCount is how many triggers reached the service.
+func (ms *memService) sentCount() int { return ms.count(opTrigger) }
+
+// idsStartedBy lists the runs the calls under label started.
+func (ms *memService) idsStartedBy(label string) []string {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	var ids []string
+	for id, l := range ms.startedBy {
+		if l == label {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestMemServiceErrorsAreClassifiedAsTheClientsAre(t *testing.T) {
+	for f, want := range map[memFault]func(error) bool{
+		faultLostBefore: IsTransient, faultLostAfter: IsTransient, fault5xx: IsTransient, faultCancel: IsTransient,
+		faultCutBody: func(err error) bool { return KindOf(err) == KindMalformed },
+	} {
+		if err := readFailure("flowInstances/search", f); !want(err) {
+			t.Errorf("%s: %v is not classified as the client's", f, err)
+		}
+	}
+	ms := newMemService()
+	ms.failFirst(opTrigger, 5, faultLostBefore)
+	for _, f := range []memFault{faultLostBefore, faultLostAfter, fault5xx, faultCutBody, faultCancel} {
+		ms.failFirst(opTrigger, 1, f)
+		ms.calls[opTrigger] = 0
+		if _, err := ms.trigger(context.Background(), TriggerRequest{FlowID: 1, TriggerTime: runNow}); !errors.Is(err, ErrOutcomeUnknown) {
+			t.Errorf("trigger meeting %s: %v, want an unknown outcome", f, err)
+		}
+	}
+	ms.fault = nil
+	if _, err := ms.trigger(context.Background(), TriggerRequest{FlowID: 1, TriggerTime: runNow}); !IsDuplicateTrigger(err) {
+		t.Errorf("trigger of a taken slot: %v, want a duplicate refusal", err)
+	}
+	if _, err := ms.get(context.Background(), "1-nothing"); !IsNotFound(err) {
+		t.Errorf("get of an unknown run: %v, want not found", err)
+	}
+	if !strings.HasPrefix(ms.idsStartedBy("")[0], "1-20240101") {
+		t.Errorf("runs started: %v", ms.idsStartedBy(""))
+	}
+}
