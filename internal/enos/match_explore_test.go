@@ -111,6 +111,9 @@ func faultSequences(n int) [][]memFault {
 type exploreTrigger struct {
 	label   string
 	matcher *runMatcher
+	// sawServerTime says that a server time was read in its process by
+	// the time it ended, so that Since cannot have stayed unknown.
+	sawServerTime bool
 	req     TriggerRequest
 	run     RunStart
 	err     error
@@ -169,6 +172,9 @@ func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault) string {
 		ms.mu.Unlock()
 		tr.run, tr.err = tr.matcher.startRun(ctx, tr.req)
 		cancel()
+		ms.mu.Lock()
+		tr.sawServerTime = ms.timeReadsBy[tr.label] > 0 || tr.matcher == first.matcher && ms.timeReadsBy[first.label] > 0
+		ms.mu.Unlock()
 	}
 	ms.mu.Lock()
 	ms.fault, ms.label = nil, "settle"
@@ -182,7 +188,8 @@ func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault) string {
 // is held by exactly one trigger (none forgotten, none started twice for
 // one trigger), each trigger holds at most one, and a trigger holds a run
 // it cannot prove new (another trigger's, the older one) only when its
-// warnings name that run, or, settled, when its Since is unknown. A trigger that started nothing may fail; an
+// warnings name that run, or, settled, when its Since is unknown, which
+// it may be only when its process read no server time. A trigger that started nothing may fail; an
 // error that is not an unknown outcome holds nothing.
 func checkNeverTwice(ms *memService, triggers []*exploreTrigger) string {
 	holders := map[string][]string{}
@@ -200,8 +207,11 @@ func checkNeverTwice(ms *memService, triggers []*exploreTrigger) string {
 			case err == nil:
 				h := tr.label + " (settled)"
 				holders[found.InstanceID] = append(holders[found.InstanceID], h)
-				// Without a server time before the send nothing tells an
+				// Without a server time around the send nothing tells an
 				// older run of the slot; the provider warns when it adopts one.
+				if unknown.Since.IsZero() && tr.sawServerTime {
+					return fmt.Sprintf("trigger %s records no server time though its process read one", tr.label)
+				}
 				unproven[h+" "+found.InstanceID] = unknown.Since.IsZero()
 			case !errors.Is(err, ErrNoRunStarted):
 				return fmt.Sprintf("trigger %s: the next refresh cannot settle its unknown outcome (%v): %v", tr.label, tr.err, err)

@@ -36,9 +36,12 @@ type memService struct {
 	rewrite func(string) string
 
 	runs []FlowInstance
-	// startedBy records which label started each run (see label).
-	startedBy map[string]string
-	label     string
+	// startedBy records which label started each run, timeReadsBy how
+	// many server times each label read; label names the caller of the
+	// calls being made.
+	startedBy   map[string]string
+	timeReadsBy map[string]int
+	label       string
 
 	// fault, when set, decides the n-th call (1-based, per operation) of op.
 	fault    func(op string, n int) memFault
@@ -81,12 +84,13 @@ func (f memFault) String() string { return memFaultNames[f] }
 
 func newMemService() *memService {
 	return &memService{
-		now:       runNow,
-		loc:       gmt8,
-		hourIDs:   map[int64]bool{},
-		cycles:    map[int64]string{},
-		startedBy: map[string]string{},
-		calls:     map[string]int{},
+		now:         runNow,
+		loc:         gmt8,
+		hourIDs:     map[int64]bool{},
+		cycles:      map[int64]string{},
+		startedBy:   map[string]string{},
+		timeReadsBy: map[string]int{},
+		calls:       map[string]int{},
 	}
 }
 
@@ -100,7 +104,7 @@ func newMemMatcher(ms *memService) *runMatcher {
 		return ms.now.Add(-3 * time.Minute)
 	}
 	return &runMatcher{svc: ms, now: local, timeout: 500 * time.Millisecond,
-		backoff: &backoff{base: time.Millisecond, max: time.Millisecond, sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }},
+		backoff:    &backoff{base: time.Millisecond, max: time.Millisecond, sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }},
 		fetchBound: time.Second}
 }
 
@@ -291,6 +295,7 @@ func (ms *memService) serverTime(ctx context.Context) (time.Time, error) {
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	ms.timeReadsBy[ms.label]++
 	return ms.now.Truncate(time.Millisecond), nil
 }
 
