@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -26,7 +27,7 @@ const flowTriggerType = "dataflow_flow_trigger"
 // check it: plugin-testing runs no state check after a failed apply.)
 func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 	t.Parallel()
-	h := newProtocolHarness(t, startTestEmulator(t, emulator.Options{}))
+	h := newProtocolHarness(t, acctest.StartEmulator(t, emulator.Options{}))
 	resp := h.create(flowTriggerType, map[string]tftypes.Value{
 		"flow_id": tftypes.NewValue(tftypes.Number, 1002), "poll_interval": tftypes.NewValue(tftypes.String, "1s"),
 	})
@@ -44,7 +45,7 @@ func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 // sends no request.
 func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := newProtocolHarness(t, srv)
 	created := h.create(flowTriggerType, map[string]tftypes.Value{
 		"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
@@ -88,12 +89,12 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 // 1.12 or later and skip themselves below it; `make testacc-new` runs them.
 
 func TestAccNewFlowTriggerIdentity_setOnCreate(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1004
   wait_for_completion = false
@@ -115,10 +116,10 @@ resource "dataflow_flow_trigger" "test" {
 // from the configuration (import stores no parameter value); the plan that
 // follows is empty and no second run is started.
 func TestAccNewFlowTriggerIdentity_importBlock(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	// trigger_time 00:00 UTC is 08:00 in the emulator's GMT+8: the run's id.
 	const instanceID = "1001-20240101080000"
-	resourceBlock := testProviderBlock(srv) + `
+	resourceBlock := acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id      = 1001
   trigger_time = "2024-01-01T00:00:00Z"
@@ -128,7 +129,7 @@ resource "dataflow_flow_trigger" "test" {
 	identity := statecheck.ExpectIdentity(testTrigger, map[string]knownvalue.Check{
 		"flow_instance_id": knownvalue.StringExact(instanceID),
 	})
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -149,7 +150,7 @@ resource "dataflow_flow_trigger" "test" {
 				ExpectNonEmptyPlan: true,
 			},
 			{
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 removed {
   from = dataflow_flow_trigger.test
   lifecycle {
@@ -186,14 +187,14 @@ import {
 // An import block naming a run the service does not know, or no run, fails
 // with the id form to use.
 func TestAccNewFlowTriggerIdentity_importUnknownRun(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	for name, instanceID := range map[string]string{"unknown run": "1001-20000101000000", "empty id": ""} {
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
-					Config: testProviderBlock(srv) + `
+					Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id = 1001
 }
@@ -205,7 +206,7 @@ import {
   }
 }
 `,
-					ExpectError: errorText("Cannot import flow run", "such as 1001-20240101080000"),
+					ExpectError: acctest.ErrorText("Cannot import flow run", "such as 1001-20240101080000"),
 				}},
 			})
 			if n := srv.Count(triggerOperation); n != 0 {

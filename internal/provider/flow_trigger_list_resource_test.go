@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -97,12 +98,12 @@ list "dataflow_flow_trigger" %q {
 			queryfilter.ByResourceIdentity(map[string]knownvalue.Check{"flow_instance_id": knownvalue.StringExact(runs.ids[name])}),
 			knownvalue.StringExact("hourly_metrics: "+runs.ids[name]+" (FAIL)")))
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			// A query step needs a configuration initialised before it.
-			{Config: testProviderBlock(runs.srv)},
+			{Config: acctest.ProviderBlock(runs.srv)},
 			{Query: true, Config: query.String(), QueryResultChecks: checks},
 		},
 	})
@@ -111,7 +112,7 @@ list "dataflow_flow_trigger" %q {
 // Bad filters are refused when the configuration is validated, before any
 // search, saying what is wrong.
 func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := newProtocolHarness(t, srv)
 	cases := []struct {
 		name   string
@@ -127,7 +128,7 @@ func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
 	}
 	for _, c := range cases {
 		diags := h.validateListResource(testTriggerType, c.config)
-		if !hasErrorDiagnostic(diags) || !errorText(c.want...).MatchString(diagnosticsText(diags)) {
+		if !hasErrorDiagnostic(diags) || !acctest.ErrorText(c.want...).MatchString(diagnosticsText(diags)) {
 			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, diagnosticsText(diags))
 		}
 	}
@@ -143,7 +144,7 @@ func lookalikeRuns(t *testing.T, n int) (*emulator.Server, []string) {
 	t.Helper()
 	base := time.Now().Truncate(time.Minute)
 	clock := emulator.NewManualClock(base)
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	if err := srv.AddFlow(emulator.FlowSpec{
 		ID: 21001, Name: "lookalike", OrgID: emulator.DefaultOrgID, Owners: []string{"alice"}, Cycle: "D",
 		Tasks: []emulator.TaskSpec{{ID: 2100101, Name: "only", Duration: emulator.Duration(time.Second), Outcome: emulator.OutcomeSuccess}},
@@ -284,8 +285,8 @@ func nameOf(ids map[string]string, id string) string {
 // configuration `-generate-config-out` writes imports them with a plan that
 // only imports (no change, no new run); after that apply the plan is empty.
 func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
-	skipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
-	srv := startTestEmulator(t, emulator.Options{})
+	acctest.SkipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	var ids []string
 	for i, params := range []map[string]string{{"region": "ap-list-7"}, nil} {
 		id, err := srv.StartRun(1001, time.Now().Add(-time.Duration(2-i)*time.Hour), params)
@@ -294,7 +295,7 @@ func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	w := newImportWorkspace(t, builtProviderCLIConfig(t), []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey}, requiredProvidersBlock+fmt.Sprintf(`
+	w := acctest.NewWorkspace(t, acctest.CLIConfig(t), []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey}, acctest.RequiredProvidersBlock+fmt.Sprintf(`
 provider "dataflow" {
   endpoint   = %q
   access_key = %q
@@ -302,7 +303,7 @@ provider "dataflow" {
   user_id    = %q
 }
 `, srv.URL, emulator.DefaultAccessKey, emulator.DefaultOrgID, emulator.DefaultUserID))
-	if err := os.WriteFile(filepath.Join(w.dir, "runs.tfquery.hcl"), []byte(`
+	if err := os.WriteFile(filepath.Join(w.Dir, "runs.tfquery.hcl"), []byte(`
 list "dataflow_flow_trigger" "loads" {
   provider = dataflow
   config {
@@ -314,15 +315,15 @@ list "dataflow_flow_trigger" "loads" {
 		t.Fatal(err)
 	}
 
-	listed, _ := w.run("query")
+	listed, _ := w.Run("query")
 	for _, id := range ids {
 		if !bytes.Contains(listed, []byte(id)) || !bytes.Contains(listed, []byte("daily_sales_load: "+id)) {
 			t.Errorf("terraform query does not list %s with its display name:\n%s", id, listed)
 		}
 	}
 
-	w.run("query", "-generate-config-out=generated.tf")
-	generated, err := os.ReadFile(filepath.Join(w.dir, "generated.tf"))
+	w.Run("query", "-generate-config-out=generated.tf")
+	generated, err := os.ReadFile(filepath.Join(w.Dir, "generated.tf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,24 +336,24 @@ list "dataflow_flow_trigger" "loads" {
 		t.Errorf("the generated configuration holds a parameter value:\n%s", generated)
 	}
 
-	w.run("plan", "-input=false", "-out=tfplan")
-	shown, _ := w.run("show", "-json", "tfplan")
-	changes := resourceChanges(t, shown)
+	w.Run("plan", "-input=false", "-out=tfplan")
+	shown, _ := w.Run("show", "-json", "tfplan")
+	changes := acctest.ResourceChanges(t, shown)
 	if len(changes) != len(ids) {
-		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(changes), len(ids), w.output.Bytes())
+		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(changes), len(ids), w.Output.Bytes())
 	}
 	for _, rc := range changes {
 		if !slices.Equal(rc.Change.Actions, []string{"no-op"}) || rc.Change.Importing == nil {
-			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.output.Bytes())
+			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.Output.Bytes())
 		}
 	}
 	// The generated configuration sets no parameters: no comparison, and
 	// no warning of a new run.
-	if bytes.Contains(w.output.Bytes(), []byte("differs from the imported run")) {
-		t.Errorf("the plan warns of a new run it does not plan:\n%s", w.output.Bytes())
+	if bytes.Contains(w.Output.Bytes(), []byte("differs from the imported run")) {
+		t.Errorf("the plan warns of a new run it does not plan:\n%s", w.Output.Bytes())
 	}
-	w.run("apply", "-input=false", "tfplan")
-	w.expectEmptyPlan()
+	w.Run("apply", "-input=false", "tfplan")
+	w.ExpectEmptyPlan()
 	if n := srv.Count(triggerOperation); n != 0 {
 		t.Errorf("trigger requests: %d, want none (the runs were started outside Terraform)", n)
 	}
@@ -362,7 +363,7 @@ list "dataflow_flow_trigger" "loads" {
 // Terraform validated the list block: List checks them again, with the
 // schema's messages, and searches nothing when one is bad.
 func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "terraform query")
 	for name, tc := range map[string]struct {
 		vars map[string]any
 		want []string
@@ -374,9 +375,9 @@ func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			files := map[string]string{
-				"main.tf": requiredProvidersBlock + testProviderBlock(srv) + `
+				"main.tf": acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv) + `
 variable "flow_id" {
   type    = number
   default = 1001
@@ -406,7 +407,7 @@ list "dataflow_flow_trigger" "runs" {
 }
 `,
 			}
-			expectRefusedWithVariables(t, cliConfig, srv, "flowInstances/search", files, tc.vars, tc.want, "query")
+			acctest.ExpectRefusedWithVariables(t, cliConfig, srv, "flowInstances/search", files, tc.vars, tc.want, "query")
 		})
 	}
 }
@@ -414,8 +415,8 @@ list "dataflow_flow_trigger" "runs" {
 // A query whose limit is above what one search lists says so when it
 // found that many runs, after the results; one that found fewer does not.
 func TestAccNewFlowTriggerList_limitAboveTheMostListed(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
-	srv := startTestEmulator(t, emulator.Options{})
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "terraform query")
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range maxInstanceMaxResults + 1 {
 		if _, err := srv.StartRun(1004, base.Add(time.Duration(i)*time.Minute), nil); err != nil {
@@ -432,7 +433,7 @@ func TestAccNewFlowTriggerList_limitAboveTheMostListed(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		files := map[string]string{
-			"main.tf": requiredProvidersBlock + testProviderBlock(srv),
+			"main.tf": acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv),
 			"runs.tfquery.hcl": fmt.Sprintf(`
 list "dataflow_flow_trigger" "all" {
   provider = dataflow
@@ -449,12 +450,12 @@ list "dataflow_flow_trigger" "all" {
 				t.Fatal(err)
 			}
 		}
-		out, err := terraformCLI(t, cliConfig, dir, nil, "query", "-no-color").CombinedOutput()
+		out, err := acctest.Command(t, cliConfig, dir, nil, "query", "-no-color").CombinedOutput()
 		if err != nil {
 			t.Fatalf("terraform query: %v\n%s", err, out[max(0, len(out)-2000):])
 		}
 		listed := bytes.Count(out, []byte("list.dataflow_flow_trigger.all   flow_instance_id="))
-		warned := errorText("Warning: Listed only the first 10000 runs", "limit is 20000", "Narrow the query").Match(out)
+		warned := acctest.ErrorText("Warning: Listed only the first 10000 runs", "limit is 20000", "Narrow the query").Match(out)
 		if listed != tc.runs || warned != tc.warned {
 			t.Errorf("%q: %d runs listed, warned %v; want %d, %v\n%s", tc.filter, listed, warned, tc.runs, tc.warned, out[max(0, len(out)-2000):])
 		}

@@ -358,7 +358,7 @@ func hasErrorDiagnostic(diags []*tfprotov6.Diagnostic) bool {
 }
 
 // diagnosticsText renders diagnostics one a line, for messages and for
-// matching with errorText.
+// matching with acctest.ErrorText.
 func diagnosticsText(diags []*tfprotov6.Diagnostic) string {
 	var b strings.Builder
 	for _, d := range diags {

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -32,7 +33,7 @@ const triggerFlowActionType = "dataflow_trigger_flow"
 func actionHarness(t *testing.T) (*protocolHarness, *emulator.Server, *emulator.ManualClock) {
 	t.Helper()
 	clock := emulator.NewManualClock(time.Now())
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	h := startProtocolHarness(t, &dataflowProvider{version: "test", now: clock.Now})
 	h.configure(srv)
 	return h, srv, clock
@@ -127,7 +128,7 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 				t.Fatalf("want one %v diagnostic, got:\n%s", want, diagnosticsText(events.diagnostics))
 			}
 			text := diagnosticsText(events.diagnostics)
-			if !errorText("Flow run ended with status FAIL", "Run "+id, "Failed task(s): aggregate", "Last lines of the log of task aggregate").MatchString(text) {
+			if !acctest.ErrorText("Flow run ended with status FAIL", "Run "+id, "Failed task(s): aggregate", "Last lines of the log of task aggregate").MatchString(text) {
 				t.Errorf("the report does not name the run, the failed task and its log:\n%s", text)
 			}
 			if last := events.progress[len(events.progress)-1]; last != "Run "+id+" of flow 1002 ended with status FAIL." {
@@ -178,7 +179,7 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(diagnosticsText(events.diagnostics)) {
+	if !acctest.ErrorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(diagnosticsText(events.diagnostics)) {
 		t.Errorf("the error does not say the run goes on:\n%s", diagnosticsText(events.diagnostics))
 	}
 }
@@ -187,7 +188,7 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 // action fails with the shared error and sends nothing.
 func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := startProtocolHarness(t, New("test")())
 	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, nil), nil)
 	if !hasErrorDiagnostic(events.diagnostics) || !strings.Contains(diagnosticsText(events.diagnostics), "Provider not configured") {
@@ -203,7 +204,7 @@ func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 // triggerFlowActionConfig is an action block for flow flowID with extra
 // config lines.
 func triggerFlowActionConfig(srv *emulator.Server, flowID int64, extra string) string {
-	return testProviderBlock(srv) + fmt.Sprintf(`
+	return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 action "dataflow_trigger_flow" "run" {
   config {
     flow_id       = %d
@@ -231,8 +232,8 @@ resource "terraform_data" "this" {
 // with no change starts none. A failing flow fails the apply.
 func TestAccNewTriggerFlowAction_afterCreate(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.Test(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -253,13 +254,13 @@ func TestAccNewTriggerFlowAction_afterCreate(t *testing.T) {
 
 func TestAccNewTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.Test(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      triggerFlowActionConfig(srv, 1002, "") + afterCreateConfig,
-			ExpectError: errorText("Flow run ended with status FAIL", "Failed task(s): aggregate"),
+			ExpectError: acctest.ErrorText("Flow run ended with status FAIL", "Failed task(s): aggregate"),
 		}},
 	})
 	if n := srv.Count(triggerOperation); n != 1 {
@@ -287,7 +288,7 @@ func TestAccNewTriggerFlowAction_destroyAndOnFailure(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			config := triggerFlowActionConfig(srv, tc.flowID, "") + fmt.Sprintf(`
 resource "terraform_data" "this" {
   input = "x"
@@ -299,7 +300,7 @@ resource "terraform_data" "this" {
   }
 }
 `, tc.trigger)
-			resource.Test(t, resource.TestCase{
+			acctest.UnitTest(t, resource.TestCase{
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(terraformWithDestroyTriggers)},
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
@@ -321,7 +322,7 @@ resource "terraform_data" "this" {
 // ignore_run_result a failed run is a warning. terraform-plugin-testing
 // v1.16 has no -invoke step, so these run the CLI with the built provider.
 func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
 	for name, tc := range map[string]struct {
 		flowID      int64
 		extra       string
@@ -337,13 +338,13 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(requiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(acctest.RequiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			for i := 1; i <= tc.invocations; i++ {
-				out, err := terraformCLI(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
+				out, err := acctest.Command(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
 				if err != nil {
 					t.Fatalf("invocation %d failed: %v\n%s", i, err, out)
 				}
@@ -364,7 +365,7 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 // Terraform validated its configuration: the invocation checks them again,
 // with the schema's messages, and sends nothing when one is bad.
 func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
 	for name, tc := range map[string]struct {
 		variable string
 		value    any // nil: null
@@ -379,8 +380,8 @@ func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
-			config := requiredProvidersBlock + testProviderBlock(srv) + `
+			srv := acctest.StartEmulator(t, emulator.Options{})
+			config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv) + `
 variable "poll_interval" {
   type    = string
   default = "1s"
@@ -408,7 +409,7 @@ action "dataflow_trigger_flow" "run" {
   }
 }
 `
-			expectRefusedWithVariables(t, cliConfig, srv, triggerOperation, map[string]string{"main.tf": config},
+			acctest.ExpectRefusedWithVariables(t, cliConfig, srv, triggerOperation, map[string]string{"main.tf": config},
 				map[string]any{tc.variable: tc.value}, tc.want, "apply", "-auto-approve", "-invoke=action.dataflow_trigger_flow.run")
 		})
 	}
