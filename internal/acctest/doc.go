@@ -10,9 +10,13 @@
 //     log files, plan files) with the provider built from this module;
 //     Interrupt sends SIGINT to a run.
 //   - SkipBelowCLI gates a test on the CLI's version.
+//   - ProtocolHarness calls a provider server with tfprotov6 requests as
+//     Terraform would, with no CLI, for features the oldest CLI tested
+//     cannot drive (identity, actions, list resources).
 //   - EmulatorCheck, RequestCounter, StateExcludes and PlanExcludes are state
-//     and plan checks.
+//     and plan checks; EmulatorProxy lets a test see or change what passes
+//     between the provider and the emulator.
 //
 // It is imported by tests only, and never imports internal/provider (whose
-// tests are in that package): callers pass provider factories in.
+// tests are in that package): callers pass provider servers in.
 package acctest

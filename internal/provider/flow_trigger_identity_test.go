@@ -28,14 +28,14 @@ const flowTriggerType = "dataflow_flow_trigger"
 func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 	t.Parallel()
 	h := newProtocolHarness(t, acctest.StartEmulator(t, emulator.Options{}))
-	resp := h.create(flowTriggerType, map[string]tftypes.Value{
+	resp := h.Create(flowTriggerType, map[string]tftypes.Value{
 		"flow_id": tftypes.NewValue(tftypes.Number, 1002), "poll_interval": tftypes.NewValue(tftypes.String, "1s"),
 	})
-	if !hasErrorDiagnostic(resp.Diagnostics) {
-		t.Fatalf("apply of a failing flow: diagnostics\n%s\nwant an error", diagnosticsText(resp.Diagnostics))
+	if !acctest.HasErrorDiagnostic(resp.Diagnostics) {
+		t.Fatalf("apply of a failing flow: diagnostics\n%s\nwant an error", acctest.DiagnosticsText(resp.Diagnostics))
 	}
-	id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
-	if got := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+	id := acctest.StringAttribute(t, h.Attributes(h.ResourceType(flowTriggerType), resp.NewState), "id")
+	if got := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 		t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
 	}
 }
@@ -47,13 +47,13 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 	t.Parallel()
 	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := newProtocolHarness(t, srv)
-	created := h.create(flowTriggerType, map[string]tftypes.Value{
+	created := h.Create(flowTriggerType, map[string]tftypes.Value{
 		"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
 	})
-	requireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
-	typ := h.resourceType(flowTriggerType)
-	running := h.attributes(typ, created.NewState)
-	id := stringAttribute(t, running, "id")
+	acctest.RequireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
+	typ := h.ResourceType(flowTriggerType)
+	running := h.Attributes(typ, created.NewState)
+	id := acctest.StringAttribute(t, running, "id")
 	finished := map[string]tftypes.Value{}
 	for k, v := range running {
 		finished[k] = v
@@ -73,9 +73,9 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 			// has no status search of the create to answer from.
 			reader := newProtocolHarness(t, srv)
 			before := len(srv.Requests())
-			resp := reader.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
-			requireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
-			if got := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+			resp := reader.Read(flowTriggerType, h.DynamicValue(typ, h.Value(typ, tc.state)), nil)
+			acctest.RequireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
+			if got := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 				t.Errorf("identity flow_instance_id = %q, want %q", got, id)
 			}
 			if sent := len(srv.Requests()) - before; (sent > 0) != tc.wantCalls {

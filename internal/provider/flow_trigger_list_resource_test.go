@@ -31,12 +31,12 @@ const (
 
 // listedIDs is the flow_instance_id of each result's identity, failing
 // the test on a result with an error or without identity.
-func (h *protocolHarness) listedIDs(results []tfprotov6.ListResourceResult) []string {
-	h.t.Helper()
+func listedIDs(t *testing.T, h *acctest.ProtocolHarness, results []tfprotov6.ListResourceResult) []string {
+	t.Helper()
 	ids := make([]string, 0, len(results))
 	for _, r := range results {
-		requireNoErrors(h.t, "ListResource result", r.Diagnostics, nil)
-		ids = append(ids, stringAttribute(h.t, h.attributes(h.triggerIdentityType(), identityValue(r.Identity)), "flow_instance_id"))
+		acctest.RequireNoErrors(t, "ListResource result", r.Diagnostics, nil)
+		ids = append(ids, acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(r.Identity)), "flow_instance_id"))
 	}
 	return ids
 }
@@ -127,9 +127,9 @@ func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
 		{"not RFC 3339", map[string]tftypes.Value{"triggered_after": tftypes.NewValue(tftypes.String, "yesterday")}, []string{"not valid RFC3339", "yesterday"}},
 	}
 	for _, c := range cases {
-		diags := h.validateListResource(testTriggerType, c.config)
-		if !hasErrorDiagnostic(diags) || !acctest.ErrorText(c.want...).MatchString(diagnosticsText(diags)) {
-			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, diagnosticsText(diags))
+		diags := h.ValidateListResource(testTriggerType, c.config)
+		if !acctest.HasErrorDiagnostic(diags) || !acctest.ErrorText(c.want...).MatchString(acctest.DiagnosticsText(diags)) {
+			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, acctest.DiagnosticsText(diags))
 		}
 	}
 	if n := srv.Count(searchOperation); n != 0 {
@@ -186,22 +186,22 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 
 	// Limit 4 pages by 4: the first two pages hold 2 runs of 1001 each.
 	var got []string
-	n := searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 4, withoutResources)) })
+	n := searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 4, withoutResources)) })
 	if !slices.Equal(got, own[:4]) || n != 2 {
 		t.Errorf("limit 4: listed %v in %d searches, want %v in 2", got, n, own[:4])
 	}
 	// Limit 3 pages by 3: [1001, 21001, 1001], [21001, 1001, ...]: two pages,
 	// the second left after its first run of 1001.
-	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 3, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 3, withoutResources)) })
 	if !slices.Equal(got, own[:3]) || n != 2 {
 		t.Errorf("limit 3: listed %v in %d searches, want %v in 2", got, n, own[:3])
 	}
 	// Limit 5 pages by 5: 3 and 2 runs of 1001.
-	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 5, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 5, withoutResources)) })
 	if !slices.Equal(got, own[:5]) || n != 2 {
 		t.Errorf("limit 5: listed %v in %d searches, want %v in 2", got, n, own[:5])
 	}
-	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 10, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 10, withoutResources)) })
 	if !slices.Equal(got, own) || n != 2 {
 		t.Errorf("limit 10: listed %v in %d searches, want %v in 2 (a full page and a short one)", got, n, own)
 	}
@@ -209,8 +209,8 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 	// Streamed: a consumer that stops after the first result (as Terraform
 	// may) causes no further page, where reading on would fetch the second.
 	n = searches(func() {
-		for r := range h.listResource(testTriggerType, flow, 10, withoutResources) {
-			got = h.listedIDs([]tfprotov6.ListResourceResult{r})
+		for r := range h.ListResource(testTriggerType, flow, 10, withoutResources) {
+			got = listedIDs(t, h, []tfprotov6.ListResourceResult{r})
 			break
 		}
 	})
@@ -225,13 +225,13 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	runs := startTestRuns(t)
 	h := newProtocolHarness(t, runs.srv)
-	results := h.listAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
-	if got, want := h.listedIDs(results), []string{runs.ids["a3"], runs.ids["a2"], runs.ids["a1"]}; !slices.Equal(got, want) {
+	results := h.ListAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
+	if got, want := listedIDs(t, h, results), []string{runs.ids["a3"], runs.ids["a2"], runs.ids["a1"]}; !slices.Equal(got, want) {
 		t.Fatalf("listed %v, want %v", got, want)
 	}
-	typ := h.resourceType(testTriggerType)
+	typ := h.ResourceType(testTriggerType)
 	for _, r := range results {
-		id := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(r.Identity)), "flow_instance_id")
+		id := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(r.Identity)), "flow_instance_id")
 		if r.Resource == nil {
 			t.Fatalf("result %s has no resource", id)
 		}
@@ -239,8 +239,8 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		imported := h.importResource(testTriggerType, "", r.Identity)
-		requireNoErrors(t, "ImportResourceState", imported.Diagnostics, nil)
+		imported := h.ImportResource(testTriggerType, "", r.Identity)
+		acctest.RequireNoErrors(t, "ImportResourceState", imported.Diagnostics, nil)
 		if len(imported.ImportedResources) != 1 {
 			t.Fatalf("import gave %d resources", len(imported.ImportedResources))
 		}
@@ -251,9 +251,9 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 		if diffs, _ := listed.Diff(want); len(diffs) > 0 {
 			t.Errorf("run %s: the listed resource differs from the imported one: %v", id, diffs)
 		}
-		attrs := h.attributes(typ, r.Resource)
-		if stringAttribute(t, attrs, "id") != id || stringAttribute(t, attrs, "status") != "SUCCESS" ||
-			stringAttribute(t, attrs, "trigger_time") != runs.triggerTime(nameOf(runs.ids, id)).UTC().Format(time.RFC3339) {
+		attrs := h.Attributes(typ, r.Resource)
+		if acctest.StringAttribute(t, attrs, "id") != id || acctest.StringAttribute(t, attrs, "status") != "SUCCESS" ||
+			acctest.StringAttribute(t, attrs, "trigger_time") != runs.triggerTime(nameOf(runs.ids, id)).UTC().Format(time.RFC3339) {
 			t.Errorf("run %s: resource %v", id, attrs)
 		}
 		// a1 ran with region = "eu": no value reaches the result.
@@ -263,7 +263,7 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	}
 
 	// Without IncludeResource, no resource is built.
-	for _, r := range h.listAll(testTriggerType, nil, 2, withoutResources) {
+	for _, r := range h.ListAll(testTriggerType, nil, 2, withoutResources) {
 		if r.Resource != nil {
 			t.Errorf("a result without IncludeResource carries a resource")
 		}

@@ -29,6 +29,22 @@ func protocol6Factory(p provider.Provider) func() (tfprotov6.ProviderServer, err
 	return func() (tfprotov6.ProviderServer, error) { return server(), nil }
 }
 
+// newProtocolHarness serves the provider in process, configured against
+// srv.
+func newProtocolHarness(t *testing.T, srv *emulator.Server) *acctest.ProtocolHarness {
+	t.Helper()
+	h := startProtocolHarness(t, New("test")())
+	h.Configure(srv)
+	return h
+}
+
+// startProtocolHarness serves p through the same protocol-6 server as the
+// binary, unconfigured.
+func startProtocolHarness(t *testing.T, p provider.Provider) *acctest.ProtocolHarness {
+	t.Helper()
+	return acctest.StartProtocolHarness(t, NewProtocol6Server(p)())
+}
+
 func TestMain(m *testing.M) {
 	// The CLIs the tests run skip HashiCorp's version check: it needs a
 	// network.

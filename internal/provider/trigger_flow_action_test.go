@@ -30,12 +30,12 @@ const triggerFlowActionType = "dataflow_trigger_flow"
 
 // actionHarness is a configured provider whose clock is the emulator's
 // manual clock, so that runs take only the time the test gives them.
-func actionHarness(t *testing.T) (*protocolHarness, *emulator.Server, *emulator.ManualClock) {
+func actionHarness(t *testing.T) (*acctest.ProtocolHarness, *emulator.Server, *emulator.ManualClock) {
 	t.Helper()
 	clock := emulator.NewManualClock(time.Now())
 	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	h := startProtocolHarness(t, &dataflowProvider{version: "test", now: clock.Now})
-	h.configure(srv)
+	h.Configure(srv)
 	return h, srv, clock
 }
 
@@ -56,19 +56,19 @@ func flowAttrs(flowID int64, extra map[string]tftypes.Value) map[string]tftypes.
 func TestProtocolTriggerFlowAction_progressInOrder(t *testing.T) {
 	t.Parallel()
 	h, srv, clock := actionHarness(t)
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
+	events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
 		"parameters": tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"bizdate": tftypes.NewValue(tftypes.String, "20240101")}),
 	}), func(msg string) {
 		if strings.HasPrefix(msg, "Run ") {
 			clock.Advance(time.Second)
 		}
 	})
-	requireNoErrors(t, "InvokeAction", events.diagnostics, nil)
+	acctest.RequireNoErrors(t, "InvokeAction", events.Diagnostics, nil)
 	id, err := onlyInstanceID(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := events.progress
+	p := events.Progress
 	if len(p) < 4 {
 		t.Fatalf("want started, at least two status changes and the end, got %q", p)
 	}
@@ -109,7 +109,7 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			h, srv, clock := actionHarness(t)
-			events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1002, map[string]tftypes.Value{
+			events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1002, map[string]tftypes.Value{
 				"ignore_run_result": tftypes.NewValue(tftypes.Bool, ignore),
 			}), func(msg string) {
 				if strings.HasPrefix(msg, "Started run ") {
@@ -124,14 +124,14 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 			if ignore {
 				want = tfprotov6.DiagnosticSeverityWarning
 			}
-			if len(events.diagnostics) != 1 || events.diagnostics[0].Severity != want {
-				t.Fatalf("want one %v diagnostic, got:\n%s", want, diagnosticsText(events.diagnostics))
+			if len(events.Diagnostics) != 1 || events.Diagnostics[0].Severity != want {
+				t.Fatalf("want one %v diagnostic, got:\n%s", want, acctest.DiagnosticsText(events.Diagnostics))
 			}
-			text := diagnosticsText(events.diagnostics)
+			text := acctest.DiagnosticsText(events.Diagnostics)
 			if !acctest.ErrorText("Flow run ended with status FAIL", "Run "+id, "Failed task(s): aggregate", "Last lines of the log of task aggregate").MatchString(text) {
 				t.Errorf("the report does not name the run, the failed task and its log:\n%s", text)
 			}
-			if last := events.progress[len(events.progress)-1]; last != "Run "+id+" of flow 1002 ended with status FAIL." {
+			if last := events.Progress[len(events.Progress)-1]; last != "Run "+id+" of flow 1002 ended with status FAIL." {
 				t.Errorf("last event %q does not report the end", last)
 			}
 		})
@@ -144,20 +144,20 @@ func TestProtocolTriggerFlowAction_lostAnswerAdopted(t *testing.T) {
 	t.Parallel()
 	h, srv, _ := actionHarness(t)
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
+	events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
 		"wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
 	}), nil)
-	requireNoErrors(t, "InvokeAction", events.diagnostics, nil)
+	acctest.RequireNoErrors(t, "InvokeAction", events.Diagnostics, nil)
 	id, err := onlyInstanceID(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events.progress) != 2 || !strings.HasPrefix(events.progress[0], "Adopted run "+id) ||
-		events.progress[1] != "Not waiting for run "+id+" (wait_for_completion = false)." {
-		t.Errorf("progress %q does not report the adopted run %s and the end", events.progress, id)
+	if len(events.Progress) != 2 || !strings.HasPrefix(events.Progress[0], "Adopted run "+id) ||
+		events.Progress[1] != "Not waiting for run "+id+" (wait_for_completion = false)." {
+		t.Errorf("progress %q does not report the adopted run %s and the end", events.Progress, id)
 	}
-	if !strings.Contains(diagnosticsText(events.diagnostics), "Adopted a run whose trigger had an unknown outcome") {
-		t.Errorf("no adoption warning:\n%s", diagnosticsText(events.diagnostics))
+	if !strings.Contains(acctest.DiagnosticsText(events.Diagnostics), "Adopted a run whose trigger had an unknown outcome") {
+		t.Errorf("no adoption warning:\n%s", acctest.DiagnosticsText(events.Diagnostics))
 	}
 	if n := srv.Count(triggerOperation); n != 1 {
 		t.Errorf("%d trigger requests, want the one whose answer was lost", n)
@@ -170,7 +170,7 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 	h, srv, _ := actionHarness(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	events := h.invokeAction(ctx, triggerFlowActionType, flowAttrs(1004, nil), func(msg string) {
+	events := h.InvokeAction(ctx, triggerFlowActionType, flowAttrs(1004, nil), func(msg string) {
 		if strings.HasPrefix(msg, "Started run ") {
 			cancel()
 		}
@@ -179,8 +179,8 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !acctest.ErrorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(diagnosticsText(events.diagnostics)) {
-		t.Errorf("the error does not say the run goes on:\n%s", diagnosticsText(events.diagnostics))
+	if !acctest.ErrorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(acctest.DiagnosticsText(events.Diagnostics)) {
+		t.Errorf("the error does not say the run goes on:\n%s", acctest.DiagnosticsText(events.Diagnostics))
 	}
 }
 
@@ -190,12 +190,12 @@ func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 	t.Parallel()
 	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := startProtocolHarness(t, New("test")())
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, nil), nil)
-	if !hasErrorDiagnostic(events.diagnostics) || !strings.Contains(diagnosticsText(events.diagnostics), "Provider not configured") {
-		t.Fatalf("want the unconfigured provider error, got:\n%s", diagnosticsText(events.diagnostics))
+	events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, nil), nil)
+	if !acctest.HasErrorDiagnostic(events.Diagnostics) || !strings.Contains(acctest.DiagnosticsText(events.Diagnostics), "Provider not configured") {
+		t.Fatalf("want the unconfigured provider error, got:\n%s", acctest.DiagnosticsText(events.Diagnostics))
 	}
-	if len(events.progress) != 0 || len(srv.Requests()) != 0 {
-		t.Errorf("an unconfigured action reported %q and sent %d requests", events.progress, len(srv.Requests()))
+	if len(events.Progress) != 0 || len(srv.Requests()) != 0 {
+		t.Errorf("an unconfigured action reported %q and sent %d requests", events.Progress, len(srv.Requests()))
 	}
 }
 
