@@ -23,7 +23,6 @@ import (
 )
 
 const (
-	testTriggerType  = "dataflow_flow_trigger"
 	searchOperation  = "flowInstances/search"
 	noListLimit      = 0
 	withoutResources = false
@@ -127,7 +126,7 @@ func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
 		{"not RFC 3339", map[string]tftypes.Value{"triggered_after": tftypes.NewValue(tftypes.String, "yesterday")}, []string{"not valid RFC3339", "yesterday"}},
 	}
 	for _, c := range cases {
-		diags := h.ValidateListResource(testTriggerType, c.config)
+		diags := h.ValidateListResource(flowTriggerType, c.config)
 		if !acctest.HasErrorDiagnostic(diags) || !acctest.ErrorText(c.want...).MatchString(acctest.DiagnosticsText(diags)) {
 			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, acctest.DiagnosticsText(diags))
 		}
@@ -186,22 +185,22 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 
 	// Limit 4 pages by 4: the first two pages hold 2 runs of 1001 each.
 	var got []string
-	n := searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 4, withoutResources)) })
+	n := searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 4, withoutResources)) })
 	if !slices.Equal(got, own[:4]) || n != 2 {
 		t.Errorf("limit 4: listed %v in %d searches, want %v in 2", got, n, own[:4])
 	}
 	// Limit 3 pages by 3: [1001, 21001, 1001], [21001, 1001, ...]: two pages,
 	// the second left after its first run of 1001.
-	n = searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 3, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 3, withoutResources)) })
 	if !slices.Equal(got, own[:3]) || n != 2 {
 		t.Errorf("limit 3: listed %v in %d searches, want %v in 2", got, n, own[:3])
 	}
 	// Limit 5 pages by 5: 3 and 2 runs of 1001.
-	n = searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 5, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 5, withoutResources)) })
 	if !slices.Equal(got, own[:5]) || n != 2 {
 		t.Errorf("limit 5: listed %v in %d searches, want %v in 2", got, n, own[:5])
 	}
-	n = searches(func() { got = listedIDs(t, h, h.ListAll(testTriggerType, flow, 10, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 10, withoutResources)) })
 	if !slices.Equal(got, own) || n != 2 {
 		t.Errorf("limit 10: listed %v in %d searches, want %v in 2 (a full page and a short one)", got, n, own)
 	}
@@ -209,7 +208,7 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 	// Streamed: a consumer that stops after the first result (as Terraform
 	// may) causes no further page, where reading on would fetch the second.
 	n = searches(func() {
-		for r := range h.ListResource(testTriggerType, flow, 10, withoutResources) {
+		for r := range h.ListResource(flowTriggerType, flow, 10, withoutResources) {
 			got = listedIDs(t, h, []tfprotov6.ListResourceResult{r})
 			break
 		}
@@ -225,11 +224,11 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	runs := startTestRuns(t)
 	h := newProtocolHarness(t, runs.srv)
-	results := h.ListAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
+	results := h.ListAll(flowTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
 	if got, want := listedIDs(t, h, results), []string{runs.ids["a3"], runs.ids["a2"], runs.ids["a1"]}; !slices.Equal(got, want) {
 		t.Fatalf("listed %v, want %v", got, want)
 	}
-	typ := h.ResourceType(testTriggerType)
+	typ := h.ResourceType(flowTriggerType)
 	for _, r := range results {
 		id := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(r.Identity)), "flow_instance_id")
 		if r.Resource == nil {
@@ -239,7 +238,7 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		imported := h.ImportResource(testTriggerType, "", r.Identity)
+		imported := h.ImportResource(flowTriggerType, "", r.Identity)
 		acctest.RequireNoErrors(t, "ImportResourceState", imported.Diagnostics, nil)
 		if len(imported.ImportedResources) != 1 {
 			t.Fatalf("import gave %d resources", len(imported.ImportedResources))
@@ -263,7 +262,7 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	}
 
 	// Without IncludeResource, no resource is built.
-	for _, r := range h.ListAll(testTriggerType, nil, 2, withoutResources) {
+	for _, r := range h.ListAll(flowTriggerType, nil, 2, withoutResources) {
 		if r.Resource != nil {
 			t.Errorf("a result without IncludeResource carries a resource")
 		}
