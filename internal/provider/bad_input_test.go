@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -26,7 +27,7 @@ type badInputCase struct {
 func badInputConfig(srv *emulator.Server, tc badInputCase) string {
 	provider := tc.provider
 	if provider == "" {
-		provider = testProviderBlock(srv)
+		provider = acctest.ProviderBlock(srv)
 	}
 	return provider + "\nresource \"dataflow_flow_trigger\" \"test\" {\n" + tc.attribute + "\n}\n"
 }
@@ -35,7 +36,7 @@ func runBadInputCases(t *testing.T, srv *emulator.Server, cases []badInputCase) 
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
+			acctest.UnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
 					Config: badInputConfig(srv, tc), PlanOnly: true, ExpectError: wrappedRegexp(tc.wantErr),
@@ -69,7 +70,7 @@ func TestAccFlowTriggerBadInput_invalidConfigurations(t *testing.T) {
 	for _, name := range []string{"ENOS_ENDPOINT", "ENOS_ACCESS_KEY", "ENOS_SECRET_KEY", "ENOS_ORG_ID", "ENOS_USER_ID"} {
 		t.Setenv(name, "")
 	}
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	// Non-UTF-8 values never reach the provider: terraform refuses such
 	// files ("Invalid character encoding") before it plans.
 	cases := []badInputCase{
@@ -87,7 +88,7 @@ func TestAccFlowTriggerBadInput_invalidConfigurations(t *testing.T) {
 		{name: "on_destroy unknown", attribute: "flow_id = 1001\non_destroy = \"delete\"", wantErr: `(?s)on_destroy.*"detach".*"cancel"`},
 		// The timeouts module's message quotes the value but not the attribute.
 		{name: "timeouts create not a duration", attribute: "flow_id = 1001\ntimeouts = { create = \"soon\" }", wantErr: `(?s)Invalid Attribute Value Time Duration.*"soon"`},
-		{name: "http to a remote host", provider: strings.Replace(testProviderBlock(srv), srv.URL, "http://10.0.0.1:8080", 1),
+		{name: "http to a remote host", provider: strings.Replace(acctest.ProviderBlock(srv), srv.URL, "http://10.0.0.1:8080", 1),
 			attribute: "flow_id = 1001", wantErr: `(?s)Invalid endpoint.*endpoint`},
 		{name: "missing endpoint", provider: credentialsWithout(srv, "endpoint"), attribute: "flow_id = 1001", wantErr: "(?s)Missing endpoint.*ENOS_ENDPOINT"},
 		{name: "missing access_key", provider: credentialsWithout(srv, "access_key"), attribute: "flow_id = 1001", wantErr: "(?s)Missing access_key.*ENOS_ACCESS_KEY"},
@@ -100,11 +101,11 @@ func TestAccFlowTriggerBadInput_invalidConfigurations(t *testing.T) {
 // A trigger_time known only at apply (from another resource) gets the
 // plan-time check there: an error naming the range, and nothing sent.
 func TestAccFlowTriggerBadInput_triggerTimeKnownAtApply(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "terraform_data" "late" {
   input = "9999-12-31T20:00:00Z"
 }
@@ -114,7 +115,7 @@ resource "dataflow_flow_trigger" "test" {
   wait_for_completion = false
 }
 `,
-			ExpectError: errorText("Invalid trigger_time", "9999-12-31T20:00:00Z", "from 1970-01-02T00:00:00Z to 9999-12-30T23:59:59Z"),
+			ExpectError: acctest.ErrorText("Invalid trigger_time", "9999-12-31T20:00:00Z", "from 1970-01-02T00:00:00Z to 9999-12-30T23:59:59Z"),
 		}},
 	})
 	if n := srv.Count(triggerOperation); n != 0 {
@@ -123,7 +124,7 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTriggerBadInput_parameterLimits(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	var many strings.Builder
 	for i := range maxParameters + 1 {
 		fmt.Fprintf(&many, "p%d = \"v\"\n", i)
@@ -147,8 +148,8 @@ func TestAccFlowTriggerBadInput_parameterLimits(t *testing.T) {
 
 // malformedStatusProxy forwards to the emulator but, once on is set,
 // passes every run the service returns from a status read through mutate.
-func malformedStatusProxy(target string, on *atomic.Bool, mutate func(body []byte) []byte) *emulatorProxy {
-	return &emulatorProxy{target: target, onAnswer: func(r *http.Request, answer []byte) []byte {
+func malformedStatusProxy(target string, on *atomic.Bool, mutate func(body []byte) []byte) *acctest.EmulatorProxy {
+	return &acctest.EmulatorProxy{Target: target, OnAnswer: func(r *http.Request, answer []byte) []byte {
 		action := r.URL.Query().Get("action")
 		if on.Load() && strings.HasSuffix(r.URL.Path, "/flowInstances") && (action == "get" || action == "search") {
 			return mutate(answer)
@@ -200,12 +201,12 @@ func TestAccFlowTriggerBadInput_malformedResponses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			var malformed atomic.Bool
 			front := httptest.NewServer(malformedStatusProxy(srv.URL, &malformed, tc.mutate))
 			t.Cleanup(front.Close)
-			provider := strings.Replace(testProviderBlock(srv), srv.URL, front.URL, 1)
-			resource.ParallelTest(t, resource.TestCase{
+			provider := strings.Replace(acctest.ProviderBlock(srv), srv.URL, front.URL, 1)
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{
 					{

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -35,10 +36,9 @@ import (
 // DATAFLOW_CHAOS_SEED and DATAFLOW_CHAOS_STEPS choose the run (`make chaos
 // SEED= STEPS=`); the default is the short fixed run of `make test`.
 func TestAccFlowTriggerChaos(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
 	seed, steps := chaosSetting(t, "DATAFLOW_CHAOS_SEED", 21), chaosSetting(t, "DATAFLOW_CHAOS_STEPS", 8)
-	cliConfig := builtProviderCLIConfig(t)
+	cliConfig := acctest.CLIConfig(t)
 	for mode, duplicates := range []emulator.DuplicateTrigger{emulator.DuplicateReject, emulator.DuplicateAnswerExisting} {
 		t.Run(string(duplicates), func(t *testing.T) {
 			t.Parallel()
@@ -49,7 +49,7 @@ func TestAccFlowTriggerChaos(t *testing.T) {
 				t:     t,
 				rng:   rand.New(rand.NewPCG(seed, uint64(mode))),
 				clock: clock,
-				srv:   startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates}),
+				srv:   acctest.StartEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates}),
 				dir:   t.TempDir(),
 				cli:   cliConfig,
 				known: map[string]bool{}, unverified: map[string]bool{},
@@ -125,8 +125,8 @@ func (c *chaosRun) step(n int) {
 	}
 	// The plan runs without faults: it is what the step asks for.
 	plan := c.terraform(append([]string{"plan", "-out=step.tfplan", "-no-color", "-input=false"}, args...)...)
-	if err := plan.wait(t); err != nil {
-		t.Fatalf("step %d: plan failed: %v\n%s", n, err, plan.output())
+	if err := plan.Wait(t); err != nil {
+		t.Fatalf("step %d: plan failed: %v\n%s", n, err, plan.Output())
 	}
 	asked := c.plannedCreates()
 
@@ -140,16 +140,11 @@ func (c *chaosRun) step(n int) {
 	apply := c.terraform("apply", "-auto-approve", "-no-color", "-input=false", parallelism, "step.tfplan")
 	if kind == "interrupt" {
 		runsBefore := len(c.srv.Instances())
-		select {
-		case <-c.waitUntil(func() bool { return len(c.srv.Instances()) > runsBefore }):
-			_ = apply.cmd.Process.Signal(os.Interrupt)
-		case err := <-apply.exited:
-			apply.exited <- err // ended before a run started: nothing to interrupt
-		}
+		apply.InterruptWhen(func() bool { return len(c.srv.Instances()) > runsBefore })
 	}
-	_ = apply.wait(t) // faults and interrupts make applies fail; the promise is what counts
+	_ = apply.Wait(t) // faults and interrupts make applies fail; the promise is what counts
 	c.srv.ClearFaults()
-	c.check(desc, plan.output()+apply.output(), asked)
+	c.check(desc, plan.Output()+apply.Output(), asked)
 }
 
 // changeConfig adds, removes or re-runs resources for a step.
@@ -178,8 +173,8 @@ func (c *chaosRun) changeConfig(kind string) {
 
 func (c *chaosRun) writeConfig(createTimeout string) {
 	var b strings.Builder
-	b.WriteString(requiredProvidersBlock)
-	b.WriteString(testProviderBlock(c.srv, "max_retries = 1", `request_timeout = "3s"`))
+	b.WriteString(acctest.RequiredProvidersBlock)
+	b.WriteString(acctest.ProviderBlock(c.srv, "max_retries = 1", `request_timeout = "3s"`))
 	for _, r := range c.resources {
 		triggerTime := ""
 		if r.triggerTime != "" {
@@ -248,38 +243,19 @@ func (c *chaosRun) injectFaults(kind string) string {
 	return "[" + strings.Join(names, "; ") + "]"
 }
 
-func (c *chaosRun) terraform(args ...string) *runningApply {
-	return startTerraform(c.t, c.cli, c.dir, args...)
-}
-
-// waitUntil closes the returned channel once cond holds; it gives up with
-// the test.
-func (c *chaosRun) waitUntil(cond func() bool) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		ticker := time.NewTicker(20 * time.Millisecond)
-		defer ticker.Stop()
-		for !cond() {
-			select {
-			case <-c.t.Context().Done():
-				return
-			case <-ticker.C:
-			}
-		}
-		close(done)
-	}()
-	return done
+func (c *chaosRun) terraform(args ...string) *acctest.Running {
+	return acctest.Start(c.t, c.cli, c.dir, args...)
 }
 
 // plannedCreates counts, per resource name, the creations step.tfplan asks
 // for (a replacement is one).
 func (c *chaosRun) plannedCreates() map[string]int {
 	show := c.terraform("show", "-json", "step.tfplan")
-	if err := show.wait(c.t); err != nil {
-		c.t.Fatalf("show: %v\n%s", err, show.output())
+	if err := show.Wait(c.t); err != nil {
+		c.t.Fatalf("show: %v\n%s", err, show.Output())
 	}
 	asked := map[string]int{}
-	for _, rc := range resourceChanges(c.t, []byte(show.output())) {
+	for _, rc := range acctest.ResourceChanges(c.t, []byte(show.Output())) {
 		if slices.Contains(rc.Change.Actions, "create") {
 			asked[strings.TrimPrefix(rc.Address, "dataflow_flow_trigger.")]++
 		}
@@ -297,10 +273,10 @@ func (c *chaosRun) check(desc, output string, asked map[string]int) {
 		// next refresh must settle the record, and start nothing.
 		before := len(c.srv.Instances())
 		refresh := c.terraform("apply", "-refresh-only", "-auto-approve", "-no-color", "-input=false")
-		if err := refresh.wait(t); err != nil {
-			t.Fatalf("%s\nthe refresh that settles a recorded outcome failed: %v\n%s", desc, err, refresh.output())
+		if err := refresh.Wait(t); err != nil {
+			t.Fatalf("%s\nthe refresh that settles a recorded outcome failed: %v\n%s", desc, err, refresh.Output())
 		}
-		output += refresh.output()
+		output += refresh.Output()
 		if after := len(c.srv.Instances()); after != before {
 			t.Fatalf("%s\nthe refresh started %d runs\n%s", desc, after-before, output)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -158,10 +159,10 @@ func TestAddCallErrorAttachesNotFoundToTheLookedUpAttribute(t *testing.T) {
 	}
 }
 
-// foreignUserProviderBlock is testProviderBlock with a user id the
+// foreignUserProviderBlock is acctest.ProviderBlock with a user id the
 // emulator does not know in the organization (62101 on every call).
 func foreignUserProviderBlock(srv *emulator.Server) string {
-	return strings.Replace(testProviderBlock(srv), fmt.Sprintf("%q", emulator.DefaultUserID), `"u99999999999999"`, 1)
+	return strings.Replace(acctest.ProviderBlock(srv), fmt.Sprintf("%q", emulator.DefaultUserID), `"u99999999999999"`, 1)
 }
 
 // The texts of an unknown outcome say what was done (sent or not, looked

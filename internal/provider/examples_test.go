@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -19,13 +20,12 @@ import (
 // tree, so the documentation and `make demo` never show a configuration that
 // does not validate.
 func TestExamplesValidate(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cliConfig := builtProviderCLIConfig(t)
+	cliConfig := acctest.CLIConfig(t)
 
 	dirs := exampleDirs(t, filepath.Join(root, "examples"))
 	if len(dirs) == 0 {
@@ -40,7 +40,7 @@ func TestExamplesValidate(t *testing.T) {
 			t.Parallel()
 			// action and list blocks (and query files) need Terraform 1.14.
 			if slashed := filepath.ToSlash(name); strings.HasPrefix(slashed, "examples/actions/") || strings.HasPrefix(slashed, "examples/list-resources/") || holdsQueryFile(t, dir) {
-				skipBelowCLI(t, tfversion.Version1_14_0, "an action or list resource example")
+				acctest.SkipBelowCLI(t, tfversion.Version1_14_0, "an action or list resource example")
 			}
 			if out, err := terraformValidate(t, cliConfig, dir); err != nil {
 				t.Fatalf("terraform validate: %v\n%s", err, out)
@@ -52,7 +52,7 @@ func TestExamplesValidate(t *testing.T) {
 	// not run, every example above would pass vacuously.
 	t.Run("an invalid configuration is rejected", func(t *testing.T) {
 		t.Parallel()
-		expectUnknownArgumentRejected(t, cliConfig, "main.tf", requiredProvidersBlock+`
+		expectUnknownArgumentRejected(t, cliConfig, "main.tf", acctest.RequiredProvidersBlock+`
 resource "dataflow_flow_trigger" "run" {
   flow_id          = 1001
   no_such_argument = true
@@ -62,7 +62,7 @@ resource "dataflow_flow_trigger" "run" {
 	// The same for query files: without -query, validate would not read them.
 	t.Run("an invalid query file is rejected", func(t *testing.T) {
 		t.Parallel()
-		skipBelowCLI(t, tfversion.Version1_14_0, "a query file")
+		acctest.SkipBelowCLI(t, tfversion.Version1_14_0, "a query file")
 		expectUnknownArgumentRejected(t, cliConfig, "runs"+queryFileSuffix, `
 list "dataflow_flow_trigger" "runs" {
   provider = dataflow
@@ -80,9 +80,8 @@ list "dataflow_flow_trigger" "runs" {
 // tells users to in their CI: the module applies, the run succeeds, the
 // assertions hold and the test's destroy leaves no state behind.
 func TestExamplesTerraformTest(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	root, err := filepath.Abs(filepath.Join("..", "..", "examples", "guides", "testing"))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +92,7 @@ func TestExamplesTerraformTest(t *testing.T) {
 	}
 	env := []string{"ENOS_ENDPOINT=" + srv.URL, "ENOS_ACCESS_KEY=" + emulator.DefaultAccessKey, "ENOS_SECRET_KEY=" + emulator.DefaultSecretKey,
 		"ENOS_ORG_ID=" + emulator.DefaultOrgID, "ENOS_USER_ID=" + emulator.DefaultUserID}
-	out, err := terraformCLI(t, builtProviderCLIConfig(t), dir, env, "test", "-no-color").CombinedOutput()
+	out, err := acctest.Command(t, acctest.CLIConfig(t), dir, env, "test", "-no-color").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "1 passed, 0 failed") {
 		t.Fatalf("terraform test: %v\n%s", err, out)
 	}
@@ -190,7 +189,7 @@ func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 	// Documentation snippets usually do not declare the provider's source;
 	// without it Terraform would look for hashicorp/dataflow.
 	if !declaresSource {
-		if err := os.WriteFile(filepath.Join(work, "zz_required_providers.tf"), []byte(requiredProvidersBlock), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(work, "zz_required_providers.tf"), []byte(acctest.RequiredProvidersBlock), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -198,7 +197,7 @@ func terraformValidate(t *testing.T, cliConfig, dir string) (string, error) {
 	if hasQueries {
 		args = append(args, "-query")
 	}
-	out, err := terraformCLI(t, cliConfig, work, nil, args...).CombinedOutput()
+	out, err := acctest.Command(t, cliConfig, work, nil, args...).CombinedOutput()
 	return string(out), err
 }
 
@@ -217,9 +216,5 @@ func terraformReads(t *testing.T, name string) bool {
 	if !ok {
 		return true
 	}
-	have, err := terraformVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return have.GreaterThanOrEqual(need)
+	return acctest.CLIVersion(t).GreaterThanOrEqual(need)
 }

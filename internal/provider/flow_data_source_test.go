@@ -10,12 +10,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 func TestAccFlowDataSource(t *testing.T) {
 	created := time.Now().Truncate(time.Second)
-	srv := startTestEmulator(t, emulator.Options{Clock: emulator.NewManualClock(created)})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: emulator.NewManualClock(created)})
 	err := srv.AddFlow(emulator.FlowSpec{
 		ID: 4242, Name: "hourly_ingest", Description: "Ingests the hour's telemetry", OrgID: emulator.DefaultOrgID,
 		Owners: []string{"alice", "bob"}, Visitors: []string{"carol"}, Type: 1, Cycle: "H", Cron: "0 5 * * * ? *",
@@ -35,10 +36,10 @@ func TestAccFlowDataSource(t *testing.T) {
 	}
 	const flow = "data.dataflow_flow.ingest"
 	const locked = "data.dataflow_flow.locked"
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flow" "ingest" {
   flow_id = 4242
 }
@@ -77,11 +78,11 @@ data "dataflow_flow" "locked" {
 }
 
 func TestAccFlowDataSource_unknownFlow(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flow" "missing" {
   flow_id = 9999
 }
@@ -95,7 +96,7 @@ data "dataflow_flow" "missing" {
 func TestAccFlowDataSource_refusalsAreActionable(t *testing.T) {
 	seed := emulator.DefaultSeed()
 	seed.Orgs = append(seed.Orgs, emulator.Org{ID: "o19999999999999", Name: "Another OU"})
-	srv := startTestEmulator(t, emulator.Options{Seed: seed})
+	srv := acctest.StartEmulator(t, emulator.Options{Seed: seed})
 	err := srv.AddFlow(emulator.FlowSpec{
 		ID: 4343, Name: "other_org_flow", OrgID: "o19999999999999", Owners: []string{"alice"},
 		Tasks: []emulator.TaskSpec{{Name: "only", Duration: emulator.Duration(time.Second)}},
@@ -103,16 +104,16 @@ func TestAccFlowDataSource_refusalsAreActionable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      testProviderBlock(srv) + "data \"dataflow_flow\" \"other\" {\n  flow_id = 4343\n}\n",
-				ExpectError: errorText("No privilege on the flow", "Reading flow 4343 failed", "only users of its organization may read it", "code 62103"),
+				Config:      acctest.ProviderBlock(srv) + "data \"dataflow_flow\" \"other\" {\n  flow_id = 4343\n}\n",
+				ExpectError: acctest.ErrorText("No privilege on the flow", "Reading flow 4343 failed", "only users of its organization may read it", "code 62103"),
 			},
 			{
 				Config:      foreignUserProviderBlock(srv) + "data \"dataflow_flow\" \"test\" {\n  flow_id = 1001\n}\n",
-				ExpectError: errorText("User does not belong to the organization", "Reading flow 1001 failed", "Check user_id and org_id", "code 62101"),
+				ExpectError: acctest.ErrorText("User does not belong to the organization", "Reading flow 1001 failed", "Check user_id and org_id", "code 62101"),
 			},
 		},
 	})

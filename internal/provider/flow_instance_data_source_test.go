@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -79,7 +80,7 @@ func startTestRuns(t *testing.T) *testRuns {
 	t.Helper()
 	base := time.Now().Truncate(time.Minute)
 	clock := emulator.NewManualClock(base)
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	err := srv.AddFlow(emulator.FlowSpec{
 		ID: 21001, Name: "lookalike", OrgID: emulator.DefaultOrgID, Owners: []string{"alice"}, Cycle: "D",
 		Tasks: []emulator.TaskSpec{{ID: 2100101, Name: "only", Duration: emulator.Duration(time.Second), Outcome: emulator.OutcomeSuccess}},
@@ -238,10 +239,10 @@ func TestAccFlowInstanceDataSource(t *testing.T) {
 		})),
 	)
 
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(runs.srv) + fmt.Sprintf(`
+			Config: acctest.ProviderBlock(runs.srv) + fmt.Sprintf(`
 data "dataflow_flow_instance" "succeeded" {
   flow_instance_id         = %q
   include_parameter_values = true
@@ -259,11 +260,11 @@ data "dataflow_flow_instance" "running" {
 }
 
 func TestAccFlowInstanceDataSource_unknownID(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flow_instance" "missing" {
   flow_instance_id = "1001-20000101000000"
 }
@@ -274,12 +275,12 @@ data "dataflow_flow_instance" "missing" {
 }
 
 func TestAccFlowInstanceDataSource_readsTriggerOfSameApply(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	const trigger = "dataflow_flow_trigger.run"
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "run" {
   flow_id       = 1001
   parameters    = { region = "eu" }
@@ -320,8 +321,8 @@ data "dataflow_flow_instances" "latest_success" {
 // A user the organization does not know gets an error that says what to
 // fix, and names the run that was read.
 func TestAccFlowInstanceDataSource_userOrgMismatchIsActionable(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: foreignUserProviderBlock(srv) + `
@@ -329,7 +330,7 @@ data "dataflow_flow_instance" "test" {
   flow_instance_id = "1001-20240101080000"
 }
 `,
-			ExpectError: errorText("User does not belong to the organization", "Reading run 1001-20240101080000 failed", "Check user_id and org_id", "code 62101"),
+			ExpectError: acctest.ErrorText("User does not belong to the organization", "Reading run 1001-20240101080000 failed", "Check user_id and org_id", "code 62101"),
 		}},
 	})
 }

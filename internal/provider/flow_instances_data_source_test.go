@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -68,7 +69,7 @@ func TestAccFlowInstancesDataSource_filters(t *testing.T) {
 	}
 
 	var config strings.Builder
-	config.WriteString(testProviderBlock(runs.srv))
+	config.WriteString(acctest.ProviderBlock(runs.srv))
 	var checks []statecheck.StateCheck
 	for _, s := range searches {
 		fmt.Fprintf(&config, "data \"dataflow_flow_instances\" %q {\n%s\n}\n", s.name, s.arguments)
@@ -116,7 +117,7 @@ output "latest_success_of_empty" {
 		taskStatuses: []string{"SUCCESS"},
 	})...)
 
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:            config.String(),
@@ -150,7 +151,7 @@ func TestAccFlowInstancesDataSource_pagination(t *testing.T) {
 	const runCount = 250 // more than two pages of the client's 100
 	base := time.Now().Truncate(time.Minute)
 	clock := emulator.NewManualClock(base)
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	ids := make([]string, runCount) // newest first
 	for i := range ids {
 		id, err := srv.StartRun(1001, base.Add(-time.Duration(i+1)*time.Minute), nil)
@@ -162,11 +163,11 @@ func TestAccFlowInstancesDataSource_pagination(t *testing.T) {
 	oldestFirst := slices.Clone(ids)
 	slices.Reverse(oldestFirst)
 
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			PreConfig: srv.ResetRequests,
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flow_instances" "all" {
   flow_id     = 1001
   max_results = 10000
@@ -185,7 +186,7 @@ output "oldest" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownOutputValue("all", idsCheck(ids...)),
 				statecheck.ExpectKnownOutputValue("oldest", idsCheck(oldestFirst[:120]...)),
-				emulatorCheck(func() error {
+				acctest.EmulatorCheck(func() error {
 					pages, err := searchPages(srv)
 					if err != nil {
 						return err
@@ -201,14 +202,14 @@ output "oldest" {
 }
 
 func TestAccFlowInstancesDataSource_invalidInputs(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	step := func(arguments, wantError string) resource.TestStep {
 		return resource.TestStep{
-			Config:      testProviderBlock(srv) + "data \"dataflow_flow_instances\" \"x\" {\n" + arguments + "\n}\n",
+			Config:      acctest.ProviderBlock(srv) + "data \"dataflow_flow_instances\" \"x\" {\n" + arguments + "\n}\n",
 			ExpectError: regexp.MustCompile(wantError),
 		}
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			step(`statuses = ["DONE"]`, `(?s)statuses.*value must be one of.*"SUCCESS"`),
@@ -225,8 +226,8 @@ func TestAccFlowInstancesDataSource_invalidInputs(t *testing.T) {
 
 // A user the organization does not know gets an error that says what to fix.
 func TestAccFlowInstancesDataSource_userOrgMismatchIsActionable(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: foreignUserProviderBlock(srv) + `
@@ -234,7 +235,7 @@ data "dataflow_flow_instances" "test" {
   flow_id = 1001
 }
 `,
-			ExpectError: errorText("User does not belong to the organization", "Searching flow instances failed", "Check user_id and org_id", "code 62101"),
+			ExpectError: acctest.ErrorText("User does not belong to the organization", "Searching flow instances failed", "Check user_id and org_id", "code 62101"),
 		}},
 	})
 }

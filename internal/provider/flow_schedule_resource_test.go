@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -30,7 +31,7 @@ func scheduleConfig(srv *emulator.Server, active bool, extra ...string) string {
 	for _, l := range extra {
 		lines += "\n  " + l
 	}
-	return testProviderBlock(srv) + fmt.Sprintf(`
+	return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_schedule" "test" {
   flow_id = %d
   active  = %t%s
@@ -39,7 +40,7 @@ resource "dataflow_flow_schedule" "test" {
 }
 
 // expectFlowActive checks the emulator's own active flag of a flow.
-func expectFlowActive(srv *emulator.Server, flowID int64, want bool) emulatorCheck {
+func expectFlowActive(srv *emulator.Server, flowID int64, want bool) acctest.EmulatorCheck {
 	return func() error {
 		got, err := srv.FlowActive(flowID)
 		if err != nil {
@@ -54,7 +55,7 @@ func expectFlowActive(srv *emulator.Server, flowID int64, want bool) emulatorChe
 
 // expectScheduleCalls checks how many enable and disable requests the
 // emulator received.
-func expectScheduleCalls(srv *emulator.Server, enables, disables int) emulatorCheck {
+func expectScheduleCalls(srv *emulator.Server, enables, disables int) acctest.EmulatorCheck {
 	return func() error {
 		if e, d := srv.Count(enableOperation), srv.Count(disableOperation); e != enables || d != disables {
 			return fmt.Errorf("enable/disable requests: got %d/%d, want %d/%d", e, d, enables, disables)
@@ -72,7 +73,7 @@ func setScheduleActive(t *testing.T, srv *emulator.Server, active bool) {
 	}
 }
 
-func checkDestroy(checks ...emulatorCheck) resource.TestCheckFunc {
+func checkDestroy(checks ...acctest.EmulatorCheck) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, c := range checks {
 			if err := c(); err != nil {
@@ -90,9 +91,9 @@ func stateValue(attribute string, value knownvalue.Check) statecheck.StateCheck 
 // Pause and resume, drift from the console detected and corrected, and
 // destroy restoring the schedule found at create (paused).
 func TestAccFlowSchedule_pauseResumeDriftRestore(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	setScheduleActive(t, srv, false)
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -159,8 +160,8 @@ func TestAccFlowSchedule_pauseResumeDriftRestore(t *testing.T) {
 
 // Destroy starts again a schedule that was started at create.
 func TestAccFlowSchedule_destroyRestoresStarted(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: scheduleConfig(srv, false),
@@ -178,15 +179,15 @@ func TestAccFlowSchedule_destroyRestoresStarted(t *testing.T) {
 // apply fails, but the schedule found (started) is recorded, so the next
 // apply converges and destroy starts the flow again, as Terraform found it.
 func TestAccFlowSchedule_lostToggleAnswerKeepsTheScheduleFound(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			PreConfig: func() {
 				srv.InjectFault(emulator.Fault{Operation: disableOperation, Kind: emulator.FaultDropAfterAct})
 			},
 			Config:      scheduleConfig(srv, false),
-			ExpectError: errorText("Pausing the schedule of flow 1001 failed"),
+			ExpectError: acctest.ErrorText("Pausing the schedule of flow 1001 failed"),
 		}, {
 			PreConfig: srv.ClearFaults,
 			Config:    scheduleConfig(srv, false),
@@ -200,9 +201,9 @@ func TestAccFlowSchedule_lostToggleAnswerKeepsTheScheduleFound(t *testing.T) {
 }
 
 func TestAccFlowSchedule_keepOnDestroy(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	setScheduleActive(t, srv, false)
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: scheduleConfig(srv, true, `on_destroy = "keep"`),
@@ -218,8 +219,8 @@ func TestAccFlowSchedule_keepOnDestroy(t *testing.T) {
 // When the service already has the wanted state, create, a plan, a change
 // of on_destroy only, and destroy send no enable or disable.
 func TestAccFlowSchedule_noCallWhenStateMatches(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -247,11 +248,11 @@ func TestAccFlowSchedule_noCallWhenStateMatches(t *testing.T) {
 // persisted import the matching configuration plans nothing. initial_active
 // is the schedule found at import.
 func TestAccFlowSchedule_import(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	setScheduleActive(t, srv, false)
 	paused := scheduleConfig(srv, false)
 	importID := fmt.Sprint(scheduledFlowID)
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: paused, ConfigStateChecks: []statecheck.StateCheck{expectScheduleCalls(srv, 0, 0)}},
@@ -270,7 +271,7 @@ func TestAccFlowSchedule_import(t *testing.T) {
 				ImportStateId:   importID,
 			},
 			{
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 removed {
   from = dataflow_flow_schedule.test
   lifecycle {
@@ -310,15 +311,15 @@ removed {
 }
 
 func TestAccFlowSchedule_invalidImportID(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:        scheduleConfig(srv, true),
 			ResourceName:  testSchedule,
 			ImportState:   true,
 			ImportStateId: "daily_sales_load",
-			ExpectError:   errorText("Invalid import id", "positive integer such as 1001", `"daily_sales_load"`),
+			ExpectError:   acctest.ErrorText("Invalid import id", "positive integer such as 1001", `"daily_sales_load"`),
 		}},
 	})
 }
@@ -348,20 +349,20 @@ func TestAccFlowSchedule_refusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			if tc.setup != nil {
 				tc.setup(t, srv)
 			}
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
-					Config: testProviderBlock(srv) + fmt.Sprintf(`
+					Config: acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_schedule" "test" {
   flow_id = %d
   active  = false
 }
 `, tc.flowID),
-					ExpectError: errorText(tc.want...),
+					ExpectError: acctest.ErrorText(tc.want...),
 				}},
 			})
 			if tc.flowID != 9999 {
@@ -378,11 +379,11 @@ resource "dataflow_flow_schedule" "test" {
 // skip_flow_validation leaves out the plan-time read: the plan of an
 // unknown flow sends no request (its apply then fails like any refusal).
 func TestAccFlowSchedule_skipFlowValidation(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv, "skip_flow_validation = true") + `
+			Config: acctest.ProviderBlock(srv, "skip_flow_validation = true") + `
 resource "dataflow_flow_schedule" "test" {
   flow_id = 9999
   active  = true
@@ -401,8 +402,8 @@ resource "dataflow_flow_schedule" "test" {
 // resource planned again and again is not flagged (the other tests), nor
 // is one being replaced.
 func TestAccFlowSchedule_oneResourcePerFlow(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	twice := testProviderBlock(srv) + `
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	twice := acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_schedule" "test" {
   flow_id = 1001
   active  = true
@@ -413,10 +414,10 @@ resource "dataflow_flow_schedule" "again" {
   active   = false
 }
 `
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: twice, PlanOnly: true, ExpectError: errorText("Flow schedule managed twice", "flow 1001", "one resource per flow")},
+			{Config: twice, PlanOnly: true, ExpectError: acctest.ErrorText("Flow schedule managed twice", "flow 1001", "one resource per flow")},
 			{
 				Config:            scheduleConfig(srv, false),
 				ConfigStateChecks: []statecheck.StateCheck{expectFlowActive(srv, scheduledFlowID, false)},
@@ -434,7 +435,7 @@ resource "dataflow_flow_schedule" "again" {
 			{
 				// Moving to another flow replaces the resource: flow 1001 is
 				// restored, flow 1002 paused.
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_schedule" "test" {
   flow_id = 1002
   active  = false
@@ -453,7 +454,7 @@ resource "dataflow_flow_schedule" "test" {
 }
 
 // expectFaultHit makes sure a fault hit its call, so that no case passes untested.
-func expectFaultHit(srv *emulator.Server, operation string, kind emulator.FaultKind) emulatorCheck {
+func expectFaultHit(srv *emulator.Server, operation string, kind emulator.FaultKind) acctest.EmulatorCheck {
 	return func() error {
 		for _, r := range srv.Requests() {
 			if r.Operation == operation && r.Fault == kind {
@@ -477,13 +478,13 @@ func TestAccFlowScheduleFaults(t *testing.T) {
 	for _, f := range faults {
 		for _, op := range []string{"flows/get", enableOperation, disableOperation} {
 			t.Run(string(f.Kind)+"/"+op, func(t *testing.T) {
-				srv := startTestEmulator(t, emulator.Options{})
+				srv := acctest.StartEmulator(t, emulator.Options{})
 				inject := func() {
 					f := f
 					f.Operation = op
 					srv.InjectFault(f)
 				}
-				resource.ParallelTest(t, resource.TestCase{
+				acctest.ParallelUnitTest(t, resource.TestCase{
 					ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 					Steps: []resource.TestStep{
 						{

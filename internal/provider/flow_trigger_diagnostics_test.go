@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -25,7 +26,7 @@ import (
 
 func testFlowTrigger(t *testing.T) (*flowTriggerResource, schema.Schema, *emulator.Server) {
 	t.Helper()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	r := &flowTriggerResource{data: &providerData{client: testClient(t, srv)}}
 	var resp resource.SchemaResponse
 	r.Schema(t.Context(), resource.SchemaRequest{}, &resp)

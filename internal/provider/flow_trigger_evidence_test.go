@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -29,9 +30,9 @@ func TestAccFlowTriggerEvidence_rewrittenValues(t *testing.T) {
 			name := string(duplicates) + map[bool]string{true: "/defaulted", false: "/trigger_time"}[triggerTime == ""]
 			t.Run(name, func(t *testing.T) {
 				clock := emulator.NewManualClock(rerunStart)
-				srv := startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates, RewriteValues: true})
+				srv := acctest.StartEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates, RewriteValues: true})
 				addDailyLoadFlow(t, srv)
-				config := testProviderBlock(srv) + fmt.Sprintf(`
+				config := acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = %d
   parameters          = { bizdate = " 20240531 " }
@@ -39,7 +40,7 @@ resource "dataflow_flow_trigger" "test" {
   %s
 }
 `, dailyLoadFlow, triggerTime)
-				resource.ParallelTest(t, resource.TestCase{
+				acctest.ParallelUnitTest(t, resource.TestCase{
 					ProtoV6ProviderFactories: providerFactoriesWithClock(clock.Now),
 					Steps: []resource.TestStep{{
 						Config: config,
@@ -65,10 +66,10 @@ resource "dataflow_flow_trigger" "test" {
 // A Latin-1 byte in a parameter value or key (here from TF_VAR_, as from a
 // shell) is a plan-time error naming the key; nothing is sent.
 func TestAccFlowTriggerEvidence_invalidUTF8IsAPlanError(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	t.Setenv("TF_VAR_city", "M\xfcnchen")
 	config := func(attributes string) string {
-		return testProviderBlock(srv) + `
+		return acctest.ProviderBlock(srv) + `
 variable "city" {
   type = string
 }
@@ -80,16 +81,16 @@ resource "dataflow_flow_trigger" "test" {
 }
 `
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
 				Config:      config(`parameters = { region = var.city }`),
-				ExpectError: errorText(`The value of "region" in parameters is not valid UTF-8`),
+				ExpectError: acctest.ErrorText(`The value of "region" in parameters is not valid UTF-8`),
 			},
 			{
 				Config:      config("parameters_wo = { bizdate = var.city }\n  parameters_wo_version = 1"),
-				ExpectError: errorText(`The value of "bizdate" in parameters_wo is not valid UTF-8`),
+				ExpectError: acctest.ErrorText(`The value of "bizdate" in parameters_wo is not valid UTF-8`),
 			},
 		},
 	})
@@ -108,10 +109,10 @@ func TestAccFlowTriggerEvidence_replacementFirstSendRefused(t *testing.T) {
 		for _, duplicates := range []emulator.DuplicateTrigger{emulator.DuplicateReject, emulator.DuplicateAnswerExisting} {
 			t.Run(string(kind)+"/"+string(duplicates), func(t *testing.T) {
 				clock := emulator.NewManualClock(rerunStart)
-				srv := startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates})
+				srv := acctest.StartEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates})
 				addDailyLoadFlow(t, srv)
 				config := func(generation int) string {
-					return testProviderBlock(srv) + fmt.Sprintf(`
+					return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = %d
   parameters          = { bizdate = "20240531" }
@@ -122,7 +123,7 @@ resource "dataflow_flow_trigger" "test" {
 `, dailyLoadFlow, generation)
 				}
 				var replaced string
-				resource.ParallelTest(t, resource.TestCase{
+				acctest.ParallelUnitTest(t, resource.TestCase{
 					ProtoV6ProviderFactories: providerFactoriesWithClock(clock.Now),
 					Steps: []resource.TestStep{
 						{
@@ -159,13 +160,13 @@ resource "dataflow_flow_trigger" "test" {
 // the CLI so that the warnings can be read.
 func TestAccFlowTriggerEvidence_unverifiableAnswers(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{DuplicateTrigger: emulator.DuplicateAnswerExisting})
+	srv := acctest.StartEmulator(t, emulator.Options{DuplicateTrigger: emulator.DuplicateAnswerExisting})
 	addDailyLoadFlow(t, srv)
 	for _, op := range []string{"flowInstances/get", "flowInstances/search"} {
 		srv.InjectFault(emulator.Fault{Operation: op, Kind: emulator.FaultHTTP502})
 	}
 	dir := t.TempDir()
-	config := requiredProvidersBlock + testProviderBlock(srv, `request_timeout = "2s"`) + fmt.Sprintf(`
+	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, `request_timeout = "2s"`) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   for_each            = toset(["a", "b"])
   flow_id             = %d
@@ -178,9 +179,9 @@ resource "dataflow_flow_trigger" "test" {
 		t.Fatal(err)
 	}
 	// -json: the human view merges warnings of one summary into one.
-	apply := startTerraform(t, builtProviderCLIConfig(t), dir, "apply", "-auto-approve", "-no-color", "-json")
-	if err := apply.wait(t); err != nil {
-		t.Fatalf("apply: %v\n%s", err, apply.output())
+	apply := acctest.Start(t, acctest.CLIConfig(t), dir, "apply", "-auto-approve", "-no-color", "-json")
+	if err := apply.Wait(t); err != nil {
+		t.Fatalf("apply: %v\n%s", err, apply.Output())
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
 	if err != nil {
@@ -189,15 +190,15 @@ resource "dataflow_flow_trigger" "test" {
 	triggers := stateFileTriggers(t, raw)
 	runs := instancesOf(srv, dailyLoadFlow)
 	if len(triggers) != 2 || len(runs) != 2 || triggers[0].Attributes.ID == triggers[1].Attributes.ID {
-		t.Fatalf("state %+v, runs %+v: want two runs, one per resource\n%s", triggers, runs, apply.output())
+		t.Fatalf("state %+v, runs %+v: want two runs, one per resource\n%s", triggers, runs, apply.Output())
 	}
 	for _, tr := range triggers {
-		warned := slices.ContainsFunc(strings.Split(apply.output(), "\n"), func(line string) bool {
+		warned := slices.ContainsFunc(strings.Split(apply.Output(), "\n"), func(line string) bool {
 			return strings.Contains(line, `"severity":"warning"`) && strings.Contains(line, "Flow run not fully verified") &&
 				strings.Contains(line, "run "+tr.Attributes.ID+",")
 		})
 		if !warned {
-			t.Errorf("the apply does not warn that run %s is unverified:\n%s", tr.Attributes.ID, apply.output())
+			t.Errorf("the apply does not warn that run %s is unverified:\n%s", tr.Attributes.ID, apply.Output())
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -152,7 +153,7 @@ func TestAccFlowTriggerFaults(t *testing.T) {
 				testFaultDuringRefresh(t, tc)
 				return
 			}
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			addFastFlow(t, srv)
 			switch tc.phase {
 			case phaseCreate, phaseWaiting:
@@ -177,10 +178,10 @@ func addFastFlow(t *testing.T, srv *emulator.Server) {
 	}
 }
 
-// faultProviderBlock is testProviderBlock with a short per-attempt timeout,
+// faultProviderBlock is acctest.ProviderBlock with a short per-attempt timeout,
 // so that latency and slow bodies beyond it are timeouts.
 func faultProviderBlock(srv *emulator.Server) string {
-	return testProviderBlock(srv, fmt.Sprintf("request_timeout = %q", faultRequestTimeout))
+	return acctest.ProviderBlock(srv, fmt.Sprintf("request_timeout = %q", faultRequestTimeout))
 }
 
 // testFaultDuringCreate injects the fault before the apply that creates
@@ -204,7 +205,7 @@ resource "dataflow_flow_trigger" "test" {
 		steps[0].Check, steps[0].ExpectError = nil, wrappedRegexp(tc.wantErr)
 		steps = append(steps, resource.TestStep{RefreshState: true, ExpectNonEmptyPlan: true, Check: check})
 	}
-	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	acctest.ParallelUnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 }
 
 // longRunConfig is an unfinished run of the long flow 1004, cancelled on destroy.
@@ -225,7 +226,7 @@ resource "dataflow_flow_trigger" "test" {
 // is RUNNING however fast terraform is.
 func testFaultDuringRefresh(t *testing.T, tc faultCase) {
 	clock := emulator.NewManualClock(time.Now())
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	check := resource.ComposeTestCheckFunc(
 		checkRunsMatchState(srv, tc.runs),
 		checkFaultFired(srv, tc),
@@ -239,7 +240,7 @@ func testFaultDuringRefresh(t *testing.T, tc faultCase) {
 		steps[1].Check, steps[1].ExpectError = nil, wrappedRegexp(tc.wantErr)
 		steps = append(steps, resource.TestStep{RefreshState: true, Check: check})
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		// The provider's clock ticks on each reading, as a real one would:
 		// the token service rejects a repeated request timestamp.
 		ProtoV6ProviderFactories: providerFactoriesWithClock(func() time.Time {
@@ -266,7 +267,7 @@ func testFaultDuringDestroy(t *testing.T, srv *emulator.Server, tc faultCase) {
 		steps[1].ExpectError = wrappedRegexp(tc.wantErr)
 		steps = append(steps, resource.TestStep{RefreshState: true, Check: checkRunsMatchState(srv, tc.runs)})
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps:                    steps,
 		CheckDestroy: func(*terraform.State) error {
@@ -363,7 +364,7 @@ func checkTainted(inState, want bool) resource.TestCheckFunc {
 // service, so the wait must go on polling until timeouts.create: failing the
 // apply taints the resource, and the next apply would start the run again.
 func TestAccFlowTriggerFaults_waitOutlastsRetryBudget(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	addFastFlow(t, srv)
 	tc := faultCase{phase: phaseWaiting, fault: emulator.Fault{Kind: emulator.FaultHTTP502, Count: 3}, runs: 1}
 	testFaultDuringCreate(t, srv, tc)

@@ -1,18 +1,17 @@
 package provider
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strings"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -53,77 +52,13 @@ func triggerBodies(t *testing.T, srv *emulator.Server) []triggerBody {
 	return bodies
 }
 
-// emulatorCheck is a state or plan check that asserts on the emulator.
-type emulatorCheck func() error
-
-func (c emulatorCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	resp.Error = c()
-}
-
-func (c emulatorCheck) CheckPlan(_ context.Context, _ plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
-	resp.Error = c()
-}
-
 // expectTriggerCount checks how many trigger requests the emulator got.
-func expectTriggerCount(srv *emulator.Server, want int) emulatorCheck {
+func expectTriggerCount(srv *emulator.Server, want int) acctest.EmulatorCheck {
 	return func() error {
 		if got := srv.Count(triggerOperation); got != want {
 			return fmt.Errorf("trigger requests: got %d, want %d", got, want)
 		}
 		return nil
-	}
-}
-
-// requestCounter remembers the emulator's request count so that a later
-// step can assert that it sent nothing.
-type requestCounter struct {
-	srv   *emulator.Server
-	count int
-}
-
-func (c *requestCounter) record() emulatorCheck {
-	return func() error { c.count = len(c.srv.Requests()); return nil }
-}
-
-func (c *requestCounter) expectNoNewRequests() emulatorCheck {
-	return func() error {
-		if reqs := c.srv.Requests(); len(reqs) != c.count {
-			var ops []string
-			for _, r := range reqs[c.count:] {
-				ops = append(ops, r.Operation)
-			}
-			return fmt.Errorf("expected no API requests, got %v", ops)
-		}
-		return nil
-	}
-}
-
-// stateExcludes fails when text appears anywhere in the state.
-type stateExcludes string
-
-func (s stateExcludes) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	raw, err := json.Marshal(req.State)
-	if err != nil {
-		resp.Error = err
-		return
-	}
-	if strings.Contains(string(raw), string(s)) {
-		resp.Error = fmt.Errorf("state contains %q", string(s))
-	}
-}
-
-// planExcludes fails when text appears in the plan's resource changes or
-// planned values (variables are left out: they hold what the test put in).
-type planExcludes string
-
-func (s planExcludes) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
-	raw, err := json.Marshal([]any{req.Plan.ResourceChanges, req.Plan.PlannedValues, req.Plan.PriorState})
-	if err != nil {
-		resp.Error = err
-		return
-	}
-	if strings.Contains(string(raw), string(s)) {
-		resp.Error = fmt.Errorf("plan contains %q", string(s))
 	}
 }
 
@@ -134,16 +69,6 @@ func onlyInstanceID(srv *emulator.Server) (string, error) {
 		return "", fmt.Errorf("expected exactly one instance, got %d", len(instances))
 	}
 	return instances[0].ID, nil
-}
-
-// errorText matches the given fragments in order in an error message that
-// terraform may have wrapped across lines.
-func errorText(fragments ...string) *regexp.Regexp {
-	quoted := make([]string, len(fragments))
-	for i, f := range fragments {
-		quoted[i] = strings.Join(strings.Fields(regexp.QuoteMeta(f)), `\s+`)
-	}
-	return regexp.MustCompile(`(?s)` + strings.Join(quoted, ".*"))
 }
 
 // testClient is a client for tests that call resource methods directly.
@@ -157,4 +82,54 @@ func testClient(t *testing.T, srv *emulator.Server) *enos.Client {
 		t.Fatalf("client: %v", err)
 	}
 	return c
+}
+
+// stateFileTrigger is a trigger instance of a state file.
+type stateFileTrigger struct {
+	Status     string // "tainted", or empty
+	Attributes struct {
+		ID     string
+		Status string
+	}
+}
+
+// stateFileTriggers lists the trigger resource instances of a state file.
+func stateFileTriggers(t *testing.T, raw []byte) []stateFileTrigger {
+	t.Helper()
+	var state struct {
+		Resources []struct {
+			Type      string
+			Instances []stateFileTrigger
+		}
+	}
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatalf("state file: %v", err)
+	}
+	var out []stateFileTrigger
+	for _, r := range state.Resources {
+		if r.Type == "dataflow_flow_trigger" {
+			out = append(out, r.Instances...)
+		}
+	}
+	return out
+}
+
+// unfinished stands for any status of a run that has not ended.
+const unfinished = "unfinished"
+
+// expectStateRun checks that dir's state holds exactly the run id, not
+// tainted, with the given status (or unfinished).
+func expectStateRun(t *testing.T, dir, id, status, output string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatalf("no state: %v\n%s", err, output)
+	}
+	triggers := stateFileTriggers(t, raw)
+	if len(triggers) == 1 && status == unfinished && slices.Contains([]string{"INIT", "WAIT", "READY", "RUNNING"}, triggers[0].Attributes.Status) {
+		status = triggers[0].Attributes.Status
+	}
+	if len(triggers) != 1 || triggers[0].Attributes.ID != id || triggers[0].Status != "" || triggers[0].Attributes.Status != status {
+		t.Fatalf("state holds %+v, want run %s, status %s, not tainted\n%s", triggers, id, status, output)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -26,15 +27,15 @@ const flowTriggerType = "dataflow_flow_trigger"
 // check it: plugin-testing runs no state check after a failed apply.)
 func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 	t.Parallel()
-	h := newProtocolHarness(t, startTestEmulator(t, emulator.Options{}))
-	resp := h.create(flowTriggerType, map[string]tftypes.Value{
+	h := newProtocolHarness(t, acctest.StartEmulator(t, emulator.Options{}))
+	resp := h.Create(flowTriggerType, map[string]tftypes.Value{
 		"flow_id": tftypes.NewValue(tftypes.Number, 1002), "poll_interval": tftypes.NewValue(tftypes.String, "1s"),
 	})
-	if !hasErrorDiagnostic(resp.Diagnostics) {
-		t.Fatalf("apply of a failing flow: diagnostics\n%s\nwant an error", diagnosticsText(resp.Diagnostics))
+	if !acctest.HasErrorDiagnostic(resp.Diagnostics) {
+		t.Fatalf("apply of a failing flow: diagnostics\n%s\nwant an error", acctest.DiagnosticsText(resp.Diagnostics))
 	}
-	id := stringAttribute(t, h.attributes(h.resourceType(flowTriggerType), resp.NewState), "id")
-	if got := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+	id := acctest.StringAttribute(t, h.Attributes(h.ResourceType(flowTriggerType), resp.NewState), "id")
+	if got := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 		t.Errorf("identity flow_instance_id = %q, want the run's id %q", got, id)
 	}
 }
@@ -44,15 +45,15 @@ func TestProtocolFlowTriggerIdentity_keptWhenTheRunFails(t *testing.T) {
 // sends no request.
 func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := newProtocolHarness(t, srv)
-	created := h.create(flowTriggerType, map[string]tftypes.Value{
+	created := h.Create(flowTriggerType, map[string]tftypes.Value{
 		"flow_id": tftypes.NewValue(tftypes.Number, 1004), "wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
 	})
-	requireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
-	typ := h.resourceType(flowTriggerType)
-	running := h.attributes(typ, created.NewState)
-	id := stringAttribute(t, running, "id")
+	acctest.RequireNoErrors(t, "ApplyResourceChange", created.Diagnostics, nil)
+	typ := h.ResourceType(flowTriggerType)
+	running := h.Attributes(typ, created.NewState)
+	id := acctest.StringAttribute(t, running, "id")
 	finished := map[string]tftypes.Value{}
 	for k, v := range running {
 		finished[k] = v
@@ -72,9 +73,9 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 			// has no status search of the create to answer from.
 			reader := newProtocolHarness(t, srv)
 			before := len(srv.Requests())
-			resp := reader.read(flowTriggerType, h.dynamicValue(typ, h.value(typ, tc.state)), nil)
-			requireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
-			if got := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
+			resp := reader.Read(flowTriggerType, h.DynamicValue(typ, h.Value(typ, tc.state)), nil)
+			acctest.RequireNoErrors(t, "ReadResource", resp.Diagnostics, nil)
+			if got := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(resp.NewIdentity)), "flow_instance_id"); got != id {
 				t.Errorf("identity flow_instance_id = %q, want %q", got, id)
 			}
 			if sent := len(srv.Requests()) - before; (sent > 0) != tc.wantCalls {
@@ -88,12 +89,12 @@ func TestProtocolFlowTriggerIdentity_readFillsMissingIdentity(t *testing.T) {
 // 1.12 or later and skip themselves below it; `make testacc-new` runs them.
 
 func TestAccNewFlowTriggerIdentity_setOnCreate(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1004
   wait_for_completion = false
@@ -115,10 +116,10 @@ resource "dataflow_flow_trigger" "test" {
 // from the configuration (import stores no parameter value); the plan that
 // follows is empty and no second run is started.
 func TestAccNewFlowTriggerIdentity_importBlock(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	// trigger_time 00:00 UTC is 08:00 in the emulator's GMT+8: the run's id.
 	const instanceID = "1001-20240101080000"
-	resourceBlock := testProviderBlock(srv) + `
+	resourceBlock := acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id      = 1001
   trigger_time = "2024-01-01T00:00:00Z"
@@ -128,7 +129,7 @@ resource "dataflow_flow_trigger" "test" {
 	identity := statecheck.ExpectIdentity(testTrigger, map[string]knownvalue.Check{
 		"flow_instance_id": knownvalue.StringExact(instanceID),
 	})
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -149,7 +150,7 @@ resource "dataflow_flow_trigger" "test" {
 				ExpectNonEmptyPlan: true,
 			},
 			{
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 removed {
   from = dataflow_flow_trigger.test
   lifecycle {
@@ -186,14 +187,14 @@ import {
 // An import block naming a run the service does not know, or no run, fails
 // with the id form to use.
 func TestAccNewFlowTriggerIdentity_importUnknownRun(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	for name, instanceID := range map[string]string{"unknown run": "1001-20000101000000", "empty id": ""} {
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
-					Config: testProviderBlock(srv) + `
+					Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id = 1001
 }
@@ -205,7 +206,7 @@ import {
   }
 }
 `,
-					ExpectError: errorText("Cannot import flow run", "such as 1001-20240101080000"),
+					ExpectError: acctest.ErrorText("Cannot import flow run", "such as 1001-20240101080000"),
 				}},
 			})
 			if n := srv.Count(triggerOperation); n != 0 {

@@ -2,166 +2,20 @@ package provider
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
-// importWorkspace is a directory in which the real terraform CLI runs
-// against the emulator with the provider built from this tree.
-type importWorkspace struct {
-	t        *testing.T
-	dir, cli string
-	env      []string
-	output   bytes.Buffer // every command's stdout and stderr
-}
-
-func newImportWorkspace(t *testing.T, cli string, env []string, config string) *importWorkspace {
-	t.Helper()
-	w := &importWorkspace{t: t, dir: t.TempDir(), cli: cli, env: env}
-	if err := os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
-// run runs terraform and returns its stdout and exit code; it fails the
-// test on exit code 1 (an error; -detailed-exitcode uses 2 for changes).
-func (w *importWorkspace) run(args ...string) ([]byte, int) {
-	w.t.Helper()
-	cmd := terraformCLI(w.t, w.cli, w.dir, w.env, append(args, "-no-color")...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	w.output.Write(stdout.Bytes())
-	w.output.Write(stderr.Bytes())
-	code := 0
-	if exit := (*exec.ExitError)(nil); errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		w.t.Fatalf("terraform %s: %v", strings.Join(args, " "), err)
-	}
-	if code == 1 {
-		w.t.Fatalf("terraform %s failed:\n%s%s", strings.Join(args, " "), stdout.Bytes(), stderr.Bytes())
-	}
-	return stdout.Bytes(), code
-}
-
-// triggerState is the dataflow_flow_trigger instance of a state file.
-type triggerState struct {
-	Attributes map[string]any
-	Private    map[string][]byte // provider private state, decoded
-}
-
-// state reads the state file and returns the single trigger's instance,
-// failing when text appears in the file or in its decoded private data.
-func (w *importWorkspace) state(excluded ...string) triggerState {
-	w.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(w.dir, "terraform.tfstate"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var file struct {
-		Resources []struct {
-			Type      string
-			Instances []struct {
-				Attributes map[string]any
-				Private    string
-			}
-		}
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		w.t.Fatalf("state file: %v", err)
-	}
-	var found []triggerState
-	places := map[string][]byte{"the state file": raw}
-	for _, r := range file.Resources {
-		if r.Type != "dataflow_flow_trigger" {
-			continue
-		}
-		for _, inst := range r.Instances {
-			ts := triggerState{Attributes: inst.Attributes, Private: map[string][]byte{}}
-			if inst.Private != "" {
-				// The private field is base64 of a JSON object whose
-				// values are base64 of each key's JSON.
-				outer, err := base64.StdEncoding.DecodeString(inst.Private)
-				if err != nil {
-					w.t.Fatalf("private state: %v", err)
-				}
-				places["the decoded private state"] = outer
-				if err := json.Unmarshal(outer, &ts.Private); err != nil {
-					w.t.Fatalf("private state %s: %v", outer, err)
-				}
-				for key, value := range ts.Private {
-					places["private state key "+key] = value
-				}
-			}
-			found = append(found, ts)
-		}
-	}
-	if len(found) != 1 {
-		w.t.Fatalf("want one dataflow_flow_trigger in state, got %d:\n%s", len(found), raw)
-	}
-	for place, text := range places {
-		for _, s := range excluded {
-			if bytes.Contains(text, []byte(s)) {
-				w.t.Errorf("%s contains %q", place, s)
-			}
-		}
-	}
-	return found[0]
-}
-
-// plan saves a plan, checks that neither terraform's output nor the saved
-// plan (show -json and the plan file itself) holds any excluded text, and
-// returns the trigger's planned actions and whether it is imported.
-func (w *importWorkspace) plan(excluded ...string) (actions []string, importing bool) {
-	w.t.Helper()
-	stdout, _ := w.run("plan", "-input=false", "-out=tfplan")
-	shown, _ := w.run("show", "-json", "tfplan")
-	places := map[string][]byte{
-		"terraform plan's output": stdout,
-		"terraform show -json":    shown,
-		"the plan file":           planFileContents(w.t, filepath.Join(w.dir, "tfplan")),
-	}
-	for place, text := range places {
-		for _, s := range excluded {
-			if bytes.Contains(text, []byte(s)) {
-				w.t.Errorf("%s contains %q", place, s)
-			}
-		}
-	}
-	for _, rc := range resourceChanges(w.t, shown) {
-		if rc.Address == testTrigger {
-			return rc.Change.Actions, rc.Change.Importing != nil
-		}
-	}
-	w.t.Fatalf("the plan has no change for %s:\n%s", testTrigger, stdout)
-	return nil, false
-}
-
-// expectEmptyPlan checks that a plan of the workspace changes nothing.
-func (w *importWorkspace) expectEmptyPlan() {
-	w.t.Helper()
-	if stdout, code := w.run("plan", "-input=false", "-detailed-exitcode"); code != 0 {
-		w.t.Errorf("the plan after apply is not empty:\n%s", stdout)
-	}
-}
-
 // writeOnlyImportConfig is the configuration that starts the run of
 // TestAccFlowTriggerImport_writeOnlyValuesStayOut, with extra blocks.
 func writeOnlyImportConfig(srv *emulator.Server, bizdate, extra string) string {
-	return requiredProvidersBlock + fmt.Sprintf(`
+	return acctest.RequiredProvidersBlock + fmt.Sprintf(`
 provider "dataflow" {
   endpoint   = %q
   access_key = %q
@@ -195,16 +49,16 @@ resource "dataflow_flow_trigger" "test" {
 // empty. Other parameters than the run's plan a new run.
 func TestAccFlowTriggerImport_writeOnlyValuesStayOut(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	const secret, otherSecret = "wo-import-secret-5d1e", "wo-other-secret-90ab"
-	cli := builtProviderCLIConfig(t)
+	cli := acctest.CLIConfig(t)
 	env := func(password string) []string {
 		return []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey, "TF_VAR_db_password=" + password}
 	}
 	config := writeOnlyImportConfig(srv, "20240101", "")
 
-	origin := newImportWorkspace(t, cli, env(secret), config)
-	origin.run("apply", "-input=false", "-auto-approve")
+	origin := acctest.NewWorkspace(t, cli, env(secret), config)
+	origin.Run("apply", "-input=false", "-auto-approve")
 	bodies := triggerBodies(t, srv)
 	if len(bodies) != 1 || !slices.Contains(bodies[0].Parameters, enos.Parameter{Key: "db_password", Value: secret}) {
 		t.Fatalf("the run was not started with the write-only value: %+v", bodies)
@@ -219,24 +73,24 @@ func TestAccFlowTriggerImport_writeOnlyValuesStayOut(t *testing.T) {
 	if err != nil || !slices.Contains(inst.Parameters, enos.Parameter{Key: "db_password", Value: secret}) {
 		t.Fatalf("the service does not report the run's write-only value (%v): %+v", err, inst)
 	}
-	expectOneTrigger := func(w *importWorkspace) {
+	expectOneTrigger := func(w *acctest.Workspace) {
 		t.Helper()
 		if n := srv.Count(triggerOperation); n != 1 {
-			t.Errorf("trigger requests: got %d, want 1\n%s", n, w.output.Bytes())
+			t.Errorf("trigger requests: got %d, want 1\n%s", n, w.Output.Bytes())
 		}
 	}
 	// adopt checks the plan of a freshly imported run with the original
 	// configuration, applies it and checks the state and the next plan.
-	adopt := func(w *importWorkspace, wantImporting bool) {
+	adopt := func(w *acctest.Workspace, wantImporting bool) {
 		t.Helper()
-		actions, importing := w.plan(secret)
+		actions, importing := w.Plan(testTrigger, secret)
 		if !slices.Equal(actions, []string{"update"}) || importing != wantImporting {
-			t.Errorf("plan: actions %v, importing %v; want [update], importing %v\n%s", actions, importing, wantImporting, w.output.Bytes())
+			t.Errorf("plan: actions %v, importing %v; want [update], importing %v\n%s", actions, importing, wantImporting, w.Output.Bytes())
 		}
 		expectOneTrigger(w)
-		w.run("apply", "-input=false", "tfplan")
+		w.Run("apply", "-input=false", "tfplan")
 		expectOneTrigger(w)
-		st := w.state(secret)
+		st := w.State(flowTriggerType, secret)
 		if st.Attributes["id"] != id {
 			t.Errorf("state holds run %v, want %s", st.Attributes["id"], id)
 		}
@@ -246,20 +100,20 @@ func TestAccFlowTriggerImport_writeOnlyValuesStayOut(t *testing.T) {
 		if _, ok := st.Private[privateImportedRun]; ok {
 			t.Errorf("the digests outlive the first apply after import")
 		}
-		w.expectEmptyPlan()
+		w.ExpectEmptyPlan()
 		expectOneTrigger(w)
-		if w.output.Len() == 0 || bytes.Contains(w.output.Bytes(), []byte(secret)) {
+		if w.Output.Len() == 0 || bytes.Contains(w.Output.Bytes(), []byte(secret)) {
 			t.Errorf("terraform's output is empty or contains the write-only value")
 		}
 	}
 
 	t.Run("terraform import", func(t *testing.T) {
-		w := newImportWorkspace(t, cli, env(secret), config)
-		stdout, _ := w.run("import", "-input=false", testTrigger, id)
+		w := acctest.NewWorkspace(t, cli, env(secret), config)
+		stdout, _ := w.Run("import", "-input=false", testTrigger, id)
 		if bytes.Contains(stdout, []byte(secret)) {
 			t.Error("terraform import's output contains the write-only value")
 		}
-		st := w.state(secret)
+		st := w.State(flowTriggerType, secret)
 		if st.Attributes["parameters"] != nil {
 			t.Errorf("import stored parameters %v, want null", st.Attributes["parameters"])
 		}
@@ -272,7 +126,7 @@ func TestAccFlowTriggerImport_writeOnlyValuesStayOut(t *testing.T) {
 	})
 
 	t.Run("import block", func(t *testing.T) {
-		w := newImportWorkspace(t, cli, env(secret), config+fmt.Sprintf(`
+		w := acctest.NewWorkspace(t, cli, env(secret), config+fmt.Sprintf(`
 import {
   to = %s
   id = %q
@@ -291,18 +145,18 @@ import {
 	}
 	for _, other := range otherRuns {
 		t.Run(other.name, func(t *testing.T) {
-			w := newImportWorkspace(t, cli, env(other.password), writeOnlyImportConfig(srv, other.bizdate, fmt.Sprintf(`
+			w := acctest.NewWorkspace(t, cli, env(other.password), writeOnlyImportConfig(srv, other.bizdate, fmt.Sprintf(`
 import {
   to = %s
   id = %q
 }
 `, testTrigger, id)))
-			actions, importing := w.plan(secret, otherSecret)
+			actions, importing := w.Plan(testTrigger, secret, otherSecret)
 			if !importing || !slices.Contains(actions, "create") || !slices.Contains(actions, "delete") {
-				t.Errorf("plan: actions %v, importing %v; want an imported replacement\n%s", actions, importing, w.output.Bytes())
+				t.Errorf("plan: actions %v, importing %v; want an imported replacement\n%s", actions, importing, w.Output.Bytes())
 			}
-			if !errorText("differ from those of the imported run for", other.key, "starts a new run").Match(w.output.Bytes()) {
-				t.Errorf("the plan does not say which parameter differs:\n%s", w.output.Bytes())
+			if !acctest.ErrorText("differ from those of the imported run for", other.key, "starts a new run").Match(w.Output.Bytes()) {
+				t.Errorf("the plan does not say which parameter differs:\n%s", w.Output.Bytes())
 			}
 			expectOneTrigger(w)
 		})
@@ -319,13 +173,13 @@ import {
 }
 `, testTrigger, id)), `user_id    = "`, `skip_flow_validation = true
   user_id    = "`, 1)
-		w := newImportWorkspace(t, cli, env(secret), config)
-		actions, importing := w.plan(secret)
+		w := acctest.NewWorkspace(t, cli, env(secret), config)
+		actions, importing := w.Plan(testTrigger, secret)
 		if !importing || !slices.Equal(actions, []string{"update"}) {
-			t.Errorf("plan: actions %v, importing %v; want an imported in-place update\n%s", actions, importing, w.output.Bytes())
+			t.Errorf("plan: actions %v, importing %v; want an imported in-place update\n%s", actions, importing, w.Output.Bytes())
 		}
-		if !errorText("could not be compared with those of the imported run", "skip_flow_validation", "-replace").Match(w.output.Bytes()) {
-			t.Errorf("the plan does not say why the run is kept:\n%s", w.output.Bytes())
+		if !acctest.ErrorText("could not be compared with those of the imported run", "skip_flow_validation", "-replace").Match(w.Output.Bytes()) {
+			t.Errorf("the plan does not say why the run is kept:\n%s", w.Output.Bytes())
 		}
 		expectOneTrigger(w)
 	})

@@ -18,11 +18,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 const (
-	testTriggerType  = "dataflow_flow_trigger"
 	searchOperation  = "flowInstances/search"
 	noListLimit      = 0
 	withoutResources = false
@@ -30,12 +30,12 @@ const (
 
 // listedIDs is the flow_instance_id of each result's identity, failing
 // the test on a result with an error or without identity.
-func (h *protocolHarness) listedIDs(results []tfprotov6.ListResourceResult) []string {
-	h.t.Helper()
+func listedIDs(t *testing.T, h *acctest.ProtocolHarness, results []tfprotov6.ListResourceResult) []string {
+	t.Helper()
 	ids := make([]string, 0, len(results))
 	for _, r := range results {
-		requireNoErrors(h.t, "ListResource result", r.Diagnostics, nil)
-		ids = append(ids, stringAttribute(h.t, h.attributes(h.triggerIdentityType(), identityValue(r.Identity)), "flow_instance_id"))
+		acctest.RequireNoErrors(t, "ListResource result", r.Diagnostics, nil)
+		ids = append(ids, acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(r.Identity)), "flow_instance_id"))
 	}
 	return ids
 }
@@ -97,12 +97,12 @@ list "dataflow_flow_trigger" %q {
 			queryfilter.ByResourceIdentity(map[string]knownvalue.Check{"flow_instance_id": knownvalue.StringExact(runs.ids[name])}),
 			knownvalue.StringExact("hourly_metrics: "+runs.ids[name]+" (FAIL)")))
 	}
-	resource.Test(t, resource.TestCase{
+	acctest.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			// A query step needs a configuration initialised before it.
-			{Config: testProviderBlock(runs.srv)},
+			{Config: acctest.ProviderBlock(runs.srv)},
 			{Query: true, Config: query.String(), QueryResultChecks: checks},
 		},
 	})
@@ -111,7 +111,7 @@ list "dataflow_flow_trigger" %q {
 // Bad filters are refused when the configuration is validated, before any
 // search, saying what is wrong.
 func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := newProtocolHarness(t, srv)
 	cases := []struct {
 		name   string
@@ -126,9 +126,9 @@ func TestProtocolFlowTriggerList_badFilters(t *testing.T) {
 		{"not RFC 3339", map[string]tftypes.Value{"triggered_after": tftypes.NewValue(tftypes.String, "yesterday")}, []string{"not valid RFC3339", "yesterday"}},
 	}
 	for _, c := range cases {
-		diags := h.validateListResource(testTriggerType, c.config)
-		if !hasErrorDiagnostic(diags) || !errorText(c.want...).MatchString(diagnosticsText(diags)) {
-			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, diagnosticsText(diags))
+		diags := h.ValidateListResource(flowTriggerType, c.config)
+		if !acctest.HasErrorDiagnostic(diags) || !acctest.ErrorText(c.want...).MatchString(acctest.DiagnosticsText(diags)) {
+			t.Errorf("%s: diagnostics do not say %q:\n%s", c.name, c.want, acctest.DiagnosticsText(diags))
 		}
 	}
 	if n := srv.Count(searchOperation); n != 0 {
@@ -143,7 +143,7 @@ func lookalikeRuns(t *testing.T, n int) (*emulator.Server, []string) {
 	t.Helper()
 	base := time.Now().Truncate(time.Minute)
 	clock := emulator.NewManualClock(base)
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	if err := srv.AddFlow(emulator.FlowSpec{
 		ID: 21001, Name: "lookalike", OrgID: emulator.DefaultOrgID, Owners: []string{"alice"}, Cycle: "D",
 		Tasks: []emulator.TaskSpec{{ID: 2100101, Name: "only", Duration: emulator.Duration(time.Second), Outcome: emulator.OutcomeSuccess}},
@@ -185,22 +185,22 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 
 	// Limit 4 pages by 4: the first two pages hold 2 runs of 1001 each.
 	var got []string
-	n := searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 4, withoutResources)) })
+	n := searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 4, withoutResources)) })
 	if !slices.Equal(got, own[:4]) || n != 2 {
 		t.Errorf("limit 4: listed %v in %d searches, want %v in 2", got, n, own[:4])
 	}
 	// Limit 3 pages by 3: [1001, 21001, 1001], [21001, 1001, ...]: two pages,
 	// the second left after its first run of 1001.
-	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 3, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 3, withoutResources)) })
 	if !slices.Equal(got, own[:3]) || n != 2 {
 		t.Errorf("limit 3: listed %v in %d searches, want %v in 2", got, n, own[:3])
 	}
 	// Limit 5 pages by 5: 3 and 2 runs of 1001.
-	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 5, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 5, withoutResources)) })
 	if !slices.Equal(got, own[:5]) || n != 2 {
 		t.Errorf("limit 5: listed %v in %d searches, want %v in 2", got, n, own[:5])
 	}
-	n = searches(func() { got = h.listedIDs(h.listAll(testTriggerType, flow, 10, withoutResources)) })
+	n = searches(func() { got = listedIDs(t, h, h.ListAll(flowTriggerType, flow, 10, withoutResources)) })
 	if !slices.Equal(got, own) || n != 2 {
 		t.Errorf("limit 10: listed %v in %d searches, want %v in 2 (a full page and a short one)", got, n, own)
 	}
@@ -208,8 +208,8 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 	// Streamed: a consumer that stops after the first result (as Terraform
 	// may) causes no further page, where reading on would fetch the second.
 	n = searches(func() {
-		for r := range h.listResource(testTriggerType, flow, 10, withoutResources) {
-			got = h.listedIDs([]tfprotov6.ListResourceResult{r})
+		for r := range h.ListResource(flowTriggerType, flow, 10, withoutResources) {
+			got = listedIDs(t, h, []tfprotov6.ListResourceResult{r})
 			break
 		}
 	})
@@ -224,13 +224,13 @@ func TestProtocolFlowTriggerList_pagesAndLimit(t *testing.T) {
 func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	runs := startTestRuns(t)
 	h := newProtocolHarness(t, runs.srv)
-	results := h.listAll(testTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
-	if got, want := h.listedIDs(results), []string{runs.ids["a3"], runs.ids["a2"], runs.ids["a1"]}; !slices.Equal(got, want) {
+	results := h.ListAll(flowTriggerType, map[string]tftypes.Value{"flow_id": tftypes.NewValue(tftypes.Number, 1001)}, noListLimit, true)
+	if got, want := listedIDs(t, h, results), []string{runs.ids["a3"], runs.ids["a2"], runs.ids["a1"]}; !slices.Equal(got, want) {
 		t.Fatalf("listed %v, want %v", got, want)
 	}
-	typ := h.resourceType(testTriggerType)
+	typ := h.ResourceType(flowTriggerType)
 	for _, r := range results {
-		id := stringAttribute(t, h.attributes(h.triggerIdentityType(), identityValue(r.Identity)), "flow_instance_id")
+		id := acctest.StringAttribute(t, h.Attributes(h.IdentityType(flowTriggerType), acctest.IdentityValue(r.Identity)), "flow_instance_id")
 		if r.Resource == nil {
 			t.Fatalf("result %s has no resource", id)
 		}
@@ -238,8 +238,8 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		imported := h.importResource(testTriggerType, "", r.Identity)
-		requireNoErrors(t, "ImportResourceState", imported.Diagnostics, nil)
+		imported := h.ImportResource(flowTriggerType, "", r.Identity)
+		acctest.RequireNoErrors(t, "ImportResourceState", imported.Diagnostics, nil)
 		if len(imported.ImportedResources) != 1 {
 			t.Fatalf("import gave %d resources", len(imported.ImportedResources))
 		}
@@ -250,9 +250,9 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 		if diffs, _ := listed.Diff(want); len(diffs) > 0 {
 			t.Errorf("run %s: the listed resource differs from the imported one: %v", id, diffs)
 		}
-		attrs := h.attributes(typ, r.Resource)
-		if stringAttribute(t, attrs, "id") != id || stringAttribute(t, attrs, "status") != "SUCCESS" ||
-			stringAttribute(t, attrs, "trigger_time") != runs.triggerTime(nameOf(runs.ids, id)).UTC().Format(time.RFC3339) {
+		attrs := h.Attributes(typ, r.Resource)
+		if acctest.StringAttribute(t, attrs, "id") != id || acctest.StringAttribute(t, attrs, "status") != "SUCCESS" ||
+			acctest.StringAttribute(t, attrs, "trigger_time") != runs.triggerTime(nameOf(runs.ids, id)).UTC().Format(time.RFC3339) {
 			t.Errorf("run %s: resource %v", id, attrs)
 		}
 		// a1 ran with region = "eu": no value reaches the result.
@@ -262,7 +262,7 @@ func TestProtocolFlowTriggerList_includeResource(t *testing.T) {
 	}
 
 	// Without IncludeResource, no resource is built.
-	for _, r := range h.listAll(testTriggerType, nil, 2, withoutResources) {
+	for _, r := range h.ListAll(flowTriggerType, nil, 2, withoutResources) {
 		if r.Resource != nil {
 			t.Errorf("a result without IncludeResource carries a resource")
 		}
@@ -284,8 +284,8 @@ func nameOf(ids map[string]string, id string) string {
 // configuration `-generate-config-out` writes imports them with a plan that
 // only imports (no change, no new run); after that apply the plan is empty.
 func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
-	skipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
-	srv := startTestEmulator(t, emulator.Options{})
+	acctest.SkipBelowCLI(t, tfversion.Version1_14_0, "terraform query")
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	var ids []string
 	for i, params := range []map[string]string{{"region": "ap-list-7"}, nil} {
 		id, err := srv.StartRun(1001, time.Now().Add(-time.Duration(2-i)*time.Hour), params)
@@ -294,7 +294,7 @@ func TestAccNewFlowTriggerList_queryGeneratesImportableConfig(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	w := newImportWorkspace(t, builtProviderCLIConfig(t), []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey}, requiredProvidersBlock+fmt.Sprintf(`
+	w := acctest.NewWorkspace(t, acctest.CLIConfig(t), []string{"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey}, acctest.RequiredProvidersBlock+fmt.Sprintf(`
 provider "dataflow" {
   endpoint   = %q
   access_key = %q
@@ -302,7 +302,7 @@ provider "dataflow" {
   user_id    = %q
 }
 `, srv.URL, emulator.DefaultAccessKey, emulator.DefaultOrgID, emulator.DefaultUserID))
-	if err := os.WriteFile(filepath.Join(w.dir, "runs.tfquery.hcl"), []byte(`
+	if err := os.WriteFile(filepath.Join(w.Dir, "runs.tfquery.hcl"), []byte(`
 list "dataflow_flow_trigger" "loads" {
   provider = dataflow
   config {
@@ -314,15 +314,15 @@ list "dataflow_flow_trigger" "loads" {
 		t.Fatal(err)
 	}
 
-	listed, _ := w.run("query")
+	listed, _ := w.Run("query")
 	for _, id := range ids {
 		if !bytes.Contains(listed, []byte(id)) || !bytes.Contains(listed, []byte("daily_sales_load: "+id)) {
 			t.Errorf("terraform query does not list %s with its display name:\n%s", id, listed)
 		}
 	}
 
-	w.run("query", "-generate-config-out=generated.tf")
-	generated, err := os.ReadFile(filepath.Join(w.dir, "generated.tf"))
+	w.Run("query", "-generate-config-out=generated.tf")
+	generated, err := os.ReadFile(filepath.Join(w.Dir, "generated.tf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,24 +335,24 @@ list "dataflow_flow_trigger" "loads" {
 		t.Errorf("the generated configuration holds a parameter value:\n%s", generated)
 	}
 
-	w.run("plan", "-input=false", "-out=tfplan")
-	shown, _ := w.run("show", "-json", "tfplan")
-	changes := resourceChanges(t, shown)
+	w.Run("plan", "-input=false", "-out=tfplan")
+	shown, _ := w.Run("show", "-json", "tfplan")
+	changes := acctest.ResourceChanges(t, shown)
 	if len(changes) != len(ids) {
-		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(changes), len(ids), w.output.Bytes())
+		t.Errorf("the plan changes %d resources, want %d imports:\n%s", len(changes), len(ids), w.Output.Bytes())
 	}
 	for _, rc := range changes {
 		if !slices.Equal(rc.Change.Actions, []string{"no-op"}) || rc.Change.Importing == nil {
-			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.output.Bytes())
+			t.Errorf("%s: actions %v, importing %v; want an import and no change\n%s", rc.Address, rc.Change.Actions, rc.Change.Importing, w.Output.Bytes())
 		}
 	}
 	// The generated configuration sets no parameters: no comparison, and
 	// no warning of a new run.
-	if bytes.Contains(w.output.Bytes(), []byte("differs from the imported run")) {
-		t.Errorf("the plan warns of a new run it does not plan:\n%s", w.output.Bytes())
+	if bytes.Contains(w.Output.Bytes(), []byte("differs from the imported run")) {
+		t.Errorf("the plan warns of a new run it does not plan:\n%s", w.Output.Bytes())
 	}
-	w.run("apply", "-input=false", "tfplan")
-	w.expectEmptyPlan()
+	w.Run("apply", "-input=false", "tfplan")
+	w.ExpectEmptyPlan()
 	if n := srv.Count(triggerOperation); n != 0 {
 		t.Errorf("trigger requests: %d, want none (the runs were started outside Terraform)", n)
 	}
@@ -362,7 +362,7 @@ list "dataflow_flow_trigger" "loads" {
 // Terraform validated the list block: List checks them again, with the
 // schema's messages, and searches nothing when one is bad.
 func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "terraform query")
 	for name, tc := range map[string]struct {
 		vars map[string]any
 		want []string
@@ -374,9 +374,9 @@ func TestAccNewFlowTriggerList_filtersFromVariables(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			files := map[string]string{
-				"main.tf": requiredProvidersBlock + testProviderBlock(srv) + `
+				"main.tf": acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv) + `
 variable "flow_id" {
   type    = number
   default = 1001
@@ -406,7 +406,7 @@ list "dataflow_flow_trigger" "runs" {
 }
 `,
 			}
-			expectRefusedWithVariables(t, cliConfig, srv, "flowInstances/search", files, tc.vars, tc.want, "query")
+			acctest.ExpectRefusedWithVariables(t, cliConfig, srv, "flowInstances/search", files, tc.vars, tc.want, "query")
 		})
 	}
 }
@@ -414,8 +414,8 @@ list "dataflow_flow_trigger" "runs" {
 // A query whose limit is above what one search lists says so when it
 // found that many runs, after the results; one that found fewer does not.
 func TestAccNewFlowTriggerList_limitAboveTheMostListed(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "terraform query")
-	srv := startTestEmulator(t, emulator.Options{})
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "terraform query")
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range maxInstanceMaxResults + 1 {
 		if _, err := srv.StartRun(1004, base.Add(time.Duration(i)*time.Minute), nil); err != nil {
@@ -432,7 +432,7 @@ func TestAccNewFlowTriggerList_limitAboveTheMostListed(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		files := map[string]string{
-			"main.tf": requiredProvidersBlock + testProviderBlock(srv),
+			"main.tf": acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv),
 			"runs.tfquery.hcl": fmt.Sprintf(`
 list "dataflow_flow_trigger" "all" {
   provider = dataflow
@@ -449,12 +449,12 @@ list "dataflow_flow_trigger" "all" {
 				t.Fatal(err)
 			}
 		}
-		out, err := terraformCLI(t, cliConfig, dir, nil, "query", "-no-color").CombinedOutput()
+		out, err := acctest.Command(t, cliConfig, dir, nil, "query", "-no-color").CombinedOutput()
 		if err != nil {
 			t.Fatalf("terraform query: %v\n%s", err, out[max(0, len(out)-2000):])
 		}
 		listed := bytes.Count(out, []byte("list.dataflow_flow_trigger.all   flow_instance_id="))
-		warned := errorText("Warning: Listed only the first 10000 runs", "limit is 20000", "Narrow the query").Match(out)
+		warned := acctest.ErrorText("Warning: Listed only the first 10000 runs", "limit is 20000", "Narrow the query").Match(out)
 		if listed != tc.runs || warned != tc.warned {
 			t.Errorf("%q: %d runs listed, warned %v; want %d, %v\n%s", tc.filter, listed, warned, tc.runs, tc.warned, out[max(0, len(out)-2000):])
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -51,7 +52,7 @@ func instancesOf(srv *emulator.Server, flowID int64) []emulator.Instance {
 
 // clearFaults is a state check that removes the emulator's faults, so that
 // the refresh and plan after an apply see a healthy service.
-func clearFaults(srv *emulator.Server) emulatorCheck {
+func clearFaults(srv *emulator.Server) acctest.EmulatorCheck {
 	return func() error { srv.ClearFaults(); return nil }
 }
 
@@ -63,9 +64,9 @@ func TestAccFlowTriggerRerun_failedDay(t *testing.T) {
 	for _, duplicates := range []emulator.DuplicateTrigger{emulator.DuplicateReject, emulator.DuplicateAnswerExisting} {
 		t.Run(string(duplicates), func(t *testing.T) {
 			clock := emulator.NewManualClock(rerunStart)
-			srv := startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates})
+			srv := acctest.StartEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates})
 			addDailyLoadFlow(t, srv)
-			config := testProviderBlock(srv) + fmt.Sprintf(`
+			config := acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id       = %d
   parameters    = { bizdate = "20240531" }
@@ -73,7 +74,7 @@ resource "dataflow_flow_trigger" "test" {
   poll_interval = "1s"
 }
 `, dailyLoadFlow)
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				// Every reading of the provider's clock moves the emulator's
 				// on by a second, so a run ends after a few status checks
 				// whatever the speed of the machine.
@@ -84,7 +85,7 @@ resource "dataflow_flow_trigger" "test" {
 				Steps: []resource.TestStep{
 					{
 						Config:      config,
-						ExpectError: errorText("Flow run ended with status FAIL"),
+						ExpectError: acctest.ErrorText("Flow run ended with status FAIL"),
 					},
 					{
 						PreConfig: func() {
@@ -101,7 +102,7 @@ resource "dataflow_flow_trigger" "test" {
 							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("trigger_time"), knownvalue.StringExact("2024-06-01T00:00:00Z")),
 							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("sent_trigger_time"), knownvalue.StringExact("2024-06-01T00:01:00Z")),
 							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact("2101-20240601080100")),
-							emulatorCheck(func() error {
+							acctest.EmulatorCheck(func() error {
 								runs := instancesOf(srv, dailyLoadFlow)
 								if len(runs) != 2 {
 									return fmt.Errorf("%d runs, want the failed one and its re-run", len(runs))
@@ -147,7 +148,7 @@ func TestAccFlowTriggerRerun_lostAnswerWhileSearchesFail(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := emulator.NewManualClock(rerunStart)
-			srv := startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: tc.duplicates})
+			srv := acctest.StartEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: tc.duplicates})
 			srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
 			srv.InjectFault(emulator.Fault{Operation: "flowInstances/search", Kind: emulator.FaultInternal})
 			if tc.getFails {
@@ -157,7 +158,7 @@ func TestAccFlowTriggerRerun_lostAnswerWhileSearchesFail(t *testing.T) {
 			if tc.triggerTime != "" {
 				triggerTime = fmt.Sprintf("trigger_time = %q", tc.triggerTime)
 			}
-			config := testProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
+			config := acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1001
   wait_for_completion = false
@@ -168,7 +169,7 @@ resource "dataflow_flow_trigger" "test" {
 				statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(tc.wantID)),
 				clearFaults(srv),
 			}}
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: providerFactoriesWithClock(func() time.Time {
 					clock.Advance(time.Millisecond)
 					return clock.Now()
@@ -190,7 +191,7 @@ func TestAccFlowTriggerRerun_hourlyIDsForEach(t *testing.T) {
 	for _, duplicates := range []emulator.DuplicateTrigger{emulator.DuplicateReject, emulator.DuplicateAnswerExisting} {
 		t.Run(string(duplicates), func(t *testing.T) {
 			clock := emulator.NewManualClock(rerunStart)
-			srv := startTestEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates})
+			srv := acctest.StartEmulator(t, emulator.Options{Clock: clock, DuplicateTrigger: duplicates})
 			// Each resource holds one of the runs started, and the runs are
 			// three, with distinct ids.
 			var checks []statecheck.StateCheck
@@ -205,7 +206,7 @@ func TestAccFlowTriggerRerun_hourlyIDsForEach(t *testing.T) {
 						return fmt.Errorf("%s is not the run the service started for %q", id, key)
 					})))
 			}
-			checks = append(checks, emulatorCheck(func() error {
+			checks = append(checks, acctest.EmulatorCheck(func() error {
 				runs := instancesOf(srv, 1007)
 				seen := map[string]bool{}
 				for _, r := range runs {
@@ -216,13 +217,13 @@ func TestAccFlowTriggerRerun_hourlyIDsForEach(t *testing.T) {
 				}
 				return nil
 			}))
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: providerFactoriesWithClock(func() time.Time {
 					clock.Advance(time.Millisecond)
 					return clock.Now()
 				}),
 				Steps: []resource.TestStep{{
-					Config: testProviderBlock(srv) + `
+					Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   for_each            = toset(["a", "b", "c"])
   flow_id             = 1007
@@ -234,7 +235,7 @@ resource "dataflow_flow_trigger" "test" {
 				}, {
 					// The test framework's final state shim cannot read for_each
 					// keys, so end with the resources removed (detached).
-					Config: testProviderBlock(srv),
+					Config: acctest.ProviderBlock(srv),
 				}},
 			})
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -22,11 +23,11 @@ import (
 const testTrigger = "dataflow_flow_trigger.test"
 
 func TestAccFlowTrigger_createWaitsThenPlansNothing(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	requests := &requestCounter{srv: srv}
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	requests := acctest.NewRequestCounter(srv)
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	config := func(pollInterval string) string {
-		return testProviderBlock(srv) + fmt.Sprintf(`
+		return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id       = 1001
   parameters    = { bizdate = "20240101" }
@@ -34,7 +35,7 @@ resource "dataflow_flow_trigger" "test" {
 }
 `, pollInterval)
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -55,7 +56,7 @@ resource "dataflow_flow_trigger" "test" {
 					statecheck.CompareValuePairs(testTrigger, tfjsonpath.New("id"), testTrigger, tfjsonpath.New("flow_instance_id"), compare.ValuesSame()),
 					sameID.AddStateValue(testTrigger, tfjsonpath.New("id")),
 					expectTriggerCount(srv, 1),
-					emulatorCheck(func() error {
+					acctest.EmulatorCheck(func() error {
 						body := triggerBodies(t, srv)[0]
 						want := []enos.Parameter{{Key: "bizdate", Value: "20240101"}}
 						if body.FlowID != 1001 || !slices.Equal(body.Parameters, want) {
@@ -63,7 +64,7 @@ resource "dataflow_flow_trigger" "test" {
 						}
 						return nil
 					}),
-					requests.record(),
+					requests.Record(),
 				},
 			},
 			{
@@ -73,7 +74,7 @@ resource "dataflow_flow_trigger" "test" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				ConfigStateChecks: []statecheck.StateCheck{requests.expectNoNewRequests()},
+				ConfigStateChecks: []statecheck.StateCheck{requests.ExpectNoNewRequests()},
 			},
 			{
 				// A behaviour setting updates in place without any API call.
@@ -84,7 +85,7 @@ resource "dataflow_flow_trigger" "test" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					sameID.AddStateValue(testTrigger, tfjsonpath.New("id")),
 					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("poll_interval"), knownvalue.StringExact("2s")),
-					requests.expectNoNewRequests(),
+					requests.ExpectNoNewRequests(),
 				},
 			},
 		},
@@ -94,12 +95,12 @@ resource "dataflow_flow_trigger" "test" {
 func TestAccFlowTrigger_runInputsReplace(t *testing.T) {
 	start := time.Date(2024, 6, 1, 2, 0, 30, 0, time.UTC)
 	clock := emulator.NewManualClock(start)
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	const secret = "s3cr3t-password"
 	newID := statecheck.CompareValue(compare.ValuesDiffer())
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	config := func(bizdate, trigger string, woVersion int, extra string) string {
-		return testProviderBlock(srv) + fmt.Sprintf(`
+		return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 variable "secret" {
   type      = string
   sensitive = true
@@ -120,13 +121,13 @@ resource "dataflow_flow_trigger" "test" {
 	replaced := func() resource.ConfigPlanChecks {
 		return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 			plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionDestroyBeforeCreate),
-			planExcludes(secret),
+			acctest.PlanExcludes(secret),
 		}}
 	}
 	// Each new run gets a later clock, so that the service's one run per
 	// flow and minute is never in the way.
 	nextMinute := func() { clock.Advance(2 * time.Minute) }
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		// The provider's clock ticks on each reading, as a real one would:
 		// the token service rejects a repeated request timestamp.
 		ProtoV6ProviderFactories: providerFactoriesWithClock(func() time.Time {
@@ -138,15 +139,15 @@ resource "dataflow_flow_trigger" "test" {
 				Config: config("20240101", "1", 1, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionCreate),
-					planExcludes(secret),
+					acctest.PlanExcludes(secret),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					newID.AddStateValue(testTrigger, tfjsonpath.New("id")),
 					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("parameters_wo"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("trigger_time"), knownvalue.StringExact("2024-06-01T02:00:30Z")),
-					stateExcludes(secret),
+					acctest.StateExcludes(secret),
 					expectTriggerCount(srv, 1),
-					emulatorCheck(func() error {
+					acctest.EmulatorCheck(func() error {
 						body := triggerBodies(t, srv)[0]
 						want := []enos.Parameter{{Key: "bizdate", Value: "20240101"}, {Key: "password", Value: secret}}
 						sent := time.UnixMilli(body.TriggerTime)
@@ -181,7 +182,7 @@ resource "dataflow_flow_trigger" "test" {
 				ConfigPlanChecks: replaced(),
 				ConfigStateChecks: []statecheck.StateCheck{
 					newID.AddStateValue(testTrigger, tfjsonpath.New("id")),
-					stateExcludes(secret),
+					acctest.StateExcludes(secret),
 					expectTriggerCount(srv, 4),
 				},
 			},
@@ -192,7 +193,7 @@ resource "dataflow_flow_trigger" "test" {
 					newID.AddStateValue(testTrigger, tfjsonpath.New("id")),
 					sameID.AddStateValue(testTrigger, tfjsonpath.New("id")),
 					expectTriggerCount(srv, 5),
-					emulatorCheck(func() error {
+					acctest.EmulatorCheck(func() error {
 						bodies := triggerBodies(t, srv)
 						if got, want := bodies[len(bodies)-1].TriggerTime, int64(1714521600000); got != want {
 							return fmt.Errorf("trigger time sent: got %d ms, want %d", got, want)
@@ -230,19 +231,19 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_failedRunIsTaintedWithLogTail(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	config := testProviderBlock(srv) + `
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	config := acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id       = 1002
   poll_interval = "1s"
 }
 `
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
 				Config: config,
-				ExpectError: errorText("Flow run ended with status FAIL", "Failed task(s): aggregate (task instance 100202-", "FAIL)",
+				ExpectError: acctest.ErrorText("Flow run ended with status FAIL", "Failed task(s): aggregate (task instance 100202-", "FAIL)",
 					"Last lines of the log of task aggregate:", "task aggregate failed: exit code 1", "the next apply starts a new run"),
 			},
 			{
@@ -261,11 +262,11 @@ resource "dataflow_flow_trigger" "test" {
 // the run's parameters) shows the configured parameters as they are and
 // the write-only ones masked.
 func TestAccFlowTrigger_failedRunLogTailMasksWriteOnlyValues(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id       = 1002
   poll_interval = "1s"
@@ -283,8 +284,8 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_createTimeoutIsTainted(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	config := testProviderBlock(srv) + `
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	config := acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id       = 1004
   poll_interval = "1s"
@@ -293,12 +294,12 @@ resource "dataflow_flow_trigger" "test" {
   }
 }
 `
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
 				Config:      config,
-				ExpectError: errorText("Flow run did not finish", "the run was still", "when timeouts.create expired"),
+				ExpectError: acctest.ErrorText("Flow run did not finish", "the run was still", "when timeouts.create expired"),
 			},
 			{
 				Config:             config,
@@ -313,11 +314,11 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_noWaitReturnsAtOnce(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1004
   wait_for_completion = false
@@ -329,7 +330,7 @@ resource "dataflow_flow_trigger" "test" {
 				statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("flow_name"), knownvalue.Null()),
 				statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("tasks"), knownvalue.Null()),
 				expectTriggerCount(srv, 1),
-				emulatorCheck(func() error {
+				acctest.EmulatorCheck(func() error {
 					// One read tells the new run from an existing one the
 					// service may answer a duplicate with (SERVICE.md §4.6).
 					if n := srv.Count("flowInstances/get") + srv.Count("flowInstances/search"); n != 1 {
@@ -343,12 +344,12 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_droppedResponseAdoptsTheRun(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1001
   wait_for_completion = false
@@ -371,13 +372,13 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_forEachDateStartsOneRunPerDate(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	dates := []string{"20240101", "20240102", "20240103"}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   for_each            = toset(["20240101", "20240102", "20240103"])
   flow_id             = 1001
@@ -387,7 +388,7 @@ resource "dataflow_flow_trigger" "test" {
 `,
 				ConfigStateChecks: []statecheck.StateCheck{
 					expectTriggerCount(srv, len(dates)),
-					emulatorCheck(func() error {
+					acctest.EmulatorCheck(func() error {
 						var got []string
 						ids := map[string]bool{}
 						for _, in := range srv.Instances() {
@@ -405,7 +406,7 @@ resource "dataflow_flow_trigger" "test" {
 			{
 				// The test framework's final state shim cannot read for_each
 				// keys, so end with the resources removed (detached).
-				Config:            testProviderBlock(srv),
+				Config:            acctest.ProviderBlock(srv),
 				ConfigStateChecks: []statecheck.StateCheck{expectTriggerCount(srv, len(dates))},
 			},
 		},
@@ -413,9 +414,9 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_serviceErrors(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	config := func(flowID int, extra string) string {
-		return testProviderBlock(srv) + fmt.Sprintf(`
+		return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = %d
   wait_for_completion = false
@@ -430,24 +431,24 @@ resource "dataflow_flow_trigger" "test" {
 			}
 		}
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: config(1003, ""), ExpectError: errorText("Flow has no task", "flow 1003 has no task")},
-			{Config: config(1005, ""), ExpectError: errorText("No privilege on the flow", "Only an owner of flow 1005")},
-			{Config: config(1006, ""), ExpectError: errorText("User or flow locked", "flow 1006 is locked")},
+			{Config: config(1003, ""), ExpectError: acctest.ErrorText("Flow has no task", "flow 1003 has no task")},
+			{Config: config(1005, ""), ExpectError: acctest.ErrorText("No privilege on the flow", "Only an owner of flow 1005")},
+			{Config: config(1006, ""), ExpectError: acctest.ErrorText("User or flow locked", "flow 1006 is locked")},
 			{
 				PreConfig:   setUserLocked(true),
 				Config:      config(1001, ""),
-				ExpectError: errorText("User or flow locked", "62105"),
+				ExpectError: acctest.ErrorText("User or flow locked", "62105"),
 			},
 			{
 				PreConfig:   setUserLocked(false),
 				Config:      config(424242, ""),
-				ExpectError: errorText("Flow not found", "no flow 424242"),
+				ExpectError: acctest.ErrorText("Flow not found", "no flow 424242"),
 			},
 			{
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "first" {
   flow_id             = 1007
   trigger_time        = "2024-02-01T10:00:00Z"
@@ -458,7 +459,7 @@ resource "dataflow_flow_trigger" "first" {
 			{
 				// A second run of the hourly flow, whose instance ids name the
 				// hour, for the same hour: no other slot of the period is left.
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "first" {
   flow_id             = 1007
   trigger_time        = "2024-02-01T10:00:00Z"
@@ -471,7 +472,7 @@ resource "dataflow_flow_trigger" "second" {
   wait_for_completion = false
 }
 `,
-				ExpectError: errorText("Flow already triggered in this hour", "Flow 1007 already has the existing run 1007-2024020118",
+				ExpectError: acctest.ErrorText("Flow already triggered in this hour", "Flow 1007 already has the existing run 1007-2024020118",
 					"set trigger_time to a time in another period"),
 			},
 		},
@@ -481,10 +482,10 @@ resource "dataflow_flow_trigger" "second" {
 // With skip_flow_validation a plan costs no API request at all, and an
 // unknown flow is reported by the trigger at apply instead.
 func TestAccFlowTrigger_skipFlowValidationPlansWithoutRequests(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	requests := &requestCounter{srv: srv}
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	requests := acctest.NewRequestCounter(srv)
 	config := func(flowID int64) string {
-		return testProviderBlock(srv, "skip_flow_validation = true") + fmt.Sprintf(`
+		return acctest.ProviderBlock(srv, "skip_flow_validation = true") + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = %d
   parameters          = { regoin = "eu" }
@@ -492,17 +493,17 @@ resource "dataflow_flow_trigger" "test" {
 }
 `, flowID)
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
 				Config: config(1001),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{requests.expectNoNewRequests()},
+					PreApply: []plancheck.PlanCheck{requests.ExpectNoNewRequests()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					expectTriggerCount(srv, 1),
-					emulatorCheck(func() error {
+					acctest.EmulatorCheck(func() error {
 						if n := srv.Count("flows/get"); n != 0 {
 							return fmt.Errorf("flows/get requests: got %d, want none", n)
 						}
@@ -512,7 +513,7 @@ resource "dataflow_flow_trigger" "test" {
 			},
 			{
 				Config:      config(424242),
-				ExpectError: errorText("Flow not found", "does not know flow 424242"),
+				ExpectError: acctest.ErrorText("Flow not found", "does not know flow 424242"),
 			},
 		},
 	})
@@ -522,8 +523,8 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_userOrgMismatch(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: fmt.Sprintf(`
@@ -540,15 +541,15 @@ resource "dataflow_flow_trigger" "test" {
   wait_for_completion = false
 }
 `, srv.URL, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID),
-			ExpectError: errorText("User does not belong to the organization", "62101"),
+			ExpectError: acctest.ErrorText("User does not belong to the organization", "62101"),
 		}},
 	})
 }
 
 func TestAccFlowTrigger_planTimeValidation(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	config := func(attributes string) string {
-		return testProviderBlock(srv) + fmt.Sprintf(`
+		return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   %s
 }
@@ -565,22 +566,22 @@ resource "dataflow_flow_trigger" "test" {
 	for _, c := range cases {
 		steps = append(steps, resource.TestStep{Config: config(c.attributes), PlanOnly: true, ExpectError: regexp.MustCompile(c.want)})
 	}
-	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	acctest.ParallelUnitTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
 	if n := srv.Count(triggerOperation); n != 0 {
 		t.Errorf("invalid configurations sent %d triggers", n)
 	}
 }
 
 func TestAccFlowTrigger_vanishedRunStaysInState(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	sameID := statecheck.CompareValue(compare.ValuesSame())
-	config := testProviderBlock(srv) + `
+	config := acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1004
   wait_for_completion = false
 }
 `
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -608,11 +609,11 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_destroyDetachSendsNothing(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1004
   wait_for_completion = false
@@ -632,11 +633,11 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_destroyCancelStopsTheRun(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1004
   wait_for_completion = false
@@ -659,10 +660,10 @@ resource "dataflow_flow_trigger" "test" {
 }
 
 func TestAccFlowTrigger_import(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	var importID string
 	resourceBlock := func(behaviour string) string {
-		return testProviderBlock(srv) + fmt.Sprintf(`
+		return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id      = 1001
   trigger_time = "2024-01-01T00:00:00Z"
@@ -673,7 +674,7 @@ resource "dataflow_flow_trigger" "test" {
 	}
 	created := resourceBlock(`poll_interval = "1s"`)
 	defaults := resourceBlock("")
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
@@ -710,7 +711,7 @@ resource "dataflow_flow_trigger" "test" {
 			{
 				// Writing out a flow default (region = "cn") is the same run:
 				// an in-place update, not a new run.
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id      = 1001
   trigger_time = "2024-01-01T00:00:00Z"
@@ -727,7 +728,7 @@ resource "dataflow_flow_trigger" "test" {
 			},
 			{
 				// Forget the resource without touching the run...
-				Config: testProviderBlock(srv) + `
+				Config: acctest.ProviderBlock(srv) + `
 removed {
   from = dataflow_flow_trigger.test
   lifecycle {

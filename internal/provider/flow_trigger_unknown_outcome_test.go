@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -44,16 +45,16 @@ func failLookUps(srv *emulator.Server) func() {
 func TestAccFlowTriggerUnknownOutcome_notStartedIsTriggeredAgain(t *testing.T) {
 	for _, kind := range []emulator.FaultKind{emulator.FaultDropBeforeAct, emulator.FaultHTTP502, emulator.FaultHTTP503} {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: kind, Count: 2})
-			config := testProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
+			config := acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1001
   trigger_time        = %q
   wait_for_completion = false
 }
 `, unknownOutcomeTime)
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{
 					{
@@ -61,7 +62,7 @@ resource "dataflow_flow_trigger" "test" {
 						ConfigStateChecks: []statecheck.StateCheck{
 							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(unknownOutcomeID)),
 							expectTriggerCount(srv, 2),
-							emulatorCheck(func() error {
+							acctest.EmulatorCheck(func() error {
 								if runs := srv.Instances(); len(runs) != 0 {
 									return fmt.Errorf("the emulator started %d runs", len(runs))
 								}
@@ -79,7 +80,7 @@ resource "dataflow_flow_trigger" "test" {
 						ConfigStateChecks: []statecheck.StateCheck{
 							statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(unknownOutcomeID)),
 							expectTriggerCount(srv, 3),
-							emulatorCheck(func() error {
+							acctest.EmulatorCheck(func() error {
 								if runs := instancesOf(srv, 1001); len(runs) != 1 || runs[0].ID != unknownOutcomeID {
 									return fmt.Errorf("runs %+v, want exactly %s", runs, unknownOutcomeID)
 								}
@@ -101,12 +102,12 @@ resource "dataflow_flow_trigger" "test" {
 func TestAccFlowTriggerUnknownOutcome_cutOffByCreateTimeout(t *testing.T) {
 	// The run makes no progress until the last apply moves the clock.
 	clock := emulator.NewManualClock(rerunStart)
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	addFastFlow(t, srv)
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
 	liftLookUps := failLookUps(srv)
 	id := fmt.Sprintf("%d-20240601080000", fastFlowID)
-	config := testProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
+	config := acctest.ProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id       = %d
   trigger_time  = %q
@@ -116,7 +117,7 @@ resource "dataflow_flow_trigger" "test" {
   }
 }
 `, fastFlowID, unknownOutcomeTime)
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactoriesWithClock(clock.Now),
 		Steps: []resource.TestStep{
 			{
@@ -124,7 +125,7 @@ resource "dataflow_flow_trigger" "test" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(id)),
 					expectTriggerCount(srv, 1),
-					emulatorCheck(func() error { liftLookUps(); return nil }),
+					acctest.EmulatorCheck(func() error { liftLookUps(); return nil }),
 				},
 				// The refresh finds the run, whose wait is still to do.
 				ExpectNonEmptyPlan: true,
@@ -134,7 +135,7 @@ resource "dataflow_flow_trigger" "test" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionUpdate),
-						emulatorCheck(func() error { clock.Advance(time.Minute); return nil }),
+						acctest.EmulatorCheck(func() error { clock.Advance(time.Minute); return nil }),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -152,19 +153,18 @@ resource "dataflow_flow_trigger" "test" {
 // interrupt finds it, recorded under its expected id when it cannot; the
 // next apply triggers nothing and holds the run.
 func TestUnknownOutcome_interruptWhileTheAnswerIsRead(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
 	for _, lookUpsFail := range []bool{false, true} {
 		t.Run(map[bool]string{false: "look-up finds the run", true: "look-ups fail"}[lookUpsFail], func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
 			liftLookUps := func() {}
 			if lookUpsFail {
 				liftLookUps = failLookUps(srv)
 			}
 			dir := t.TempDir()
-			config := requiredProvidersBlock + testProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
+			config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = 1001
   trigger_time        = %q
@@ -174,31 +174,29 @@ resource "dataflow_flow_trigger" "test" {
 			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cliConfig := builtProviderCLIConfig(t)
-			apply := startApply(t, cliConfig, dir)
-			apply.waitFor(t, "the run", func() bool { return len(srv.Instances()) == 1 })
-			if err := apply.cmd.Process.Signal(os.Interrupt); err != nil {
-				t.Fatal(err)
-			}
-			_ = apply.wait(t) // terraform exits non-zero after an interrupt
-			if lookUpsFail && !strings.Contains(apply.output(), "run recorded as "+unknownOutcomeID) {
-				t.Fatalf("the interrupted apply does not say which run it recorded:\n%s", apply.output())
+			cliConfig := acctest.CLIConfig(t)
+			apply := acctest.StartApply(t, cliConfig, dir)
+			apply.WaitFor(t, "the run", func() bool { return len(srv.Instances()) == 1 })
+			apply.Interrupt(t)
+			_ = apply.Wait(t) // terraform exits non-zero after an interrupt
+			if lookUpsFail && !strings.Contains(apply.Output(), "run recorded as "+unknownOutcomeID) {
+				t.Fatalf("the interrupted apply does not say which run it recorded:\n%s", apply.Output())
 			}
 			// A recorded run has no status until a refresh finds it.
-			expectStateRun(t, dir, unknownOutcomeID, map[bool]string{false: unfinished, true: ""}[lookUpsFail], apply.output())
+			expectStateRun(t, dir, unknownOutcomeID, map[bool]string{false: unfinished, true: ""}[lookUpsFail], apply.Output())
 
 			liftLookUps()
-			again := startApply(t, cliConfig, dir)
-			if err := again.wait(t); err != nil {
-				t.Fatalf("the apply after the interrupt failed: %v\n%s", err, again.output())
+			again := acctest.StartApply(t, cliConfig, dir)
+			if err := again.Wait(t); err != nil {
+				t.Fatalf("the apply after the interrupt failed: %v\n%s", err, again.Output())
 			}
 			if got := srv.Count(triggerOperation); got != 1 {
-				t.Fatalf("%d triggers sent, want 1\n%s", got, again.output())
+				t.Fatalf("%d triggers sent, want 1\n%s", got, again.Output())
 			}
 			if runs := srv.Instances(); len(runs) != 1 {
 				t.Fatalf("%d runs, want 1", len(runs))
 			}
-			expectStateRun(t, dir, unknownOutcomeID, unfinished, again.output())
+			expectStateRun(t, dir, unknownOutcomeID, unfinished, again.Output())
 		})
 	}
 }
@@ -209,13 +207,12 @@ resource "dataflow_flow_trigger" "test" {
 // destroy must not cancel. It finds the trigger's run first, and there is
 // none.
 func TestUnknownOutcome_destroyWithoutRefreshCancelsNoOtherRun(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
 	// The emulator's clock near this machine's (the gateway's 15-minute
 	// window), moved on once the older run exists: its creation is then
 	// evidence that it is not the trigger's (beyond the clock margin).
 	clock := emulator.NewManualClock(time.Now())
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	const longFlow = 1004 // runs for minutes: not finished when destroyed
 	older, err := srv.StartRun(longFlow, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), nil)
 	if err != nil {
@@ -225,7 +222,7 @@ func TestUnknownOutcome_destroyWithoutRefreshCancelsNoOtherRun(t *testing.T) {
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
 	liftLookUps := failLookUps(srv)
 	dir := t.TempDir()
-	config := requiredProvidersBlock + testProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
+	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = %d
   trigger_time        = "2024-06-01T00:00:00Z"
@@ -236,22 +233,20 @@ resource "dataflow_flow_trigger" "test" {
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cliConfig := builtProviderCLIConfig(t)
-	apply := startApply(t, cliConfig, dir)
-	apply.waitFor(t, "the trigger", func() bool { return srv.Count(triggerOperation) == 1 })
-	if err := apply.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	_ = apply.wait(t)
-	expectStateRun(t, dir, older, "", apply.output()) // recorded under the slot's id
+	cliConfig := acctest.CLIConfig(t)
+	apply := acctest.StartApply(t, cliConfig, dir)
+	apply.WaitFor(t, "the trigger", func() bool { return srv.Count(triggerOperation) == 1 })
+	apply.Interrupt(t)
+	_ = apply.Wait(t)
+	expectStateRun(t, dir, older, "", apply.Output()) // recorded under the slot's id
 
 	liftLookUps()
-	destroy := startTerraform(t, cliConfig, dir, "destroy", "-refresh=false", "-auto-approve", "-no-color")
-	if err := destroy.wait(t); err != nil {
-		t.Fatalf("destroy: %v\n%s", err, destroy.output())
+	destroy := acctest.Start(t, cliConfig, dir, "destroy", "-refresh=false", "-auto-approve", "-no-color")
+	if err := destroy.Wait(t); err != nil {
+		t.Fatalf("destroy: %v\n%s", err, destroy.Output())
 	}
 	if n := srv.Count("flowInstances/cancel"); n != 0 {
-		t.Errorf("%d cancel requests: the destroy cancelled the older run %s\n%s", n, older, destroy.output())
+		t.Errorf("%d cancel requests: the destroy cancelled the older run %s\n%s", n, older, destroy.Output())
 	}
 	for _, run := range srv.Instances() {
 		if run.ID == older && run.Status == 8 {

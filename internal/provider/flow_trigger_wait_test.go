@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -31,18 +32,18 @@ func TestAccFlowTriggerWait_refreshSettlesAnInterruptedWait(t *testing.T) {
 			interruptWhileWaiting(t, srv, clock, dir, cliConfig)
 			clock.Advance(6 * time.Minute)
 
-			plan := startTerraform(t, cliConfig, dir, "plan", "-detailed-exitcode", "-no-color")
-			err := plan.wait(t)
+			plan := acctest.Start(t, cliConfig, dir, "plan", "-detailed-exitcode", "-no-color")
+			err := plan.Wait(t)
 			var exit *exec.ExitError
 			code := 0
 			if errors.As(err, &exit) {
 				code = exit.ExitCode()
 			}
-			if code != tc.exitCode || !strings.Contains(plan.output(), tc.output) {
-				t.Fatalf("plan after the run ended: exit %d, want %d with %q:\n%s", code, tc.exitCode, tc.output, plan.output())
+			if code != tc.exitCode || !strings.Contains(plan.Output(), tc.output) {
+				t.Fatalf("plan after the run ended: exit %d, want %d with %q:\n%s", code, tc.exitCode, tc.output, plan.Output())
 			}
-			if tc.outcome == emulator.OutcomeFail && !strings.Contains(plan.output(), "Flow run ended with status FAIL") {
-				t.Fatalf("the plan does not say why the run is replaced:\n%s", plan.output())
+			if tc.outcome == emulator.OutcomeFail && !strings.Contains(plan.Output(), "Flow run ended with status FAIL") {
+				t.Fatalf("the plan does not say why the run is replaced:\n%s", plan.Output())
 			}
 			if n := srv.Count(triggerOperation); n != 1 {
 				t.Fatalf("%d trigger requests, want the first one only", n)
@@ -62,18 +63,18 @@ func TestAccFlowTriggerWait_vanishedRunIsNotTriggeredAgain(t *testing.T) {
 		t.Fatalf("emulator does not know %s", id)
 	}
 
-	apply := startApply(t, cliConfig, dir)
-	if err := apply.wait(t); err != nil {
-		t.Fatalf("apply after the run vanished: %v\n%s", err, apply.output())
+	apply := acctest.StartApply(t, cliConfig, dir)
+	if err := apply.Wait(t); err != nil {
+		t.Fatalf("apply after the run vanished: %v\n%s", err, apply.Output())
 	}
-	if out := apply.output(); !strings.Contains(out, "Modifying... [id="+id+"]") || !strings.Contains(out, "Flow run no longer known to the service") {
+	if out := apply.Output(); !strings.Contains(out, "Modifying... [id="+id+"]") || !strings.Contains(out, "Flow run no longer known to the service") {
 		t.Fatalf("the apply did not follow the run and warn that it is gone:\n%s", out)
 	}
-	expectStateRun(t, dir, id, unfinished, apply.output())
+	expectStateRun(t, dir, id, unfinished, apply.Output())
 
-	plan := startTerraform(t, cliConfig, dir, "plan", "-detailed-exitcode", "-no-color")
-	if err := plan.wait(t); err != nil {
-		t.Fatalf("plan after the wait gave the run up is not empty (%v):\n%s", err, plan.output())
+	plan := acctest.Start(t, cliConfig, dir, "plan", "-detailed-exitcode", "-no-color")
+	if err := plan.Wait(t); err != nil {
+		t.Fatalf("plan after the wait gave the run up is not empty (%v):\n%s", err, plan.Output())
 	}
 	if n := srv.Count(triggerOperation); n != 1 {
 		t.Fatalf("%d trigger requests, want the first one only", n)

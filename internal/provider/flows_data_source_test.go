@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -24,17 +25,17 @@ func flowItem(id int64, name string, cycle, editable knownvalue.Check) knownvalu
 func TestAccFlowsDataSource(t *testing.T) {
 	for _, version := range []string{"v2.0", "v2.1"} {
 		t.Run(version, func(t *testing.T) {
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			flows := func(name string) string { return "data.dataflow_flows." + name }
 			list := func(name string, items ...knownvalue.Check) statecheck.StateCheck {
 				return statecheck.ExpectKnownValue(flows(name), tfjsonpath.New("flows"), knownvalue.ListExact(items))
 			}
 			d, w := knownvalue.StringExact("D"), knownvalue.StringExact("W")
 			null := knownvalue.Null()
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
-					Config: testProviderBlock(srv, fmt.Sprintf("api_version = %q", version)) + `
+					Config: acctest.ProviderBlock(srv, fmt.Sprintf("api_version = %q", version)) + `
 data "dataflow_flows" "mine" {}
 data "dataflow_flows" "reports" {
   scope  = "mine"
@@ -85,7 +86,7 @@ data "dataflow_flows" "none_of_mine" {
 
 // The organization's flows are read page by page until a short page.
 func TestAccFlowsDataSource_pagination(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	const seeded = 150 // more than the client's page of 100
 	for i := range seeded {
 		err := srv.AddFlow(emulator.FlowSpec{ID: int64(5000 + i), Name: fmt.Sprintf("bulk_%03d", i), OrgID: emulator.DefaultOrgID,
@@ -94,10 +95,10 @@ func TestAccFlowsDataSource_pagination(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	resource.ParallelTest(t, resource.TestCase{
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flows" "bulk" {
   scope  = "organization"
   search = "bulk_"
@@ -110,7 +111,7 @@ output "ids" {
 				statecheck.ExpectKnownOutputValue("ids", knownvalue.ListSizeExact(seeded)),
 				statecheck.ExpectKnownValue("data.dataflow_flows.bulk", tfjsonpath.New("flows").AtSliceIndex(seeded-1),
 					flowItem(5000+seeded-1, fmt.Sprintf("bulk_%03d", seeded-1), knownvalue.Null(), knownvalue.Null())),
-				emulatorCheck(func() error {
+				acctest.EmulatorCheck(func() error {
 					var pages []int
 					for _, r := range srv.Requests() {
 						if r.Operation != "flows/search" {
@@ -147,16 +148,16 @@ func TestAccFlowsDataSourceFaults(t *testing.T) {
 	}
 	for _, f := range faults {
 		t.Run(string(f.Kind), func(t *testing.T) {
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			for _, op := range []string{"flows/getMyFlow", "flows/search"} {
 				f := f
 				f.Operation = op
 				srv.InjectFault(f)
 			}
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
-					Config: testProviderBlock(srv) + `
+					Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flows" "mine" {}
 data "dataflow_flows" "org" {
   scope = "organization"
@@ -175,17 +176,17 @@ data "dataflow_flows" "org" {
 }
 
 func TestAccFlowsDataSource_invalidScope(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.ParallelTest(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.ParallelUnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: testProviderBlock(srv) + `
+			Config: acctest.ProviderBlock(srv) + `
 data "dataflow_flows" "all" {
   scope = "all"
 }
 `,
 			PlanOnly:    true,
-			ExpectError: errorText("scope", `value must be one of: ["mine" "organization"]`),
+			ExpectError: acctest.ErrorText("scope", `value must be one of: ["mine" "organization"]`),
 		}},
 	})
 	if n := len(srv.Requests()); n != 0 {

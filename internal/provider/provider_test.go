@@ -3,10 +3,7 @@ package provider
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -16,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -31,71 +29,32 @@ func protocol6Factory(p provider.Provider) func() (tfprotov6.ProviderServer, err
 	return func() (tfprotov6.ProviderServer, error) { return server(), nil }
 }
 
+// newProtocolHarness serves the provider in process, configured against
+// srv.
+func newProtocolHarness(t *testing.T, srv *emulator.Server) *acctest.ProtocolHarness {
+	t.Helper()
+	h := startProtocolHarness(t, New("test")())
+	h.Configure(srv)
+	return h
+}
+
+// startProtocolHarness serves p through the same protocol-6 server as the
+// binary, unconfigured.
+func startProtocolHarness(t *testing.T, p provider.Provider) *acctest.ProtocolHarness {
+	t.Helper()
+	return acctest.StartProtocolHarness(t, NewProtocol6Server(p)())
+}
+
 func TestMain(m *testing.M) {
-	// Acceptance tests drive the real terraform CLI against the emulator and
-	// need no EnOS tenant, so they run whenever the CLI is there. With
-	// TF_ACC set (make test, CI) a missing CLI fails the run rather than
-	// skipping them; without it, they skip and the unit tests still run.
-	if _, err := exec.LookPath(testCLI()); err != nil {
-		if os.Getenv("TF_ACC") != "" {
-			fmt.Fprintln(os.Stderr, "TF_ACC is set but the terraform CLI is not on PATH (or TF_ACC_TERRAFORM_PATH): install Terraform 1.11 or newer to run the provider's acceptance tests")
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, "terraform CLI not found on PATH: acceptance tests are skipped, unit tests run")
-	} else {
-		_ = os.Setenv("TF_ACC", "1")
-	}
+	// The CLIs the tests run skip HashiCorp's version check: it needs a
+	// network.
 	_ = os.Setenv("CHECKPOINT_DISABLE", "1")
 	code := m.Run()
-	if providerBuild.dir != "" {
-		_ = os.RemoveAll(providerBuild.dir)
-	}
+	acctest.RemoveProviderBuild()
 	os.Exit(code)
 }
 
-// skipWithoutCLI skips a test that runs the terraform CLI itself when
-// acceptance tests are off, as terraform-plugin-testing does for its own.
-// TestMain has turned them on when the CLI is there, and stopped the run
-// when TF_ACC asks for them but the CLI is missing.
-func skipWithoutCLI(t *testing.T) {
-	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("needs the terraform CLI on PATH (acceptance test)")
-	}
-}
-
-// startTestEmulator starts an emulator on a random loopback port for one test.
-func startTestEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
-	t.Helper()
-	srv, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatalf("starting emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
-}
-
-// testProviderBlock points the provider at srv with the default seed's
-// credentials and max_retries = 2, plus settings (lines such as
-// `request_timeout = "3s"`, or another max_retries). Tests set it explicitly
-// rather than through ENOS_* variables so that they can run in parallel.
-func testProviderBlock(srv *emulator.Server, settings ...string) string {
-	if !slices.ContainsFunc(settings, func(s string) bool { return strings.HasPrefix(s, "max_retries") }) {
-		settings = append(settings, "max_retries = 2")
-	}
-	return fmt.Sprintf(`
-provider "dataflow" {
-  endpoint   = %q
-  access_key = %q
-  secret_key = %q
-  org_id     = %q
-  user_id    = %q
-  %s
-}
-`, srv.URL, emulator.DefaultAccessKey, emulator.DefaultSecretKey, emulator.DefaultOrgID, emulator.DefaultUserID, strings.Join(settings, "\n  "))
-}
-
-// providerConfigTestStep reads flow 1001 with the given provider block, so
+// flowReadConfig reads flow 1001 with the given provider block, so
 // that terraform configures the provider.
 func flowReadConfig(providerBlock string) string {
 	return providerBlock + `
@@ -106,9 +65,9 @@ data "dataflow_flow" "test" {
 }
 
 func TestProvider_missingSecretKeyNamesAttributeAndVariable(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	t.Setenv("ENOS_SECRET_KEY", "")
-	resource.Test(t, resource.TestCase{
+	acctest.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: flowReadConfig(fmt.Sprintf(`
@@ -129,14 +88,14 @@ provider "dataflow" {
 }
 
 func TestProvider_environmentVariables(t *testing.T) {
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	t.Setenv("ENOS_ENDPOINT", srv.URL)
 	t.Setenv("ENOS_ACCESS_KEY", emulator.DefaultAccessKey)
 	t.Setenv("ENOS_SECRET_KEY", emulator.DefaultSecretKey)
 	t.Setenv("ENOS_ORG_ID", emulator.DefaultOrgID)
 	t.Setenv("ENOS_USER_ID", emulator.DefaultUserID)
 	t.Setenv("ENOS_API_VERSION", "v2.1")
-	resource.Test(t, resource.TestCase{
+	acctest.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: flowReadConfig(`provider "dataflow" {}`),
@@ -158,7 +117,7 @@ func TestProvider_environmentVariables(t *testing.T) {
 
 func TestProvider_invalidSettingsFailAtPlan(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	credentials := fmt.Sprintf(`
   access_key = %q
   secret_key = %q
@@ -180,7 +139,7 @@ func TestProvider_invalidSettingsFailAtPlan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
+			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
 					Config:      flowReadConfig("provider \"dataflow\" {\n" + credentials + tc.settings + "\n}\n"),

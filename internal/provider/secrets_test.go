@@ -1,10 +1,8 @@
 package provider
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
@@ -50,10 +49,10 @@ func (p *secretRecorder) secrets() map[string]string {
 }
 
 // proxy returns the emulator proxy that records what crosses it.
-func (p *secretRecorder) proxy() *emulatorProxy {
-	return &emulatorProxy{
-		target: p.target,
-		onRequest: func(r *http.Request, body []byte) {
+func (p *secretRecorder) proxy() *acctest.EmulatorProxy {
+	return &acctest.EmulatorProxy{
+		Target: p.target,
+		OnRequest: func(r *http.Request, body []byte) {
 			p.remember(r.Header.Get(apim.HeaderAccessToken), "access token")
 			p.remember(r.Header.Get(apim.HeaderSignature), "signature")
 			var tokenRequest struct{ Encryption string }
@@ -61,7 +60,7 @@ func (p *secretRecorder) proxy() *emulatorProxy {
 				p.remember(tokenRequest.Encryption, "token encryption")
 			}
 		},
-		onAnswer: func(r *http.Request, answer []byte) []byte {
+		OnAnswer: func(r *http.Request, answer []byte) []byte {
 			var tokenAnswer struct {
 				Data struct{ AccessToken string } `json:"data"`
 			}
@@ -77,16 +76,15 @@ func (p *secretRecorder) proxy() *emulatorProxy {
 // TF_LOG=trace through plan -out, show -json, apply and destroy, and looks
 // for every credential and the write-only value everywhere Terraform writes.
 func TestSecretsStayOutOfLogsStateAndPlan(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	recorder := &secretRecorder{target: srv.URL, seen: map[string]string{}}
 	proxy := httptest.NewServer(recorder.proxy())
 	t.Cleanup(proxy.Close)
 
 	const writeOnlyValue = "wo-value-7f3a9c"
 	dir := t.TempDir()
-	config := requiredProvidersBlock + `
+	config := acctest.RequiredProvidersBlock + `
 provider "dataflow" {
   endpoint   = "` + proxy.URL + `"
   access_key = "` + emulator.DefaultAccessKey + `"
@@ -117,11 +115,11 @@ resource "dataflow_flow_trigger" "test" {
 		"TF_LOG=trace", "TF_LOG_PATH=" + logPath,
 		"ENOS_SECRET_KEY=" + emulator.DefaultSecretKey, "TF_VAR_db_password=" + writeOnlyValue,
 	}
-	cliConfig := builtProviderCLIConfig(t)
+	cliConfig := acctest.CLIConfig(t)
 	var output bytes.Buffer
 	run := func(args ...string) []byte {
 		t.Helper()
-		cmd := terraformCLI(t, cliConfig, dir, env, append(args, "-no-color")...)
+		cmd := acctest.Command(t, cliConfig, dir, env, append(args, "-no-color")...)
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		cmd.Stderr = &output
@@ -168,7 +166,7 @@ resource "dataflow_flow_trigger" "test" {
 		"the state":              state,
 		"terraform show -json":   planJSON,
 		"terraform's output":     output.Bytes(),
-		"the plan file contents": planFileContents(t, filepath.Join(dir, "tfplan")),
+		"the plan file contents": acctest.PlanFileContents(t, filepath.Join(dir, "tfplan")),
 	}
 	for place, text := range places {
 		for secret, kind := range secrets {
@@ -184,41 +182,16 @@ resource "dataflow_flow_trigger" "test" {
 	}
 }
 
-// planFileContents concatenates the uncompressed entries of a plan file
-// (a zip archive), so that a search sees what it stores.
-func planFileContents(t *testing.T, path string) []byte {
-	t.Helper()
-	archive, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer archive.Close()
-	var all bytes.Buffer
-	for _, f := range archive.File {
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = io.Copy(&all, r)
-		_ = r.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return all.Bytes()
-}
-
 // A token reply the provider cannot read (here its msg is a number, as a
 // broken gateway might send) fails the plan without quoting the reply:
 // the token it carries is in neither the output nor the trace log.
 func TestSecretsStayOutOfAFailingTokenExchange(t *testing.T) {
-	skipWithoutCLI(t)
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	recorder := &secretRecorder{target: srv.URL, seen: map[string]string{}}
 	proxy := recorder.proxy()
-	record := proxy.onAnswer
-	proxy.onAnswer = func(r *http.Request, answer []byte) []byte {
+	record := proxy.OnAnswer
+	proxy.OnAnswer = func(r *http.Request, answer []byte) []byte {
 		answer = record(r, answer)
 		if r.URL.Path == apim.TokenPath {
 			return regexp.MustCompile(`"msg":"[^"]*"`).ReplaceAll(answer, []byte(`"msg":1`))
@@ -229,7 +202,7 @@ func TestSecretsStayOutOfAFailingTokenExchange(t *testing.T) {
 	t.Cleanup(server.Close)
 
 	dir := t.TempDir()
-	config := requiredProvidersBlock + strings.Replace(testProviderBlock(srv, "max_retries = 0"), srv.URL, server.URL, 1) + `
+	config := acctest.RequiredProvidersBlock + strings.Replace(acctest.ProviderBlock(srv, "max_retries = 0"), srv.URL, server.URL, 1) + `
 data "dataflow_flow" "daily" {
   flow_id = 1001
 }
@@ -238,8 +211,8 @@ data "dataflow_flow" "daily" {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(dir, "terraform.log")
-	out, err := terraformCLI(t, builtProviderCLIConfig(t), dir, []string{"TF_LOG=trace", "TF_LOG_PATH=" + logPath}, "plan", "-no-color").CombinedOutput()
-	if err == nil || !errorText("token/get", "malformed response").Match(out) {
+	out, err := acctest.Command(t, acctest.CLIConfig(t), dir, []string{"TF_LOG=trace", "TF_LOG_PATH=" + logPath}, "plan", "-no-color").CombinedOutput()
+	if err == nil || !acctest.ErrorText("token/get", "malformed response").Match(out) {
 		t.Fatalf("want the plan to fail on the token reply (err %v):\n%s", err, out)
 	}
 	logText, err := os.ReadFile(logPath)

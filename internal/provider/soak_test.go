@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
@@ -38,7 +39,7 @@ func TestAccFlowTriggerSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the soak test runs 200 triggers; skipped under -short")
 	}
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	for i := range soakFlows {
 		err := srv.AddFlow(emulator.FlowSpec{
 			ID: int64(soakFirstFlowID + i), Name: fmt.Sprintf("soak_%02d", i), OrgID: emulator.DefaultOrgID, Owners: []string{"alice"},
@@ -58,7 +59,7 @@ func TestAccFlowTriggerSoak(t *testing.T) {
 		inject(op, repeatableCallFaults)
 	}
 	inject(triggerOperation, triggerFaults)
-	config := testProviderBlock(srv, "max_retries = 10") + fmt.Sprintf(`
+	config := acctest.ProviderBlock(srv, "max_retries = 10") + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "soak" {
   count               = %d
   flow_id             = %d + count.index %% %d
@@ -68,7 +69,7 @@ resource "dataflow_flow_trigger" "soak" {
 }
 `, soakFlows*soakRunsPerFlow, soakFirstFlowID, soakFlows)
 
-	resource.Test(t, resource.TestCase{
+	acctest.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: config, Check: checkRunsMatchState(srv, soakFlows*soakRunsPerFlow)},

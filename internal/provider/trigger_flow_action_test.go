@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/enos-community/terraform-provider-dataflow/internal/acctest"
 	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
@@ -29,12 +30,12 @@ const triggerFlowActionType = "dataflow_trigger_flow"
 
 // actionHarness is a configured provider whose clock is the emulator's
 // manual clock, so that runs take only the time the test gives them.
-func actionHarness(t *testing.T) (*protocolHarness, *emulator.Server, *emulator.ManualClock) {
+func actionHarness(t *testing.T) (*acctest.ProtocolHarness, *emulator.Server, *emulator.ManualClock) {
 	t.Helper()
 	clock := emulator.NewManualClock(time.Now())
-	srv := startTestEmulator(t, emulator.Options{Clock: clock})
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	h := startProtocolHarness(t, &dataflowProvider{version: "test", now: clock.Now})
-	h.configure(srv)
+	h.Configure(srv)
 	return h, srv, clock
 }
 
@@ -55,19 +56,19 @@ func flowAttrs(flowID int64, extra map[string]tftypes.Value) map[string]tftypes.
 func TestProtocolTriggerFlowAction_progressInOrder(t *testing.T) {
 	t.Parallel()
 	h, srv, clock := actionHarness(t)
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
+	events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
 		"parameters": tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{"bizdate": tftypes.NewValue(tftypes.String, "20240101")}),
 	}), func(msg string) {
 		if strings.HasPrefix(msg, "Run ") {
 			clock.Advance(time.Second)
 		}
 	})
-	requireNoErrors(t, "InvokeAction", events.diagnostics, nil)
+	acctest.RequireNoErrors(t, "InvokeAction", events.Diagnostics, nil)
 	id, err := onlyInstanceID(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := events.progress
+	p := events.Progress
 	if len(p) < 4 {
 		t.Fatalf("want started, at least two status changes and the end, got %q", p)
 	}
@@ -108,7 +109,7 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			h, srv, clock := actionHarness(t)
-			events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1002, map[string]tftypes.Value{
+			events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1002, map[string]tftypes.Value{
 				"ignore_run_result": tftypes.NewValue(tftypes.Bool, ignore),
 			}), func(msg string) {
 				if strings.HasPrefix(msg, "Started run ") {
@@ -123,14 +124,14 @@ func TestProtocolTriggerFlowAction_failedRun(t *testing.T) {
 			if ignore {
 				want = tfprotov6.DiagnosticSeverityWarning
 			}
-			if len(events.diagnostics) != 1 || events.diagnostics[0].Severity != want {
-				t.Fatalf("want one %v diagnostic, got:\n%s", want, diagnosticsText(events.diagnostics))
+			if len(events.Diagnostics) != 1 || events.Diagnostics[0].Severity != want {
+				t.Fatalf("want one %v diagnostic, got:\n%s", want, acctest.DiagnosticsText(events.Diagnostics))
 			}
-			text := diagnosticsText(events.diagnostics)
-			if !errorText("Flow run ended with status FAIL", "Run "+id, "Failed task(s): aggregate", "Last lines of the log of task aggregate").MatchString(text) {
+			text := acctest.DiagnosticsText(events.Diagnostics)
+			if !acctest.ErrorText("Flow run ended with status FAIL", "Run "+id, "Failed task(s): aggregate", "Last lines of the log of task aggregate").MatchString(text) {
 				t.Errorf("the report does not name the run, the failed task and its log:\n%s", text)
 			}
-			if last := events.progress[len(events.progress)-1]; last != "Run "+id+" of flow 1002 ended with status FAIL." {
+			if last := events.Progress[len(events.Progress)-1]; last != "Run "+id+" of flow 1002 ended with status FAIL." {
 				t.Errorf("last event %q does not report the end", last)
 			}
 		})
@@ -143,20 +144,20 @@ func TestProtocolTriggerFlowAction_lostAnswerAdopted(t *testing.T) {
 	t.Parallel()
 	h, srv, _ := actionHarness(t)
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
+	events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, map[string]tftypes.Value{
 		"wait_for_completion": tftypes.NewValue(tftypes.Bool, false),
 	}), nil)
-	requireNoErrors(t, "InvokeAction", events.diagnostics, nil)
+	acctest.RequireNoErrors(t, "InvokeAction", events.Diagnostics, nil)
 	id, err := onlyInstanceID(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events.progress) != 2 || !strings.HasPrefix(events.progress[0], "Adopted run "+id) ||
-		events.progress[1] != "Not waiting for run "+id+" (wait_for_completion = false)." {
-		t.Errorf("progress %q does not report the adopted run %s and the end", events.progress, id)
+	if len(events.Progress) != 2 || !strings.HasPrefix(events.Progress[0], "Adopted run "+id) ||
+		events.Progress[1] != "Not waiting for run "+id+" (wait_for_completion = false)." {
+		t.Errorf("progress %q does not report the adopted run %s and the end", events.Progress, id)
 	}
-	if !strings.Contains(diagnosticsText(events.diagnostics), "Adopted a run whose trigger had an unknown outcome") {
-		t.Errorf("no adoption warning:\n%s", diagnosticsText(events.diagnostics))
+	if !strings.Contains(acctest.DiagnosticsText(events.Diagnostics), "Adopted a run whose trigger had an unknown outcome") {
+		t.Errorf("no adoption warning:\n%s", acctest.DiagnosticsText(events.Diagnostics))
 	}
 	if n := srv.Count(triggerOperation); n != 1 {
 		t.Errorf("%d trigger requests, want the one whose answer was lost", n)
@@ -169,7 +170,7 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 	h, srv, _ := actionHarness(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	events := h.invokeAction(ctx, triggerFlowActionType, flowAttrs(1004, nil), func(msg string) {
+	events := h.InvokeAction(ctx, triggerFlowActionType, flowAttrs(1004, nil), func(msg string) {
 		if strings.HasPrefix(msg, "Started run ") {
 			cancel()
 		}
@@ -178,8 +179,8 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !errorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(diagnosticsText(events.diagnostics)) {
-		t.Errorf("the error does not say the run goes on:\n%s", diagnosticsText(events.diagnostics))
+	if !acctest.ErrorText("Waiting for the flow run was interrupted", "run "+id+" of flow 1004", "goes on in the service", "flow_instance_id = \""+id+"\"").MatchString(acctest.DiagnosticsText(events.Diagnostics)) {
+		t.Errorf("the error does not say the run goes on:\n%s", acctest.DiagnosticsText(events.Diagnostics))
 	}
 }
 
@@ -187,14 +188,14 @@ func TestProtocolTriggerFlowAction_interruptedWait(t *testing.T) {
 // action fails with the shared error and sends nothing.
 func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
+	srv := acctest.StartEmulator(t, emulator.Options{})
 	h := startProtocolHarness(t, New("test")())
-	events := h.invokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, nil), nil)
-	if !hasErrorDiagnostic(events.diagnostics) || !strings.Contains(diagnosticsText(events.diagnostics), "Provider not configured") {
-		t.Fatalf("want the unconfigured provider error, got:\n%s", diagnosticsText(events.diagnostics))
+	events := h.InvokeAction(t.Context(), triggerFlowActionType, flowAttrs(1001, nil), nil)
+	if !acctest.HasErrorDiagnostic(events.Diagnostics) || !strings.Contains(acctest.DiagnosticsText(events.Diagnostics), "Provider not configured") {
+		t.Fatalf("want the unconfigured provider error, got:\n%s", acctest.DiagnosticsText(events.Diagnostics))
 	}
-	if len(events.progress) != 0 || len(srv.Requests()) != 0 {
-		t.Errorf("an unconfigured action reported %q and sent %d requests", events.progress, len(srv.Requests()))
+	if len(events.Progress) != 0 || len(srv.Requests()) != 0 {
+		t.Errorf("an unconfigured action reported %q and sent %d requests", events.Progress, len(srv.Requests()))
 	}
 }
 
@@ -203,7 +204,7 @@ func TestProtocolTriggerFlowAction_unconfiguredProvider(t *testing.T) {
 // triggerFlowActionConfig is an action block for flow flowID with extra
 // config lines.
 func triggerFlowActionConfig(srv *emulator.Server, flowID int64, extra string) string {
-	return testProviderBlock(srv) + fmt.Sprintf(`
+	return acctest.ProviderBlock(srv) + fmt.Sprintf(`
 action "dataflow_trigger_flow" "run" {
   config {
     flow_id       = %d
@@ -231,8 +232,8 @@ resource "terraform_data" "this" {
 // with no change starts none. A failing flow fails the apply.
 func TestAccNewTriggerFlowAction_afterCreate(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.Test(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -253,13 +254,13 @@ func TestAccNewTriggerFlowAction_afterCreate(t *testing.T) {
 
 func TestAccNewTriggerFlowAction_failingFlowFailsTheApply(t *testing.T) {
 	t.Parallel()
-	srv := startTestEmulator(t, emulator.Options{})
-	resource.Test(t, resource.TestCase{
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	acctest.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      triggerFlowActionConfig(srv, 1002, "") + afterCreateConfig,
-			ExpectError: errorText("Flow run ended with status FAIL", "Failed task(s): aggregate"),
+			ExpectError: acctest.ErrorText("Flow run ended with status FAIL", "Failed task(s): aggregate"),
 		}},
 	})
 	if n := srv.Count(triggerOperation); n != 1 {
@@ -287,7 +288,7 @@ func TestAccNewTriggerFlowAction_destroyAndOnFailure(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			config := triggerFlowActionConfig(srv, tc.flowID, "") + fmt.Sprintf(`
 resource "terraform_data" "this" {
   input = "x"
@@ -299,7 +300,7 @@ resource "terraform_data" "this" {
   }
 }
 `, tc.trigger)
-			resource.Test(t, resource.TestCase{
+			acctest.UnitTest(t, resource.TestCase{
 				TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(terraformWithDestroyTriggers)},
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
@@ -321,7 +322,7 @@ resource "terraform_data" "this" {
 // ignore_run_result a failed run is a warning. terraform-plugin-testing
 // v1.16 has no -invoke step, so these run the CLI with the built provider.
 func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
 	for name, tc := range map[string]struct {
 		flowID      int64
 		extra       string
@@ -337,13 +338,13 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
+			srv := acctest.StartEmulator(t, emulator.Options{})
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(requiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(acctest.RequiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			for i := 1; i <= tc.invocations; i++ {
-				out, err := terraformCLI(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
+				out, err := acctest.Command(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
 				if err != nil {
 					t.Fatalf("invocation %d failed: %v\n%s", i, err, out)
 				}
@@ -364,7 +365,7 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 // Terraform validated its configuration: the invocation checks them again,
 // with the schema's messages, and sends nothing when one is bad.
 func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
-	cliConfig := parallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
+	cliConfig := acctest.ParallelCLITest(t, tfversion.Version1_14_0, "apply -invoke")
 	for name, tc := range map[string]struct {
 		variable string
 		value    any // nil: null
@@ -379,8 +380,8 @@ func TestAccNewTriggerFlowAction_settingsFromVariables(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := startTestEmulator(t, emulator.Options{})
-			config := requiredProvidersBlock + testProviderBlock(srv) + `
+			srv := acctest.StartEmulator(t, emulator.Options{})
+			config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv) + `
 variable "poll_interval" {
   type    = string
   default = "1s"
@@ -408,7 +409,7 @@ action "dataflow_trigger_flow" "run" {
   }
 }
 `
-			expectRefusedWithVariables(t, cliConfig, srv, triggerOperation, map[string]string{"main.tf": config},
+			acctest.ExpectRefusedWithVariables(t, cliConfig, srv, triggerOperation, map[string]string{"main.tf": config},
 				map[string]any{tc.variable: tc.value}, tc.want, "apply", "-auto-approve", "-invoke=action.dataflow_trigger_flow.run")
 		})
 	}

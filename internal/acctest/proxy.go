@@ -1,4 +1,4 @@
-package provider
+package acctest
 
 import (
 	"bytes"
@@ -6,25 +6,25 @@ import (
 	"net/http"
 )
 
-// emulatorProxy forwards every request to an emulator and lets a test see
-// what passes: onRequest gets each request with its body, and onAnswer
+// EmulatorProxy forwards every request to an emulator and lets a test see
+// what passes: OnRequest gets each request with its body, and OnAnswer
 // each answer's body, returning what the provider receives instead.
-type emulatorProxy struct {
-	target    string
-	onRequest func(r *http.Request, body []byte)
-	onAnswer  func(r *http.Request, answer []byte) []byte
+type EmulatorProxy struct {
+	Target    string
+	OnRequest func(r *http.Request, body []byte)
+	OnAnswer  func(r *http.Request, answer []byte) []byte
 }
 
-func (p *emulatorProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *EmulatorProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	if p.onRequest != nil {
-		p.onRequest(r, body)
+	if p.OnRequest != nil {
+		p.OnRequest(r, body)
 	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.Target+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -41,8 +41,8 @@ func (p *emulatorProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	if p.onAnswer != nil {
-		answer = p.onAnswer(r, answer)
+	if p.OnAnswer != nil {
+		answer = p.OnAnswer(r, answer)
 	}
 	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 	w.WriteHeader(resp.StatusCode)
