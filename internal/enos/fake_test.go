@@ -1,7 +1,6 @@
 package enos
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,8 +25,6 @@ const (
 	testOrgID     = "o15000000000001"
 	testUserID    = "u15426865866571"
 )
-
-var gmt8 = time.FixedZone("GMT+8", 8*3600)
 
 // fakeCall is one signed service request the fake received.
 type fakeCall struct {
@@ -296,20 +293,6 @@ func (fs *fakeService) replyCode(w http.ResponseWriter, code int, msg string, da
 	writeJSON(w, map[string]any{fs.resultKey: code, "msg": msg, "requestId": "req-" + strconv.Itoa(code), "data": data})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// dropConnection closes the connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-		}
-	}
-}
-
 func (fs *fakeService) serveTrigger(w http.ResponseWriter, _ *http.Request, call fakeCall) {
 	id, ok := fs.act(call)
 	fs.mu.Lock()
@@ -446,32 +429,12 @@ func (fs *fakeService) serveInstanceSearch(w http.ResponseWriter, _ *http.Reques
 	fs.ok(w, map[string]any{"flowInsts": page, "count": len(matches)})
 }
 
-// delayRecorder replaces the client's backoff sleep: it records the delay
-// and returns at once, so tests check the policy without waiting.
-type delayRecorder struct {
-	mu     sync.Mutex
-	delays []time.Duration
-}
-
-func (d *delayRecorder) sleep(ctx context.Context, delay time.Duration) error {
-	d.mu.Lock()
-	d.delays = append(d.delays, delay)
-	d.mu.Unlock()
-	return ctx.Err()
-}
-
-func (d *delayRecorder) recorded() []time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]time.Duration(nil), d.delays...)
-}
-
 // newTestClient returns a client of fs whose backoff does not wait.
 func newTestClient(t *testing.T, fs *fakeService, mutate func(*Config)) (*Client, *delayRecorder) {
 	t.Helper()
 	cfg := Config{
 		Endpoint: fs.server.URL, AccessKey: fs.accessKey, SecretKey: fs.secretKey,
-		OrgID: testOrgID, UserID: testUserID, UserAgent: "enos-client-test/1.0",
+		OrgID: testOrgID, UserID: testUserID, UserAgent: testUserAgent,
 	}
 	if fs.resultKey == "code" {
 		cfg.APIVersion = APIVersion21
@@ -479,13 +442,7 @@ func newTestClient(t *testing.T, fs *fakeService, mutate func(*Config)) (*Client
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	rec := &delayRecorder{}
-	c.backoff.sleep = rec.sleep
-	return c, rec
+	return newClient(t, cfg)
 }
 
 // flowCycle serves flows/get for flowID with the given cycle.
