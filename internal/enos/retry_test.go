@@ -118,12 +118,12 @@ func TestBackoffIsCapped(t *testing.T) {
 
 func TestTriggersAreNeverRetriedBlindly(t *testing.T) {
 	failures := map[string]emulator.FaultKind{
-		"502":                        emulator.FaultHTTP502,
-		"503":                        emulator.FaultHTTP503,
-		"62109":                      emulator.FaultInternal,
+		"502":                         emulator.FaultHTTP502,
+		"503":                         emulator.FaultHTTP503,
+		"62109":                       emulator.FaultInternal,
 		"dropped before it was acted": emulator.FaultDropBeforeAct,
 		"dropped after it was acted":  emulator.FaultDropAfterAct,
-		"truncated":                  emulator.FaultTruncatedBody,
+		"truncated":                   emulator.FaultTruncatedBody,
 	}
 	for name, kind := range failures {
 		t.Run(name, func(t *testing.T) {
@@ -259,7 +259,11 @@ func TestContextCancellationEndsACall(t *testing.T) {
 }
 
 func TestPerAttemptTimeout(t *testing.T) {
-	w := newWire(t, func(cfg *Config) { cfg.RequestTimeout = 50 * time.Millisecond; cfg.MaxRetries = 1; cfg.ServerTimeZone = "GMT+8" })
+	w := newWire(t, func(cfg *Config) {
+		cfg.RequestTimeout = 50 * time.Millisecond
+		cfg.MaxRetries = 1
+		cfg.ServerTimeZone = "GMT+8"
+	})
 	hold := holdUntilCancelled(t)
 	var attempts atomic.Int32
 	w.handle("flowInstances/get", func(rw http.ResponseWriter, r *http.Request) {
