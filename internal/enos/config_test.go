@@ -103,18 +103,18 @@ func TestTLSVerificationWithExtraCA(t *testing.T) {
 // client keeps their connections for the next ten instead of dialing anew.
 func TestClientReusesTheConnectionsOfParallelCalls(t *testing.T) {
 	const parallel = 10
-	fs := newFakeService(t, APIVersion20)
+	w := newWire(t, nil)
 	var callers sync.WaitGroup
 	var round atomic.Pointer[sync.WaitGroup]
-	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
+	w.handle("flows/getMyFlow", func(rw http.ResponseWriter, _ *http.Request) {
 		// Hold every call until all of its round have callers, so the round
 		// really needs ten connections at once.
 		wg := round.Load()
 		wg.Done()
 		wg.Wait()
-		fs.ok(w, []any{})
+		w.ok(rw, []any{})
 	})
-	c, _ := newTestClient(t, fs, nil)
+	c := w.client
 	if _, err := c.accessToken(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestClientReusesTheConnectionsOfParallelCalls(t *testing.T) {
 		}
 		callers.Wait()
 	}
-	if n := fs.connections.Load(); n > parallel {
+	if n := w.connections.Load(); n > parallel {
 		t.Errorf("three rounds of %d parallel calls opened %d connections, want at most %d", parallel, n, parallel)
 	}
 }

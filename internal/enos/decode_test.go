@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 // An instance as SERVICE.md §3.7's samples show it: parameters and graph as
@@ -22,9 +25,14 @@ const sampleInstance = `{"status":0,"msg":" Success","data":{
  "graph":"{\"tasks\":[{\"taskId\":104890,\"taskName\":\"load\",\"nodeId\":\"t_104890\",\"taskInstId\":\"104890-20190718075000\",\"status\":\"RUNNING\"},{\"taskId\":\"104891\",\"taskName\":\"check\",\"nodeId\":\"t_104891\",\"taskInstId\":\"104891-20190718075000\",\"status\":\"NONE\"}]}"}}`
 
 func TestDecodeInstanceFromStrings(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flowInstances/get", rawReply(200, "application/json", sampleInstance))
-	c, _ := newTestClient(t, fs, nil)
+	w := newWire(t, nil)
+	w.handle("flowInstances/get", jsonAnswer(sampleInstance))
+	var zoneReads atomic.Int32
+	w.handle("time/getTimeZone", func(rw http.ResponseWriter, _ *http.Request) {
+		zoneReads.Add(1)
+		w.ok(rw, map[string]string{"timezone": "GMT+8"})
+	})
+	c := w.client
 	ctx := context.Background()
 	inst, err := c.GetFlowInstance(ctx, "2430-20190718075000")
 	if err != nil {
@@ -51,18 +59,18 @@ func TestDecodeInstanceFromStrings(t *testing.T) {
 	if _, err := c.GetFlowInstance(ctx, "2430-20190718075000"); err != nil {
 		t.Fatal(err)
 	}
-	if n := fs.count("time/getTimeZone"); n != 1 {
+	if n := zoneReads.Load(); n != 1 {
 		t.Errorf("getTimeZone calls = %d, want 1", n)
 	}
 }
 
 func TestDecodeInstanceFromRawJSONAndConfiguredZone(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flowInstances/get", rawReply(200, "application/json", `{"status":0,"data":{
+	// The wire serves no time/getTimeZone: a call to it fails the test.
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT-05:30" })
+	w.handle("flowInstances/get", jsonAnswer(`{"status":0,"data":{
  "instanceId":"7-1","flowId":7,"parameters":[{"key":"a","value":"1"}],"status":1,
  "triggerTime":"2024-03-01 00:00:00","endTime":"","graph":{"tasks":[{"taskId":1,"taskName":"t"}]}}}`))
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT-05:30" })
-	inst, err := c.GetFlowInstance(context.Background(), "7-1")
+	inst, err := w.client.GetFlowInstance(context.Background(), "7-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,20 +83,21 @@ func TestDecodeInstanceFromRawJSONAndConfiguredZone(t *testing.T) {
 	if len(inst.Parameters) != 1 || inst.Parameters[0].Value != "1" || len(inst.Tasks) != 1 || inst.Tasks[0].TaskID != "1" {
 		t.Errorf("raw JSON parameters/graph: %+v", inst)
 	}
-	if n := fs.count("time/getTimeZone"); n != 0 {
-		t.Errorf("getTimeZone called %d times despite a configured zone", n)
-	}
 }
 
 func TestDecodeFlow(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flows/get", rawReply(200, "application/json", `{"status":0,"data":{
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	w.handle("flows/get", func(rw http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query().Get("flowId"); q != "3377" {
+			t.Errorf("flowId query = %q", q)
+		}
+		jsonAnswer(`{"status":0,"data":{
  "flowId":3377,"flowName":"f","desc":"d","active":1,"type":1,"freq":"0 0 0 * * ? *","cycle":"D","startTime":"2019-07-01",
  "parameters":"[]","owner":";alice;bob;","visitor":"","doAs":"big","createTime":"2019-07-18 07:50:36.0","updateTime":null,
  "graph":"{\"tasks\":[{\"taskId\":\"11\",\"taskName\":\"load\",\"nodeId\":\"t_11\",\"x\":1.5,\"y\":2}],\"relations\":[]}",
- "locked":false,"isUserLocked":false,"hasEditPri":true,"hasReadPri":true}}`))
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
-	flow, err := c.GetFlow(context.Background(), 3377)
+ "locked":false,"isUserLocked":false,"hasEditPri":true,"hasReadPri":true}}`)(rw, r)
+	})
+	flow, err := w.client.GetFlow(context.Background(), 3377)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,16 +106,12 @@ func TestDecodeFlow(t *testing.T) {
 		!reflect.DeepEqual(flow.Tasks, []FlowTask{{TaskID: "11", TaskName: "load", NodeID: "t_11"}}) || !flow.HasEditPri || flow.StartTime != "2019-07-01" {
 		t.Errorf("flow = %+v", flow)
 	}
-	if q := fs.callsOf("flows/get")[0].Query.Get("flowId"); q != "3377" {
-		t.Errorf("flowId query = %q", q)
-	}
 }
 
 func TestBadTimeIsAClearError(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flowInstances/get", rawReply(200, "application/json", `{"status":0,"data":{"instanceId":"1-1","flowId":1,"triggerTime":"yesterday"}}`))
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
-	_, err := c.GetFlowInstance(context.Background(), "1-1")
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	w.handle("flowInstances/get", jsonAnswer(`{"status":0,"data":{"instanceId":"1-1","flowId":1,"triggerTime":"yesterday"}}`))
+	_, err := w.client.GetFlowInstance(context.Background(), "1-1")
 	if want := `flowInstances/get: malformed response: instance 1-1: decoding triggerTime: "yesterday" is not a time like yyyy-MM-dd HH:mm:ss`; err == nil || err.Error() != want {
 		t.Errorf("err = %v", err)
 	}
@@ -132,40 +137,55 @@ func TestParseZone(t *testing.T) {
 }
 
 func TestGetTimeZone(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	c, _ := newTestClient(t, fs, nil)
+	srv := newEmu(t, emulator.Options{})
+	c, _ := srv.client(t, nil)
 	loc, err := c.GetTimeZone(context.Background())
 	if err != nil || loc.String() != "GMT+8" {
 		t.Fatalf("zone %v, err %v", loc, err)
 	}
-	calls := fs.callsOf("time/getTimeZone")
+	calls := srv.requestsOf("time/getTimeZone")
 	if len(calls) == 0 {
 		t.Fatal("no time/getTimeZone call")
 	}
 	for _, call := range calls {
 		if call.Query.Has("userId") || call.Query.Has("orgId") {
-			t.Errorf("time call carries userId/orgId: %s", call.RawQuery)
+			t.Errorf("time call carries userId/orgId: %s", call.Query.Encode())
 		}
 	}
 }
 
+// A task's log, asked for up to maxLength characters, and a cancel of its
+// run (flow 1004, whose first task lasts a minute).
 func TestTaskInstanceLogAndCancel(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("taskInstances/getLog", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
-		fs.ok(w, map[string]string{"log": "line for " + call.Query.Get("taskInstId") + " max " + call.Query.Get("maxLength")})
-	})
-	fs.handle("flowInstances/cancel", rawReply(200, "application/json", `{"status":0,"msg":"Success","data":""}`))
-	c, _ := newTestClient(t, fs, nil)
+	clock := emulator.NewManualClock(time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8))
+	srv := newEmu(t, emulator.Options{Clock: clock})
+	c, _ := srv.client(t, nil)
 	ctx := context.Background()
-	log, err := c.GetTaskInstanceLog(ctx, "7-1", 4096)
-	if err != nil || log != "line for 7-1 max 4096" {
-		t.Errorf("log %q, err %v", log, err)
-	}
-	if err := c.CancelFlowInstance(ctx, "1001-1"); err != nil {
+	id, err := c.updateAndTrigger(ctx, TriggerRequest{FlowID: 1004, TriggerTime: clock.Now()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if body := string(fs.callsOf("flowInstances/cancel")[0].Body); body != `{"flowInstId":"1001-1"}` {
+	clock.Advance(2 * time.Second) // past the ready phase: the first task runs
+	inst, err := c.GetFlowInstance(ctx, id)
+	if err != nil || len(inst.Tasks) == 0 {
+		t.Fatalf("instance %+v, err %v", inst, err)
+	}
+	task := inst.Tasks[0]
+	log, err := c.GetTaskInstanceLog(ctx, task.TaskInstID, 4096)
+	if err != nil || !strings.Contains(log, "["+task.TaskInstID+"] task "+task.TaskName+" started") {
+		t.Errorf("log %q, err %v", log, err)
+	}
+	if q := srv.requestsOf("taskInstances/getLog")[0].Query; q.Get("taskInstId") != task.TaskInstID || q.Get("maxLength") != "4096" {
+		t.Errorf("getLog query %s", q.Encode())
+	}
+	if err := c.CancelFlowInstance(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if body := string(srv.requestsOf("flowInstances/cancel")[0].Body); body != `{"flowInstId":"`+id+`"}` {
 		t.Errorf("cancel body %s", body)
+	}
+	if runs := srv.Instances(); Status(runs[0].Status) != StatusCancel {
+		t.Errorf("run %+v, want it cancelled", runs[0])
 	}
 }
 
@@ -195,12 +215,12 @@ func TestStatus(t *testing.T) {
 // secrets, should a task print them), and the service's msg and submsg
 // lose every control character.
 func TestServiceTextWithoutControlCharacters(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("taskInstances/getLog", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		fs.ok(w, map[string]string{"log": "step\t1\n\x1b[2K\x1b[1A\x1b[32mApply complete!\x1b[0m\r\n\a key " + fs.secretKey})
+	w := newWire(t, nil)
+	w.handle("taskInstances/getLog", func(rw http.ResponseWriter, _ *http.Request) {
+		w.ok(rw, map[string]string{"log": "step\t1\n\x1b[2K\x1b[1A\x1b[32mApply complete!\x1b[0m\r\n\a key " + emulator.DefaultSecretKey})
 	})
-	fs.handle("flowInstances/cancel", rawReply(200, "application/json", "{\"status\":62102,\"msg\":\"bad\\u001b[31m id\",\"submsg\":\"\\u0007try \\u009bagain\"}"))
-	c, _ := newTestClient(t, fs, nil)
+	w.handle("flowInstances/cancel", jsonAnswer("{\"status\":62102,\"msg\":\"bad\\u001b[31m id\",\"submsg\":\"\\u0007try \\u009bagain\"}"))
+	c := w.client
 	log, err := c.GetTaskInstanceLog(context.Background(), "7-1", 0)
 	if err != nil || log != "step\t1\n [2K [1A [32mApply complete! [0m \n  key (redacted)" {
 		t.Errorf("log %q, err %v", log, err)

@@ -10,7 +10,7 @@ import (
 )
 
 // These tests run the client against the project's emulator, which checks
-// signatures and tokens independently of the in-test fake.
+// signatures and tokens on its own.
 
 func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 // Each kind from an answer decoded as the client decodes it.
@@ -64,9 +66,9 @@ func TestKindOf(t *testing.T) {
 
 // A call to a port nobody listens on fails without an HTTP answer.
 func TestKindOfRefusedConnection(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 0; cfg.ServerTimeZone = "GMT+8" })
-	fs.server.Close()
+	srv := newEmu(t, emulator.Options{})
+	c, _ := srv.client(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	srv.server.Close()
 	_, err := c.GetFlowInstance(context.Background(), "1-1")
 	if KindOf(err) != KindUnreachable || HTTPStatus(err) != 0 {
 		t.Fatalf("KindOf(%v) = %d, HTTP %d", err, KindOf(err), HTTPStatus(err))

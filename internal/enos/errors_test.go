@@ -7,55 +7,48 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-)
 
-func rawReply(status int, contentType, body string) fakeHandler {
-	return func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}
-}
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+)
 
 func TestErrorClasses(t *testing.T) {
 	const html502 = `<html><head><title>502 Bad Gateway</title><style>body{}</style></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>`
 	tests := []struct {
 		name       string
 		apiVersion string
-		reply      fakeHandler
+		reply      http.HandlerFunc
 		wantText   string
 		wantHTTP   int
 		wantCode   int
 		transient  bool
 	}{
-		{"HTML 502 page", APIVersion20, rawReply(502, "text/html", html502),
+		{"HTML 502 page", APIVersion20, rawAnswer(502, "text/html", html502),
 			"flows/getMyFlow: HTTP 502: unexpected response (invalid character '<' looking for beginning of value): 502 Bad Gateway 502 Bad Gateway nginx", 502, 0, true},
 		// A successful JSON answer is never quoted: it may carry a token.
-		{"truncated JSON", APIVersion20, rawReply(200, "application/json", `{"status":0,"msg":"Success","data":[{"flowId":"33`),
+		{"truncated JSON", APIVersion20, rawAnswer(200, "application/json", `{"status":0,"msg":"Success","data":[{"flowId":"33`),
 			"flows/getMyFlow: malformed response (unexpected end of JSON input)", 200, 0, false},
-		{"empty 200 body", APIVersion20, rawReply(200, "application/json", ``),
+		{"empty 200 body", APIVersion20, rawAnswer(200, "application/json", ``),
 			"flows/getMyFlow: malformed response: empty body", 200, 0, false},
-		{"2xx without status or code", APIVersion20, rawReply(200, "application/json", `{"msg":"Success","data":[],"requestId":"r-1"}`),
+		{"2xx without status or code", APIVersion20, rawAnswer(200, "application/json", `{"msg":"Success","data":[],"requestId":"r-1"}`),
 			"flows/getMyFlow: malformed response: the envelope has neither status nor code (requestId r-1)", 200, 0, false},
-		{"v2.0 service error with submsg", APIVersion20, rawReply(200, "application/json", `{"status":62103,"msg":"User has no privilege.","submsg":"not an owner","requestId":"r-2","data":""}`),
+		{"v2.0 service error with submsg", APIVersion20, rawAnswer(200, "application/json", `{"status":62103,"msg":"User has no privilege.","submsg":"not an owner","requestId":"r-2","data":""}`),
 			"flows/getMyFlow: code 62103: User has no privilege.; not an owner (requestId r-2)", 200, 62103, false},
-		{"v2.1 code envelope error", APIVersion21, rawReply(200, "application/json", `{"code":62109,"msg":"Internal server exception","requestId":"r-3"}`),
+		{"v2.1 code envelope error", APIVersion21, rawAnswer(200, "application/json", `{"code":62109,"msg":"Internal server exception","requestId":"r-3"}`),
 			"flows/getMyFlow: code 62109: Internal server exception (requestId r-3)", 200, 62109, true},
-		{"non-2xx JSON envelope", APIVersion20, rawReply(401, "application/json", `{"status":1203,"msg":"The access token has expired"}`),
+		{"non-2xx JSON envelope", APIVersion20, rawAnswer(401, "application/json", `{"status":1203,"msg":"The access token has expired"}`),
 			"flows/getMyFlow: code 1203: The access token has expired (HTTP 401)", 401, 1203, false},
-		{"non-2xx with code 0", APIVersion20, rawReply(500, "application/json", `{"status":0,"msg":"Success","requestId":"r-4"}`),
+		{"non-2xx with code 0", APIVersion20, rawAnswer(500, "application/json", `{"status":0,"msg":"Success","requestId":"r-4"}`),
 			"flows/getMyFlow: HTTP 500: Success (requestId r-4)", 500, 0, false},
-		{"non-2xx JSON without code", APIVersion20, rawReply(404, "application/json", `{"error":"no route"}`),
+		{"non-2xx JSON without code", APIVersion20, rawAnswer(404, "application/json", `{"error":"no route"}`),
 			`flows/getMyFlow: HTTP 404: unexpected response: {"error":"no route"}`, 404, 0, false},
-		{"data of the wrong shape", APIVersion20, rawReply(200, "application/json", `{"status":0,"data":{"not":"a list"}}`),
+		{"data of the wrong shape", APIVersion20, rawAnswer(200, "application/json", `{"status":0,"data":{"not":"a list"}}`),
 			"flows/getMyFlow: malformed response data: json: cannot unmarshal object into Go value of type []struct", 200, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFakeService(t, tt.apiVersion)
-			fs.handle("flows/getMyFlow", tt.reply)
-			c, _ := newTestClient(t, fs, nil)
-			_, err := c.GetMyFlows(context.Background(), "")
+			w := newWire(t, func(cfg *Config) { cfg.APIVersion = tt.apiVersion })
+			w.handle("flows/getMyFlow", tt.reply)
+			_, err := w.client.GetMyFlows(context.Background(), "")
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -76,16 +69,17 @@ func TestErrorClasses(t *testing.T) {
 	}
 }
 
+// A v2.1 client uses its paths and reads the code envelope: an emulator
+// serving v2.1 only answers it.
 func TestV21SuccessUsesCodeEnvelopeAndPath(t *testing.T) {
-	fs := newFakeService(t, APIVersion21)
-	fs.handle("flows/getMyFlow", rawReply(200, "application/json", `{"code":0,"msg":"OK","data":[{"flowId":3318,"flowName":"x"}]}`))
-	c, _ := newTestClient(t, fs, nil)
+	srv := newEmu(t, emulator.Options{APIVersions: []string{APIVersion21}})
+	c, _ := srv.client(t, func(cfg *Config) { cfg.APIVersion = APIVersion21 })
 	flows, err := c.GetMyFlows(context.Background(), "")
-	if err != nil || len(flows) != 1 || flows[0].FlowID != 3318 {
+	if err != nil || len(flows) == 0 || flows[0].FlowID == 0 {
 		t.Fatalf("flows %+v, err %v", flows, err)
 	}
-	if p := fs.callsOf("flows/getMyFlow")[0].Path; p != "/batch-processing-service/v2.1/flows" {
-		t.Errorf("path = %s", p)
+	if got := srv.arrivedAt("/batch-processing-service/v2.1/flows"); len(got) != 1 {
+		t.Errorf("calls to the v2.1 flows path = %d, want 1", len(got))
 	}
 }
 

@@ -1,11 +1,9 @@
 package enos
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,32 +11,24 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 const (
-	testAccessKey = "test-access-key"
-	testSecretKey = "test-secret-key-do-not-leak"
-	testOrgID     = "o15000000000001"
-	testUserID    = "u15426865866571"
+	testOrgID  = "o15000000000001"
+	testUserID = "u15426865866571"
 )
-
-var gmt8 = time.FixedZone("GMT+8", 8*3600)
 
 // fakeCall is one signed service request the fake received.
 type fakeCall struct {
 	Operation string
-	Method    string
-	Path      string
-	RawQuery  string
 	Query     url.Values
 	Body      []byte
 	Token     string
-	UserAgent string
 }
 
 // fakeHandler answers one service call; it may write anything, or drop
@@ -51,25 +41,16 @@ type fakeHandler func(w http.ResponseWriter, r *http.Request, call fakeCall)
 type fakeService struct {
 	t         *testing.T
 	server    *httptest.Server
-	prefix    string
-	resultKey string // "status" (v2.0) or "code" (v2.1)
-	firstPage int
 	accessKey string
 	secretKey string
-	tokenName func(n int) string // the n-th token issued (1-based)
-
-	connections atomic.Int64 // TCP connections accepted
 
 	mu            sync.Mutex
 	tokenRequests int
 	tokenBodies   []map[string]json.RawMessage
-	onToken       func(w http.ResponseWriter, n int) bool // sees the n-th token request (1-based) first; true: it answered
 	validTokens   map[string]bool
-	signatures    []string
 	calls         []fakeCall
 	handlers      map[string]fakeHandler
 	instances     []fakeInstance
-	snakeSorters  bool // reject camelCase sorters like an older server
 
 	// answerExisting answers a duplicate trigger with the existing run's id
 	// (status 0) instead of refusing it, the second behaviour of SERVICE.md §4.6.
@@ -92,16 +73,15 @@ type fakeInstance struct {
 	Status      int
 }
 
-func newFakeService(t *testing.T, apiVersion string) *fakeService {
+// fakePrefix is the path prefix of the one version the fake serves, v2.0.
+const fakePrefix = "/dataflow-batch-service/v2.0"
+
+// newFakeService starts a fake of v2.0; its callers name that version.
+func newFakeService(t *testing.T, _ string) *fakeService {
 	t.Helper()
 	fs := &fakeService{
-		t: t, prefix: "/dataflow-batch-service/v2.0", resultKey: "status",
-		validTokens: map[string]bool{}, handlers: map[string]fakeHandler{},
-		accessKey: testAccessKey, secretKey: testSecretKey,
-		tokenName: func(n int) string { return fmt.Sprintf("access-token-%d-secretish", n) },
-	}
-	if apiVersion == APIVersion21 {
-		fs.prefix, fs.resultKey, fs.firstPage = "/batch-processing-service/v2.1", "code", 1
+		t: t, validTokens: map[string]bool{}, handlers: map[string]fakeHandler{},
+		accessKey: emulator.DefaultAccessKey, secretKey: emulator.DefaultSecretKey,
 	}
 	fs.handlers["flows/updateAndTrigger"] = fs.serveTrigger
 	fs.handlers["flowInstances/get"] = fs.serveInstanceGet
@@ -116,13 +96,7 @@ func newFakeService(t *testing.T, apiVersion string) *fakeService {
 		fs.mu.Unlock()
 		fs.ok(w, now.UnixMilli())
 	}
-	fs.server = httptest.NewUnstartedServer(http.HandlerFunc(fs.serveHTTP))
-	fs.server.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		if state == http.StateNew {
-			fs.connections.Add(1)
-		}
-	}
-	fs.server.Start()
+	fs.server = httptest.NewServer(http.HandlerFunc(fs.serveHTTP))
 	t.Cleanup(fs.server.Close)
 	return fs
 }
@@ -131,13 +105,6 @@ func (fs *fakeService) handle(op string, h fakeHandler) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.handlers[op] = h
-}
-
-// revokeTokens makes every issued token expired (answered with 1203).
-func (fs *fakeService) revokeTokens() {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.validTokens = map[string]bool{}
 }
 
 func (fs *fakeService) count(op string) int {
@@ -164,12 +131,6 @@ func (fs *fakeService) callsOf(op string) []fakeCall {
 	return out
 }
 
-func (fs *fakeService) tokenCount() int {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return fs.tokenRequests
-}
-
 func (fs *fakeService) instanceCount() int {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -182,27 +143,6 @@ func (fs *fakeService) addInstance(inst fakeInstance) {
 	fs.instances = append(fs.instances, inst)
 }
 
-// secretsSeen lists every secret-derived value on the wire: tokens,
-// signatures and token encryptions, plus the secret key itself.
-func (fs *fakeService) secretsSeen() []string {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	out := []string{fs.secretKey}
-	for tok := range fs.validTokens {
-		out = append(out, tok)
-	}
-	for _, c := range fs.calls {
-		out = append(out, c.Token)
-	}
-	out = append(out, fs.signatures...)
-	for _, b := range fs.tokenBodies {
-		var enc string
-		_ = json.Unmarshal(b["encryption"], &enc)
-		out = append(out, enc)
-	}
-	return out
-}
-
 func (fs *fakeService) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -212,7 +152,7 @@ func (fs *fakeService) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		fs.serveToken(w, r, body)
 		return
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, fs.prefix+"/")
+	rest, ok := strings.CutPrefix(r.URL.Path, fakePrefix+"/")
 	if !ok {
 		fs.t.Errorf("request to unexpected path %s", r.URL.Path)
 		http.NotFound(w, r)
@@ -220,12 +160,10 @@ func (fs *fakeService) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	query := r.URL.Query()
 	call := fakeCall{
-		Operation: rest + "/" + query.Get("action"), Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Query: query, Body: body, Token: r.Header.Get(apim.HeaderAccessToken), UserAgent: r.UserAgent(),
+		Operation: rest + "/" + query.Get("action"), Query: query, Body: body, Token: r.Header.Get(apim.HeaderAccessToken),
 	}
 	fs.mu.Lock()
 	fs.calls = append(fs.calls, call)
-	fs.signatures = append(fs.signatures, r.Header.Get(apim.HeaderSignature))
 	tokenValid := fs.validTokens[call.Token]
 	handler := fs.handlers[call.Operation]
 	fs.mu.Unlock()
@@ -272,16 +210,12 @@ func (fs *fakeService) serveToken(w http.ResponseWriter, r *http.Request, body [
 	fs.tokenRequests++
 	n := fs.tokenRequests
 	fs.tokenBodies = append(fs.tokenBodies, req)
-	hook := fs.onToken
 	fs.mu.Unlock()
 	if repeated {
 		writeJSON(w, map[string]any{"status": 1001, "msg": "Repeated requests with duplicated encryption"})
 		return
 	}
-	if hook != nil && hook(w, n) {
-		return
-	}
-	token := fs.tokenName(n)
+	token := fmt.Sprintf("access-token-%d-secretish", n)
 	fs.mu.Lock()
 	fs.validTokens[token] = true
 	fs.mu.Unlock()
@@ -293,21 +227,7 @@ func (fs *fakeService) ok(w http.ResponseWriter, data any) {
 }
 
 func (fs *fakeService) replyCode(w http.ResponseWriter, code int, msg string, data any) {
-	writeJSON(w, map[string]any{fs.resultKey: code, "msg": msg, "requestId": "req-" + strconv.Itoa(code), "data": data})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// dropConnection closes the connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-		}
-	}
+	writeJSON(w, map[string]any{"status": code, "msg": msg, "requestId": "req-" + strconv.Itoa(code), "data": data})
 }
 
 func (fs *fakeService) serveTrigger(w http.ResponseWriter, _ *http.Request, call fakeCall) {
@@ -410,12 +330,6 @@ func (fs *fakeService) serveInstanceSearch(w http.ResponseWriter, _ *http.Reques
 		fs.replyCode(w, 62102, "Invalid request body.", nil)
 		return
 	}
-	for _, sorter := range s.Pagination.Sorters {
-		if fs.snakeSorters && strings.ContainsAny(sorter.Field, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-			fs.replyCode(w, 62102, "illegal sorted by field", nil)
-			return
-		}
-	}
 	fs.mu.Lock()
 	var matches []fakeInstance
 	for _, inst := range fs.instances {
@@ -436,7 +350,7 @@ func (fs *fakeService) serveInstanceSearch(w http.ResponseWriter, _ *http.Reques
 		}
 		return (a.ID < b.ID) != descending
 	})
-	start := (s.Pagination.PageNo - fs.firstPage) * s.Pagination.PageSize
+	start := s.Pagination.PageNo * s.Pagination.PageSize
 	page := []map[string]any{}
 	for i := start; i >= 0 && i < len(matches) && i < start+s.Pagination.PageSize; i++ {
 		item := fs.instanceJSON(matches[i])
@@ -446,46 +360,10 @@ func (fs *fakeService) serveInstanceSearch(w http.ResponseWriter, _ *http.Reques
 	fs.ok(w, map[string]any{"flowInsts": page, "count": len(matches)})
 }
 
-// delayRecorder replaces the client's backoff sleep: it records the delay
-// and returns at once, so tests check the policy without waiting.
-type delayRecorder struct {
-	mu     sync.Mutex
-	delays []time.Duration
-}
-
-func (d *delayRecorder) sleep(ctx context.Context, delay time.Duration) error {
-	d.mu.Lock()
-	d.delays = append(d.delays, delay)
-	d.mu.Unlock()
-	return ctx.Err()
-}
-
-func (d *delayRecorder) recorded() []time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]time.Duration(nil), d.delays...)
-}
-
 // newTestClient returns a client of fs whose backoff does not wait.
 func newTestClient(t *testing.T, fs *fakeService, mutate func(*Config)) (*Client, *delayRecorder) {
 	t.Helper()
-	cfg := Config{
-		Endpoint: fs.server.URL, AccessKey: fs.accessKey, SecretKey: fs.secretKey,
-		OrgID: testOrgID, UserID: testUserID, UserAgent: "enos-client-test/1.0",
-	}
-	if fs.resultKey == "code" {
-		cfg.APIVersion = APIVersion21
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	rec := &delayRecorder{}
-	c.backoff.sleep = rec.sleep
-	return c, rec
+	return newClient(t, clientConfig(fs.server.URL, mutate))
 }
 
 // flowCycle serves flows/get for flowID with the given cycle.

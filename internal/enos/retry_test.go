@@ -10,49 +10,46 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
-// failFirst answers the first n calls with h, then behaves normally.
-func failFirst(fs *fakeService, op string, n int, h fakeHandler) {
-	normal := fs.handlers[op]
-	var seen atomic.Int32
-	fs.handle(op, func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-		if int(seen.Add(1)) <= n {
-			h(w, r, call)
-			return
+// instanceEmu is an emulator with one run of flow 1001, its id, and a
+// client of it after mutate.
+func instanceEmu(t *testing.T, mutate func(*Config)) (*emu, *Client, *delayRecorder, string) {
+	t.Helper()
+	srv := newEmu(t, emulator.Options{})
+	c, rec := srv.client(t, func(cfg *Config) {
+		cfg.ServerTimeZone = "GMT+8"
+		if mutate != nil {
+			mutate(cfg)
 		}
-		normal(w, r, call)
 	})
-}
-
-func withRetryAfter(status int, retryAfter string) fakeHandler {
-	return func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		w.Header().Set("Retry-After", retryAfter)
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte("<html>busy</html>"))
+	id, err := c.updateAndTrigger(t.Context(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return srv, c, rec, id
 }
 
 func TestReadsAreRetriedOnTransientFailures(t *testing.T) {
-	failures := map[string]fakeHandler{
-		"429":       withRetryAfter(429, "7"),
-		"502":       rawReply(502, "text/html", "<html>bad gateway</html>"),
-		"503":       rawReply(503, "text/html", "<html>unavailable</html>"),
-		"504":       rawReply(504, "text/html", "<html>timeout</html>"),
-		"62109":     rawReply(200, "application/json", `{"status":62109,"msg":"Server internal exception"}`),
-		"drop":      func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { dropConnection(w) },
-		"truncated": truncatedBody,
+	failures := map[string]emulator.Fault{
+		"429":       {Kind: emulator.FaultThrottle, RetryAfter: 7 * time.Second},
+		"502":       {Kind: emulator.FaultHTTP502},
+		"503":       {Kind: emulator.FaultHTTP503},
+		"62109":     {Kind: emulator.FaultInternal},
+		"drop":      {Kind: emulator.FaultDropBeforeAct},
+		"truncated": {Kind: emulator.FaultTruncatedBody},
 	}
 	for name, failure := range failures {
 		t.Run(name, func(t *testing.T) {
-			fs := newFakeService(t, APIVersion20)
-			serveFlowInstance(fs)
-			failFirst(fs, "flowInstances/get", 2, failure)
-			c, rec := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 3; cfg.ServerTimeZone = "GMT+8" })
-			if _, err := c.GetFlowInstance(context.Background(), "1001-20240101100000"); err != nil {
+			srv, c, rec, id := instanceEmu(t, func(cfg *Config) { cfg.MaxRetries = 3 })
+			failure.Operation, failure.Count = "flowInstances/get", 2
+			srv.InjectFault(failure)
+			if _, err := c.GetFlowInstance(context.Background(), id); err != nil {
 				t.Fatal(err)
 			}
-			if n := fs.count("flowInstances/get"); n != 3 {
+			if n := srv.Count("flowInstances/get"); n != 3 {
 				t.Errorf("attempts = %d, want 3", n)
 			}
 			// Go's transport itself replays a GET whose reused connection
@@ -66,28 +63,30 @@ func TestReadsAreRetriedOnTransientFailures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// truncatedBody promises more bytes than it sends, then hangs up.
-func truncatedBody(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-	w.Header().Set("Content-Length", "500")
-	w.WriteHeader(200)
-	_, _ = w.Write([]byte(`{"status":0,"data":{"instanceId":"10`))
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
+	// A gateway timeout, which the emulator does not answer.
+	w := newWire(t, func(cfg *Config) { cfg.MaxRetries = 3; cfg.ServerTimeZone = "GMT+8" })
+	var attempts atomic.Int32
+	w.handle("flowInstances/get", func(rw http.ResponseWriter, r *http.Request) {
+		if attempts.Add(1) <= 2 {
+			rawAnswer(504, "text/html", "<html>timeout</html>")(rw, r)
+			return
+		}
+		w.ok(rw, map[string]any{"instanceId": "1001-1", "flowId": 1001})
+	})
+	if _, err := w.client.GetFlowInstance(context.Background(), "1001-1"); err != nil || attempts.Load() != 3 || len(w.delays.recorded()) != 2 {
+		t.Errorf("504: err %v after %d attempts and delays %v, want 3 attempts and 2 delays", err, attempts.Load(), w.delays.recorded())
 	}
-	dropConnection(w)
 }
 
 func TestRetriesStopAtMaxRetries(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flowInstances/get", rawReply(503, "text/html", "<html>down</html>"))
-	c, rec := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 2 })
+	srv := newEmu(t, emulator.Options{})
+	srv.InjectFault(emulator.Fault{Operation: "flowInstances/get", Kind: emulator.FaultHTTP503})
+	c, rec := srv.client(t, func(cfg *Config) { cfg.MaxRetries = 2; cfg.ServerTimeZone = "GMT+8" })
 	_, err := c.GetFlowInstance(context.Background(), "x")
 	if !IsTransient(err) {
 		t.Errorf("err = %v, want a transient error", err)
 	}
-	if n := fs.count("flowInstances/get"); n != 3 {
+	if n := srv.Count("flowInstances/get"); n != 3 {
 		t.Errorf("attempts = %d, want 3", n)
 	}
 	d := rec.recorded()
@@ -95,11 +94,10 @@ func TestRetriesStopAtMaxRetries(t *testing.T) {
 		t.Errorf("delays %v are not exponential with jitter from 250ms", d)
 	}
 
-	fs2 := newFakeService(t, APIVersion20)
-	fs2.handle("flowInstances/get", rawReply(503, "text/html", "<html>down</html>"))
-	c2, _ := newTestClient(t, fs2, nil) // MaxRetries 0
-	if _, err := c2.GetFlowInstance(context.Background(), "x"); err == nil || fs2.count("flowInstances/get") != 1 {
-		t.Errorf("without retries: err %v after %d attempts", err, fs2.count("flowInstances/get"))
+	srv.ResetRequests()
+	c2, _ := srv.client(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" }) // MaxRetries 0
+	if _, err := c2.GetFlowInstance(context.Background(), "x"); err == nil || srv.Count("flowInstances/get") != 1 {
+		t.Errorf("without retries: err %v after %d attempts", err, srv.Count("flowInstances/get"))
 	}
 }
 
@@ -119,51 +117,68 @@ func TestBackoffIsCapped(t *testing.T) {
 }
 
 func TestTriggersAreNeverRetriedBlindly(t *testing.T) {
-	failures := map[string]fakeHandler{
-		"502":                       rawReply(502, "text/html", "<html>bad gateway</html>"),
-		"503":                       rawReply(503, "text/html", "<html>unavailable</html>"),
-		"504":                       rawReply(504, "text/html", "<html>timeout</html>"),
-		"62109":                     rawReply(200, "application/json", `{"status":62109,"msg":"Server internal exception"}`),
-		"dropped after it was sent": func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { dropConnection(w) },
-		"truncated":                 truncatedBody,
-		"success without id":        rawReply(200, "application/json", `{"status":0,"data":""}`),
+	failures := map[string]emulator.FaultKind{
+		"502":                         emulator.FaultHTTP502,
+		"503":                         emulator.FaultHTTP503,
+		"62109":                       emulator.FaultInternal,
+		"dropped before it was acted": emulator.FaultDropBeforeAct,
+		"dropped after it was acted":  emulator.FaultDropAfterAct,
+		"truncated":                   emulator.FaultTruncatedBody,
 	}
-	for name, failure := range failures {
+	for name, kind := range failures {
 		t.Run(name, func(t *testing.T) {
-			fs := newFakeService(t, APIVersion20)
-			fs.handle("flows/updateAndTrigger", failure)
-			c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 5 })
+			srv := newEmu(t, emulator.Options{})
+			srv.InjectFault(emulator.Fault{Operation: "flows/updateAndTrigger", Kind: kind})
+			c, _ := srv.client(t, func(cfg *Config) { cfg.MaxRetries = 5 })
 			_, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
 			if !errors.Is(err, ErrOutcomeUnknown) {
 				t.Errorf("err = %v, want ErrOutcomeUnknown", err)
 			}
-			if n := fs.count("flows/updateAndTrigger"); n != 1 {
+			if n := srv.Count("flows/updateAndTrigger"); n != 1 {
 				t.Errorf("trigger sent %d times, want 1", n)
+			}
+		})
+	}
+	// Answers the emulator never gives.
+	for name, answer := range map[string]http.HandlerFunc{
+		"504":                rawAnswer(504, "text/html", "<html>timeout</html>"),
+		"success without id": jsonAnswer(`{"status":0,"data":""}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWire(t, func(cfg *Config) { cfg.MaxRetries = 5 })
+			var sends atomic.Int32
+			w.handle("flows/updateAndTrigger", func(rw http.ResponseWriter, r *http.Request) {
+				sends.Add(1)
+				answer(rw, r)
+			})
+			_, err := w.client.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()})
+			if !errors.Is(err, ErrOutcomeUnknown) || sends.Load() != 1 {
+				t.Errorf("err = %v after %d sends, want ErrOutcomeUnknown after 1", err, sends.Load())
 			}
 		})
 	}
 }
 
+// Flow 1003 has no task: the service refuses its trigger.
 func TestTriggerRefusalsAreDefinite(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flows/updateAndTrigger", rawReply(200, "application/json", `{"status":62104,"msg":"This workflow has no task. You cannot trigger it."}`))
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 5 })
+	srv := newEmu(t, emulator.Options{})
+	c, _ := srv.client(t, func(cfg *Config) { cfg.MaxRetries = 5 })
 	_, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1003, TriggerTime: time.Now()})
-	if !IsNoTask(err) || errors.Is(err, ErrOutcomeUnknown) || fs.count("flows/updateAndTrigger") != 1 {
-		t.Errorf("err = %v after %d sends", err, fs.count("flows/updateAndTrigger"))
+	if !IsNoTask(err) || errors.Is(err, ErrOutcomeUnknown) || srv.Count("flows/updateAndTrigger") != 1 {
+		t.Errorf("err = %v after %d sends", err, srv.Count("flows/updateAndTrigger"))
 	}
 }
 
 // A throttled trigger was refused before the service acted on it.
 func TestThrottledTriggerIsRetried(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	failFirst(fs, "flows/updateAndTrigger", 1, withRetryAfter(429, "2"))
-	c, rec := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 1 })
+	srv := newEmu(t, emulator.Options{})
+	srv.InjectFault(emulator.Fault{Operation: "flows/updateAndTrigger", Kind: emulator.FaultThrottle, RetryAfter: 2 * time.Second, Count: 1})
+	c, rec := srv.client(t, func(cfg *Config) { cfg.MaxRetries = 1 })
 	if _, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if fs.count("flows/updateAndTrigger") != 2 || fs.instanceCount() != 1 || rec.recorded()[0] < 2*time.Second {
-		t.Errorf("sends %d, instances %d, delays %v", fs.count("flows/updateAndTrigger"), fs.instanceCount(), rec.recorded())
+	if srv.Count("flows/updateAndTrigger") != 2 || len(srv.Instances()) != 1 || rec.recorded()[0] < 2*time.Second {
+		t.Errorf("sends %d, instances %d, delays %v", srv.Count("flows/updateAndTrigger"), len(srv.Instances()), rec.recorded())
 	}
 }
 
@@ -182,20 +197,21 @@ func (r *refuseFirstConnections) RoundTrip(req *http.Request) (*http.Response, e
 }
 
 func TestTriggerIsRetriedWhenNothingWasSent(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	srv := newEmu(t, emulator.Options{})
 	refuse := &refuseFirstConnections{next: http.DefaultTransport}
-	c, _ := newTestClient(t, fs, func(cfg *Config) {
+	c, _ := srv.client(t, func(cfg *Config) {
 		cfg.MaxRetries = 2
 		cfg.HTTPClient = &http.Client{Transport: refuse}
 	})
-	c.tokens.store("access-token-1-secretish", time.Now(), time.Hour)
-	fs.validTokens["access-token-1-secretish"] = true
+	if _, err := c.accessToken(t.Context()); err != nil { // the refusals hit the trigger only
+		t.Fatal(err)
+	}
 	refuse.n.Store(2)
 	if _, err := c.updateAndTrigger(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if fs.count("flows/updateAndTrigger") != 1 || fs.instanceCount() != 1 {
-		t.Errorf("sends %d, instances %d", fs.count("flows/updateAndTrigger"), fs.instanceCount())
+	if srv.Count("flows/updateAndTrigger") != 1 || len(srv.Instances()) != 1 {
+		t.Errorf("sends %d, instances %d", srv.Count("flows/updateAndTrigger"), len(srv.Instances()))
 	}
 
 	refuse.n.Store(5)
@@ -206,26 +222,26 @@ func TestTriggerIsRetriedWhenNothingWasSent(t *testing.T) {
 }
 
 func TestContextCancellationEndsACall(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	w := newWire(t, func(cfg *Config) { cfg.MaxRetries = 5 })
 	arrived := make(chan struct{}, 1)
-	hold := make(chan struct{})
-	t.Cleanup(func() { close(hold) })
-	hang := func(w http.ResponseWriter, r *http.Request, _ fakeCall) {
+	hold := holdUntilCancelled(t)
+	var gets atomic.Int32
+	w.handle("flowInstances/get", func(rw http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
 		arrived <- struct{}{}
-		select {
-		case <-hold:
-		case <-r.Context().Done():
-		}
-	}
-	fs.handle("flowInstances/get", hang)
-	fs.handle("flows/updateAndTrigger", hang)
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 5 })
+		hold(rw, r)
+	})
+	w.handle("flows/updateAndTrigger", func(rw http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		hold(rw, r)
+	})
+	c := w.client
 
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-arrived; cancel() }()
 	_, err := c.GetFlowInstance(ctx, "x")
-	if !errors.Is(err, context.Canceled) || fs.count("flowInstances/get") != 1 {
-		t.Errorf("read: err = %v after %d attempts, want context.Canceled after 1", err, fs.count("flowInstances/get"))
+	if !errors.Is(err, context.Canceled) || gets.Load() != 1 {
+		t.Errorf("read: err = %v after %d attempts, want context.Canceled after 1", err, gets.Load())
 	}
 
 	ctx, cancel = context.WithCancel(context.Background())
@@ -243,50 +259,42 @@ func TestContextCancellationEndsACall(t *testing.T) {
 }
 
 func TestPerAttemptTimeout(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	hold := make(chan struct{})
-	t.Cleanup(func() { close(hold) })
-	fs.handle("flowInstances/get", func(w http.ResponseWriter, r *http.Request, _ fakeCall) {
-		select {
-		case <-hold:
-		case <-r.Context().Done():
-		}
+	w := newWire(t, func(cfg *Config) {
+		cfg.RequestTimeout = 50 * time.Millisecond
+		cfg.MaxRetries = 1
+		cfg.ServerTimeZone = "GMT+8"
 	})
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.RequestTimeout = 50 * time.Millisecond; cfg.MaxRetries = 1 })
-	_, err := c.GetFlowInstance(context.Background(), "x")
-	if err == nil || !strings.Contains(err.Error(), "timed out after 50ms") || fs.count("flowInstances/get") != 2 {
-		t.Errorf("err = %v after %d attempts", err, fs.count("flowInstances/get"))
+	hold := holdUntilCancelled(t)
+	var attempts atomic.Int32
+	w.handle("flowInstances/get", func(rw http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		hold(rw, r)
+	})
+	_, err := w.client.GetFlowInstance(context.Background(), "x")
+	if err == nil || !strings.Contains(err.Error(), "timed out after 50ms") || attempts.Load() != 2 {
+		t.Errorf("err = %v after %d attempts", err, attempts.Load())
 	}
 }
 
 func TestRateLimitStartsEmptyAndCoversEveryCall(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { fs.ok(w, []any{}) })
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.RequestsPerSecond = 0.001 })
+	srv := newEmu(t, emulator.Options{})
+	c, _ := srv.client(t, func(cfg *Config) { cfg.RequestsPerSecond = 0.001 })
 	// A new client has no burst to spend: even its first request (the token
 	// call) would wait ~1000s, beyond the deadline, so nothing is sent.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.GetMyFlows(ctx, "")
-	if !errors.Is(err, context.DeadlineExceeded) || fs.tokenCount() != 0 || fs.count("flows/getMyFlow") != 0 {
-		t.Errorf("err = %v after %d token and %d getMyFlow calls, want the deadline and no call", err, fs.tokenCount(), fs.count("flows/getMyFlow"))
+	if !errors.Is(err, context.DeadlineExceeded) || srv.Count("token/get") != 0 || srv.Count("flows/getMyFlow") != 0 {
+		t.Errorf("err = %v after %d token and %d getMyFlow calls, want the deadline and no call", err, srv.Count("token/get"), srv.Count("flows/getMyFlow"))
 	}
 }
 
 // Callers that wait together for a new client's first token must not all go
 // out together when it arrives: the rate limit is waited for after the token.
 func TestRateLimitSpacesCallsThatWaitedForTheToken(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	var mu sync.Mutex
-	var arrivals []time.Time
-	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		mu.Lock()
-		arrivals = append(arrivals, time.Now())
-		mu.Unlock()
-		fs.ok(w, []any{})
-	})
+	srv := newEmu(t, emulator.Options{}) // on real time: the log's times are the arrivals
 	const perSecond = 20
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.RequestsPerSecond = perSecond })
+	c, _ := srv.client(t, func(cfg *Config) { cfg.RequestsPerSecond = perSecond })
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
@@ -296,6 +304,10 @@ func TestRateLimitSpacesCallsThatWaitedForTheToken(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	var arrivals []time.Time
+	for _, r := range srv.requestsOf("flows/getMyFlow") {
+		arrivals = append(arrivals, r.Time)
+	}
 	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
 	// Admissions are 51 ms apart; half of that leaves room for delivery
 	// jitter and still fails a burst, whose calls arrive within a few ms.
@@ -305,7 +317,7 @@ func TestRateLimitSpacesCallsThatWaitedForTheToken(t *testing.T) {
 			t.Errorf("calls %d and %d arrived %s apart, want at least %s", i, i+1, gap, minGap)
 		}
 	}
-	if fs.tokenCount() != 1 || len(arrivals) != 6 {
-		t.Errorf("%d token requests and %d calls, want 1 and 6", fs.tokenCount(), len(arrivals))
+	if srv.Count("token/get") != 1 || len(arrivals) != 6 {
+		t.Errorf("%d token requests and %d calls, want 1 and 6", srv.Count("token/get"), len(arrivals))
 	}
 }

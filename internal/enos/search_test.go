@@ -4,20 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// addRuns adds n runs of flow 1001, one a minute.
-func addRuns(fs *fakeService, n int) {
-	const flowID = 1001
-	start := time.Date(2024, 1, 1, 0, 0, 0, 0, gmt8)
-	for i := range n {
-		at := start.Add(time.Duration(i) * time.Minute)
-		fs.addInstance(fakeInstance{ID: fmt.Sprintf("%d-%s00", flowID, at.Format("200601021504")), FlowID: flowID, TriggerTime: at})
-	}
-}
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
+)
 
 type sentSearch struct {
 	Expression string  `json:"expression"`
@@ -31,25 +27,68 @@ type sentSearch struct {
 	} `json:"pagination"`
 }
 
-func searchesSent(t *testing.T, fs *fakeService) []sentSearch {
+func decodeSearch(t *testing.T, body []byte) sentSearch {
+	t.Helper()
+	var s sentSearch
+	if err := json.Unmarshal(body, &s); err != nil {
+		t.Fatalf("search body %s: %v", body, err)
+	}
+	return s
+}
+
+// searchesOf decodes the run searches the emulator received.
+func searchesOf(t *testing.T, srv *emu) []sentSearch {
 	t.Helper()
 	var out []sentSearch
-	for _, call := range fs.callsOf("flowInstances/search") {
-		var s sentSearch
-		if err := json.Unmarshal(call.Body, &s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
+	for _, r := range srv.requestsOf("flowInstances/search") {
+		out = append(out, decodeSearch(t, r.Body))
 	}
 	return out
+}
+
+// searchEmu is an emulator stopped at a time after the runs of startRuns
+// from searchStart, and a client of it.
+func searchEmu(t *testing.T, version string) (*emu, *Client) {
+	t.Helper()
+	srv := newEmu(t, emulator.Options{Clock: emulator.NewManualClock(searchStart.Add(time.Hour))})
+	c, _ := srv.client(t, func(cfg *Config) { cfg.APIVersion = version; cfg.ServerTimeZone = "GMT+8" })
+	return srv, c
+}
+
+var searchStart = time.Date(2024, 1, 1, 0, 0, 0, 0, gmt8)
+
+// snakeCaseSearch is an older server's run search: it refuses a camelCase
+// sorter field and answers the runs of ids, in that order, a page at a
+// time; sent gets each search it answers.
+func snakeCaseSearch(w *wire, ids []string, sent *[]sentSearch) http.HandlerFunc {
+	var mu sync.Mutex
+	return func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s := decodeSearch(w.t, body)
+		mu.Lock()
+		if sent != nil {
+			*sent = append(*sent, s)
+		}
+		mu.Unlock()
+		for _, sorter := range s.Pagination.Sorters {
+			if strings.ContainsAny(sorter.Field, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				writeJSON(rw, map[string]any{w.resultKey: 62102, "msg": "illegal sorted by field"})
+				return
+			}
+		}
+		page := []map[string]any{}
+		for i := s.Pagination.PageNo * s.Pagination.PageSize; i >= 0 && i < len(ids) && len(page) < s.Pagination.PageSize; i++ {
+			page = append(page, map[string]any{"instanceId": ids[i], "flowId": 1001})
+		}
+		w.ok(rw, map[string]any{"flowInsts": page, "count": len(ids)})
+	}
 }
 
 func TestSearchFollowsPagesFromTheVersionsFirstPage(t *testing.T) {
 	for _, version := range []string{APIVersion20, APIVersion21} {
 		t.Run(version, func(t *testing.T) {
-			fs := newFakeService(t, version)
-			addRuns(fs, 5)
-			c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+			srv, c := searchEmu(t, version)
+			startRuns(t, c, searchStart, 5)
 			got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{Expression: "1001-", PageSize: 2})
 			if err != nil {
 				t.Fatal(err)
@@ -57,7 +96,7 @@ func TestSearchFollowsPagesFromTheVersionsFirstPage(t *testing.T) {
 			if len(got) != 5 {
 				t.Fatalf("got %d instances, want 5", len(got))
 			}
-			sent := searchesSent(t, fs)
+			sent := searchesOf(t, srv)
 			first := 0
 			if version == APIVersion21 {
 				first = 1
@@ -75,42 +114,37 @@ func TestSearchFollowsPagesFromTheVersionsFirstPage(t *testing.T) {
 }
 
 func TestSearchStopsAtMaxResultsAndOnRepeatedPages(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	addRuns(fs, 5)
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	// On a stopped clock the first run is READY and the others wait for it.
+	srv, c := searchEmu(t, APIVersion20)
+	startRuns(t, c, searchStart, 5)
 	got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2, MaxResults: 3, Statuses: []Status{StatusRunning, StatusWait}})
-	if err != nil || len(got) != 3 || len(searchesSent(t, fs)) != 2 || searchesSent(t, fs)[0].Status != "2,5" {
-		t.Fatalf("got %d instances in %d searches, err %v", len(got), len(searchesSent(t, fs)), err)
+	if err != nil || len(got) != 3 || len(searchesOf(t, srv)) != 2 || searchesOf(t, srv)[0].Status != "2,5" {
+		t.Fatalf("got %d instances in %d searches, err %v", len(got), len(searchesOf(t, srv)), err)
 	}
 
 	// A server that ignores pageNo repeats its first page forever.
-	fs2 := newFakeService(t, APIVersion20)
-	addRuns(fs2, 2)
-	fs2.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-		var body map[string]json.RawMessage
-		_ = json.Unmarshal(call.Body, &body)
-		body["pagination"] = json.RawMessage(`{"pageNo":0,"pageSize":2}`)
-		call.Body, _ = json.Marshal(body)
-		fs2.serveInstanceSearch(w, r, call)
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	var searches atomic.Int32
+	w.handle("flowInstances/search", func(rw http.ResponseWriter, _ *http.Request) {
+		searches.Add(1)
+		w.ok(rw, map[string]any{"flowInsts": []map[string]any{{"instanceId": "1001-1", "flowId": 1001}, {"instanceId": "1001-2", "flowId": 1001}}, "count": 2})
 	})
-	c2, _ := newTestClient(t, fs2, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
-	got, err = c2.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2})
-	if err != nil || len(got) != 2 || fs2.count("flowInstances/search") != 2 {
-		t.Errorf("got %d instances in %d searches, err %v", len(got), fs2.count("flowInstances/search"), err)
+	got, err = w.client.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2})
+	if err != nil || len(got) != 2 || searches.Load() != 2 {
+		t.Errorf("got %d instances in %d searches, err %v", len(got), searches.Load(), err)
 	}
 }
 
 func TestSearchRetriesTheSorterInSnakeCaseOnce(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.snakeSorters = true
-	addRuns(fs, 3)
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
-	got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2, SortField: "startTime", SortDescending: true})
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	var sent []sentSearch
+	w.handle("flowInstances/search", snakeCaseSearch(w, []string{"1001-3", "1001-2", "1001-1"}, &sent))
+	got, err := w.client.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2, SortField: "startTime", SortDescending: true})
 	if err != nil || len(got) != 3 {
 		t.Fatalf("got %d, err %v", len(got), err)
 	}
 	var fields []string
-	for _, s := range searchesSent(t, fs) {
+	for _, s := range sent {
 		fields = append(fields, s.Pagination.Sorters[0].Field+" "+s.Pagination.Sorters[0].Order)
 	}
 	if want := []string{"startTime DESC", "start_time DESC", "start_time DESC"}; fmt.Sprint(fields) != fmt.Sprint(want) {
@@ -118,49 +152,49 @@ func TestSearchRetriesTheSorterInSnakeCaseOnce(t *testing.T) {
 	}
 
 	// A server rejecting both forms: one retry, then the error.
-	fs.handle("flowInstances/search", rawReply(200, "application/json", `{"status":62102,"msg":"illegal sorted by field"}`))
-	before := fs.count("flowInstances/search")
-	c2, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
-	if _, err := c2.SearchFlowInstances(context.Background(), InstanceSearch{}); !isIllegalSorter(err) || fs.count("flowInstances/search")-before != 2 {
-		t.Errorf("err %v after %d searches", err, fs.count("flowInstances/search")-before)
+	refusing := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	var searches atomic.Int32
+	refusing.handle("flowInstances/search", func(rw http.ResponseWriter, r *http.Request) {
+		searches.Add(1)
+		jsonAnswer(`{"status":62102,"msg":"illegal sorted by field"}`)(rw, r)
+	})
+	if _, err := refusing.client.SearchFlowInstances(context.Background(), InstanceSearch{}); !isIllegalSorter(err) || searches.Load() != 2 {
+		t.Errorf("err %v after %d searches", err, searches.Load())
 	}
 }
 
 func TestSearchDedupesByInstanceID(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
-		var s sentSearch
-		_ = json.Unmarshal(call.Body, &s)
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	w.handle("flowInstances/search", func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
 		items := []map[string]any{{"instanceId": "a", "flowId": 1}, {"instanceId": "b", "flowId": 1}}
-		if s.Pagination.PageNo == 1 {
+		if decodeSearch(t, body).Pagination.PageNo == 1 {
 			items = []map[string]any{{"instanceId": "b", "flowId": "1"}} // shifted by a new run
 		}
-		fs.ok(w, map[string]any{"flowInsts": items, "count": 99})
+		w.ok(rw, map[string]any{"flowInsts": items, "count": 99})
 	})
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
-	got, err := c.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2})
+	got, err := w.client.SearchFlowInstances(context.Background(), InstanceSearch{PageSize: 2})
 	if err != nil || len(got) != 2 || got[0].InstanceID != "a" || got[1].InstanceID != "b" {
 		t.Errorf("got %+v, err %v", got, err)
 	}
 }
 
+// Flow ids come as numbers or strings; pages are followed to the last.
 func TestSearchFlows(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flows/search", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
-		var s sentSearch
-		_ = json.Unmarshal(call.Body, &s)
+	w := newWire(t, nil)
+	w.handle("flows/search", func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s := decodeSearch(t, body)
 		if s.Expression != "load" {
 			t.Errorf("expression %q", s.Expression)
 		}
 		items := []map[string]any{{"flowId": "1", "flowName": "load a"}, {"flowId": 2, "flowName": "load b"}}
 		if s.Pagination.PageNo > 0 {
-			items = items[:1:1]
-			items[0] = map[string]any{"flowId": "3", "flowName": "load c"}
+			items = []map[string]any{{"flowId": "3", "flowName": "load c"}}
 		}
-		fs.ok(w, items)
+		w.ok(rw, items)
 	})
-	c, _ := newTestClient(t, fs, nil)
-	got, err := c.SearchFlows(context.Background(), FlowSearch{Expression: "load", PageSize: 2})
+	got, err := w.client.SearchFlows(context.Background(), FlowSearch{Expression: "load", PageSize: 2})
 	want := []FlowRef{{1, "load a"}, {2, "load b"}, {3, "load c"}}
 	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, err %v", got, err)
@@ -168,18 +202,23 @@ func TestSearchFlows(t *testing.T) {
 }
 
 // FlowID searches by the expression "<flowId>-" and keeps only that flow's
-// runs; MaxResults counts those.
+// runs; MaxResults counts those. The runs of flow 11001 match the
+// expression too.
 func TestSearchByFlowIDKeepsExactMatches(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	srv, c := searchEmu(t, APIVersion20)
+	if err := srv.AddFlow(emulator.FlowSpec{ID: 11001, Name: "other", OrgID: emulator.DefaultOrgID, Owners: []string{"alice"},
+		Tasks: []emulator.TaskSpec{{Name: "t", Duration: emulator.Duration(time.Second)}}}); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 6 {
-		at := runNow.Add(time.Duration(i) * time.Minute)
 		flowID := int64(11001)
 		if i%2 == 0 {
 			flowID = 1001
 		}
-		fs.addInstance(fakeInstance{ID: fmt.Sprintf("%d-%s00", flowID, at.Format("200601021504")), FlowID: flowID, TriggerTime: at})
+		if _, err := c.updateAndTrigger(t.Context(), TriggerRequest{FlowID: flowID, TriggerTime: searchStart.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	c, _ := newTestClient(t, fs, nil)
 	found, err := c.SearchFlowInstances(context.Background(), InstanceSearch{FlowID: 1001, PageSize: 2, MaxResults: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -187,39 +226,35 @@ func TestSearchByFlowIDKeepsExactMatches(t *testing.T) {
 	if len(found) != 2 || found[0].FlowID != 1001 || found[1].FlowID != 1001 {
 		t.Errorf("found %+v, want two runs of flow 1001", found)
 	}
-	var body struct {
-		Expression string `json:"expression"`
-	}
-	if err := json.Unmarshal(fs.callsOf("flowInstances/search")[0].Body, &body); err != nil || body.Expression != "1001-" {
-		t.Errorf("expression = %q (%v), want \"1001-\"", body.Expression, err)
+	if s := searchesOf(t, srv); s[0].Expression != "1001-" {
+		t.Errorf("expression = %q, want \"1001-\"", s[0].Expression)
 	}
 }
 
 // FlowInstances fetches a page only when its consumer asks for a run past
 // the previous page: stopping early sends no further search.
 func TestFlowInstancesFetchesPagesLazily(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	addRuns(fs, 5)
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	srv, c := searchEmu(t, APIVersion20)
+	startRuns(t, c, searchStart, 5)
 	var seen []string
 	for inst, err := range c.FlowInstances(context.Background(), InstanceSearch{FlowID: 1001, PageSize: 2}) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		seen = append(seen, inst.InstanceID)
-		if got, want := fs.count("flowInstances/search"), (len(seen)+1)/2; got != want {
+		if got, want := srv.Count("flowInstances/search"), (len(seen)+1)/2; got != want {
 			t.Errorf("after %d runs: %d searches sent, want %d", len(seen), got, want)
 		}
 		if len(seen) == 3 {
 			break
 		}
 	}
-	if len(seen) != 3 || fs.count("flowInstances/search") != 2 {
-		t.Errorf("got %v in %d searches, want 3 runs in 2", seen, fs.count("flowInstances/search"))
+	if len(seen) != 3 || srv.Count("flowInstances/search") != 2 {
+		t.Errorf("got %v in %d searches, want 3 runs in 2", seen, srv.Count("flowInstances/search"))
 	}
 
 	// MaxResults at a page's end: the next page is not fetched.
-	before := fs.count("flowInstances/search")
+	before := srv.Count("flowInstances/search")
 	n := 0
 	for _, err := range c.FlowInstances(context.Background(), InstanceSearch{PageSize: 2, MaxResults: 4}) {
 		if err != nil {
@@ -227,25 +262,15 @@ func TestFlowInstancesFetchesPagesLazily(t *testing.T) {
 		}
 		n++
 	}
-	if n != 4 || fs.count("flowInstances/search")-before != 2 {
-		t.Errorf("got %d runs in %d searches, want 4 in 2", n, fs.count("flowInstances/search")-before)
+	if n != 4 || srv.Count("flowInstances/search")-before != 2 {
+		t.Errorf("got %d runs in %d searches, want 4 in 2", n, srv.Count("flowInstances/search")-before)
 	}
 }
 
 // A failed page is yielded once, after the runs of the pages before it.
 func TestFlowInstancesYieldsAFailedPageLast(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	addRuns(fs, 3)
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-		var s sentSearch
-		_ = json.Unmarshal(call.Body, &s)
-		if s.Pagination.PageNo == 1 {
-			rawReply(200, "application/json", `{"status":62109,"msg":"no such page"}`)(w, r, call)
-			return
-		}
-		fs.serveInstanceSearch(w, r, call)
-	})
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	srv, c := searchEmu(t, APIVersion20)
+	startRuns(t, c, searchStart, 3)
 	var runs, errs int
 	for _, err := range c.FlowInstances(context.Background(), InstanceSearch{PageSize: 2}) {
 		if err != nil {
@@ -256,6 +281,9 @@ func TestFlowInstancesYieldsAFailedPageLast(t *testing.T) {
 			t.Error("a run after the error")
 		}
 		runs++
+		if runs == 2 { // the next page fails
+			srv.InjectFault(emulator.Fault{Operation: "flowInstances/search", Kind: emulator.FaultInternal, Count: 1})
+		}
 	}
 	if runs != 2 || errs != 1 {
 		t.Errorf("got %d runs and %d errors, want 2 and 1", runs, errs)

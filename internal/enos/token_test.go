@@ -1,25 +1,41 @@
 package enos
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/apim"
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
-func serveFlowInstance(fs *fakeService) {
-	fs.addInstance(fakeInstance{ID: "1001-20240101100000", FlowID: 1001, TriggerTime: time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8)})
+// instanceAnswer is the answer of a wire's flowInstances/get: a run of flow 1001.
+func instanceAnswer(w *wire) http.HandlerFunc {
+	return func(rw http.ResponseWriter, _ *http.Request) {
+		w.ok(rw, map[string]any{"instanceId": "1001-20240101100000", "flowId": 1001, "triggerTime": "2024-01-01 10:00:00"})
+	}
 }
 
 func TestConcurrentCallersShareOneTokenRequest(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	serveFlowInstance(fs)
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
 	release := make(chan struct{})
-	fs.onToken = func(http.ResponseWriter, int) bool { <-release; return false } // hold the answer until every caller has started
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	var tokenRequests, gets atomic.Int32
+	w.HandleFunc(apim.TokenPath, func(rw http.ResponseWriter, _ *http.Request) {
+		tokenRequests.Add(1)
+		<-release // hold the answer until every caller has started
+		writeJSON(rw, map[string]any{"status": 0, "data": map[string]any{"accessToken": wireToken, "expire": 7200}})
+	})
+	answer := instanceAnswer(w)
+	w.handle("flowInstances/get", func(rw http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		answer(rw, r)
+	})
 
 	const callers = 50
 	var started, done sync.WaitGroup
@@ -30,7 +46,7 @@ func TestConcurrentCallersShareOneTokenRequest(t *testing.T) {
 		go func() {
 			defer done.Done()
 			started.Done()
-			if _, err := c.GetFlowInstance(context.Background(), "1001-20240101100000"); err != nil {
+			if _, err := w.client.GetFlowInstance(context.Background(), "1001-20240101100000"); err != nil {
 				failures.Add(1)
 				t.Error(err)
 			}
@@ -40,27 +56,27 @@ func TestConcurrentCallersShareOneTokenRequest(t *testing.T) {
 	close(release)
 	done.Wait()
 
-	if n := fs.tokenCount(); n != 1 {
+	if n := tokenRequests.Load(); n != 1 {
 		t.Errorf("token requests = %d, want 1", n)
 	}
-	if n := fs.count("flowInstances/get"); n != callers || failures.Load() != 0 {
+	if n := gets.Load(); n != callers || failures.Load() != 0 {
 		t.Errorf("served %d calls with %d failures, want %d and 0", n, failures.Load(), callers)
 	}
 }
 
 // Once a token exists, a slow call must not hold up the others.
 func TestCallsAreNotSerialisedBehindEachOther(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	serveFlowInstance(fs)
+	w := newWire(t, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
 	slowSeen, unblock := make(chan struct{}), make(chan struct{})
-	fs.handle("flows/get", func(w http.ResponseWriter, _ *http.Request, call fakeCall) {
-		if call.Query.Get("flowId") == "1" {
+	w.handle("flows/get", func(rw http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("flowId")
+		if id == "1" {
 			close(slowSeen)
 			<-unblock
 		}
-		fs.ok(w, map[string]any{"flowId": call.Query.Get("flowId")})
+		w.ok(rw, map[string]any{"flowId": id})
 	})
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	c := w.client
 
 	slowDone := make(chan error, 1)
 	go func() {
@@ -80,57 +96,52 @@ func TestCallsAreNotSerialisedBehindEachOther(t *testing.T) {
 	}
 }
 
+// The emulator expires the token a call presents and answers 1203; it
+// answers the retry only if it is signed with a valid token.
 func TestExpiredTokenIsRenewedAndTheCallResignedOnce(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	serveFlowInstance(fs)
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.ServerTimeZone = "GMT+8" })
+	srv, c, _, id := instanceEmu(t, nil)
 	ctx := context.Background()
-	if _, err := c.GetFlowInstance(ctx, "1001-20240101100000"); err != nil {
+	if _, err := c.GetFlowInstance(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	fs.revokeTokens()
-	if _, err := c.GetFlowInstance(ctx, "1001-20240101100000"); err != nil {
+	srv.InjectFault(emulator.Fault{Operation: "flowInstances/get", Kind: emulator.FaultExpireToken, Count: 1})
+	if _, err := c.GetFlowInstance(ctx, id); err != nil {
 		t.Fatalf("call after the token expired: %v", err)
 	}
-	calls := fs.callsOf("flowInstances/get")
-	if fs.tokenCount() != 2 || len(calls) != 3 {
-		t.Fatalf("token requests %d, calls %d; want 2 and 3", fs.tokenCount(), len(calls))
+	calls := srv.arrivedAt("/dataflow-batch-service/v2.0/flowInstances")
+	if srv.Count("token/get") != 2 || len(calls) != 3 {
+		t.Fatalf("token requests %d, calls %d; want 2 and 3", srv.Count("token/get"), len(calls))
 	}
-	if calls[1].Token == calls[2].Token {
+	if calls[1].Header.Get(apim.HeaderAccessToken) == calls[2].Header.Get(apim.HeaderAccessToken) {
 		t.Errorf("the retried call reused the expired token")
 	}
-	// The fake checked the retry's signature against the new token.
 
 	// A gateway that keeps answering 1203 gets exactly one renewal per call.
-	fs.handle("flowInstances/get", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		fs.replyCode(w, 1203, "The access token has expired", nil)
-	})
-	_, err := c.GetFlowInstance(ctx, "1001-20240101100000")
+	srv.InjectFault(emulator.Fault{Operation: "flowInstances/get", Kind: emulator.FaultExpireToken})
+	_, err := c.GetFlowInstance(ctx, id)
 	if e, ok := asAPIError(err); !ok || e.Code != 1203 {
 		t.Fatalf("err = %v, want code 1203", err)
 	}
-	if fs.tokenCount() != 3 || len(fs.callsOf("flowInstances/get")) != 5 {
-		t.Errorf("token requests %d, calls %d; want 3 and 5", fs.tokenCount(), len(fs.callsOf("flowInstances/get")))
+	if srv.Count("token/get") != 3 || srv.Count("flowInstances/get") != 5 {
+		t.Errorf("token requests %d, calls %d; want 3 and 5", srv.Count("token/get"), srv.Count("flowInstances/get"))
 	}
 }
 
 // Two token requests within one millisecond must not repeat the
-// encryption, which the gateway rejects.
+// encryption, which the gateway rejects (and the client would then send
+// a fourth).
 func TestTokenRequestsNeverRepeatTheirTimestamp(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	serveFlowInstance(fs)
-	frozen := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	c, _ := newTestClient(t, fs, func(cfg *Config) {
-		cfg.ServerTimeZone = "GMT+8"
+	srv, c, _, id := instanceEmu(t, func(cfg *Config) {
+		frozen := time.Now()
 		cfg.Now = func() time.Time { return frozen }
 	})
-	for range 3 {
-		if _, err := c.GetFlowInstance(context.Background(), "1001-20240101100000"); err != nil {
+	for range 2 {
+		srv.InjectFault(emulator.Fault{Operation: "flowInstances/get", Kind: emulator.FaultExpireToken, Count: 1})
+		if _, err := c.GetFlowInstance(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		fs.revokeTokens()
 	}
-	if n := fs.tokenCount(); n != 3 {
+	if n := srv.Count("token/get"); n != 3 {
 		t.Errorf("token requests = %d, want 3", n)
 	}
 }
@@ -140,16 +151,15 @@ func TestTokenRequestsNeverRepeatTheirTimestamp(t *testing.T) {
 // timestamp, even on one frozen clock: the gateway would refuse the
 // repeated encryption.
 func TestClientsOfOneKeyNeverRepeatATokenTimestamp(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { fs.ok(w, []any{}) })
-	frozen := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := emulator.NewManualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv := newEmu(t, emulator.Options{Clock: clock})
 	for i := range 4 {
-		c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = func() time.Time { return frozen } })
+		c, _ := srv.client(t, nil) // all on the one stopped clock
 		if _, err := c.GetMyFlows(context.Background(), ""); err != nil {
 			t.Fatalf("client %d: %v", i+1, err)
 		}
 	}
-	if n := fs.tokenCount(); n != 4 {
+	if n := srv.Count("token/get"); n != 4 {
 		t.Errorf("token requests = %d, want 4, none refused", n)
 	}
 }
@@ -172,78 +182,78 @@ func TestTokenTimestampFollowsAFarClock(t *testing.T) {
 	}
 }
 
-// Another client of the same app key may use the same millisecond.
+// Another client of the same app key, in another process, may use the
+// same millisecond: here a token request sent before the client's, with
+// the timestamp the client's stopped clock gives its first.
 func TestRepeatedEncryptionIsRetriedWithANewTimestamp(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.handle("flows/getMyFlow", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) { fs.ok(w, []any{}) })
-	fs.onToken = func(w http.ResponseWriter, n int) bool {
-		if n == 1 {
-			writeJSON(w, map[string]any{"status": 1001, "msg": "Repeated requests with duplicated encryption"})
-			return true
-		}
-		return false
+	clock := emulator.NewManualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv := newEmu(t, emulator.Options{Clock: clock})
+	ts := clock.Now().UnixMilli()
+	other, _ := json.Marshal(tokenRequest{AppKey: emulator.DefaultAccessKey, Encryption: apim.Encryption(emulator.DefaultAccessKey, ts, emulator.DefaultSecretKey), Timestamp: ts})
+	resp, err := http.Post(srv.URL+apim.TokenPath, "application/json", bytes.NewReader(other))
+	if err != nil {
+		t.Fatal(err)
 	}
-	c, _ := newTestClient(t, fs, nil) // no retries configured
+	_ = resp.Body.Close()
+	c, _ := srv.client(t, nil) // no retries configured
 	if _, err := c.GetMyFlows(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if n := fs.tokenCount(); n != 2 {
-		t.Errorf("token requests = %d, want 2", n)
+	tokens := srv.requestsOf("token/get")
+	if len(tokens) != 3 || tokens[1].Code != 1001 || tokens[2].Code != 0 {
+		t.Errorf("token requests %+v, want the other's, the client's refused with 1001 and its second", tokens)
 	}
 }
 
+// The client's clock is the emulator's, which the test moves.
 func TestTokenIsReusedUntilNearExpiry(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	serveFlowInstance(fs)
-	var now atomic.Int64
-	now.Store(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
-	c, _ := newTestClient(t, fs, func(cfg *Config) {
-		cfg.ServerTimeZone = "GMT+8"
-		cfg.Now = func() time.Time { return time.UnixMilli(now.Load()) }
-	})
+	clock := emulator.NewManualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv := newEmu(t, emulator.Options{Clock: clock})
+	c, _ := srv.client(t, nil)
 	get := func() {
 		t.Helper()
-		if _, err := c.GetFlowInstance(context.Background(), "1001-20240101100000"); err != nil {
+		if _, err := c.GetMyFlows(context.Background(), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	get()
-	now.Add((7200 - 301) * 1000) // still more than 5 minutes left
+	clock.Advance((7200 - 301) * time.Second) // still more than 5 minutes left
 	get()
-	if n := fs.tokenCount(); n != 1 {
+	if n := srv.Count("token/get"); n != 1 {
 		t.Fatalf("token requests = %d before the renewal margin, want 1", n)
 	}
-	now.Add(2 * 1000) // within 5 minutes of expiry
+	clock.Advance(2 * time.Second) // within 5 minutes of expiry
 	get()
-	if n := fs.tokenCount(); n != 2 {
+	if n := srv.Count("token/get"); n != 2 {
 		t.Errorf("token requests = %d within the renewal margin, want 2", n)
 	}
 	// Every token request carried its own timestamp.
 	seen := map[string]bool{}
-	for _, b := range fs.tokenBodies {
-		seen[string(b["timestamp"])] = true
+	for _, r := range srv.requestsOf("token/get") {
+		var b struct {
+			Timestamp json.RawMessage `json:"timestamp"`
+		}
+		_ = json.Unmarshal(r.Body, &b)
+		seen[string(b.Timestamp)] = true
 	}
 	if len(seen) != 2 {
 		t.Errorf("token timestamps %v are not fresh per request", seen)
 	}
 }
 
+// The emulator knows no such app key.
 func TestTokenFailureIsReported(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	fs.onToken = func(w http.ResponseWriter, n int) bool {
-		writeJSON(w, map[string]any{"status": 1002, "msg": "The appKey does not exist", "requestId": "rq-" + strconv.Itoa(n)})
-		return true
-	}
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.MaxRetries = 3 })
+	srv := newEmu(t, emulator.Options{})
+	c, _ := srv.client(t, func(cfg *Config) { cfg.MaxRetries = 3; cfg.AccessKey = "unknown-app-key" })
 	_, err := c.GetMyFlows(context.Background(), "")
 	e, ok := asAPIError(err)
 	if !ok || e.Code != 1002 || e.Operation != tokenOperation {
 		t.Fatalf("err = %v, want the token service's 1002", err)
 	}
-	if want := "flows/getMyFlow: token/get: code 1002: The appKey does not exist (requestId rq-1)"; err.Error() != want {
-		t.Errorf("err = %q, want %q", err, want)
+	if want := "flows/getMyFlow: token/get: code 1002: The appKey does not exist (requestId emu-"; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %q, want it to start %q", err, want)
 	}
-	if n := fs.tokenCount(); n != 1 {
+	if n := srv.Count("token/get"); n != 1 {
 		t.Errorf("a definite token refusal was sent %d times, want 1", n)
 	}
 }
