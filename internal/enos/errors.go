@@ -164,6 +164,9 @@ type DuplicateTriggerError struct {
 	Period             Period        // the period of the flow's cycle that holds the trigger time
 	ExistingInstanceID string        // empty when the existing run was not found
 	Why                string        // why no other slot could be used
+	// Evidence says how the slot is known to be taken: a refusal, or how
+	// the run that holds it shows that it is not the trigger's.
+	Evidence string
 }
 
 // SlotName says "minute" or "hour".
@@ -182,10 +185,14 @@ func (e *DuplicateTriggerError) Error() string {
 	if e.ExistingInstanceID != "" {
 		existing = " (instance " + e.ExistingInstanceID + ")"
 	}
-	return fmt.Sprintf("flow %d already has a run triggered in the %s %s%s, and no other %s of %s can be used (%s); "+
+	evidence := ""
+	if e.Evidence != "" {
+		evidence = "; " + e.Evidence
+	}
+	return fmt.Sprintf("flow %d already has a run triggered in the %s %s%s, and no other %s of %s can be used (%s)%s; "+
 		"the service allows one run per flow and %s, and a run's time parameters derive from the period of the flow's cycle, "+
 		"so set a trigger time in another period to start a new run",
-		e.FlowID, e.SlotName(), e.Slot.Format("2006-01-02 15:04 MST"), existing, e.SlotName(), e.Period, e.Why, e.SlotName())
+		e.FlowID, e.SlotName(), e.Slot.Format("2006-01-02 15:04 MST"), existing, e.SlotName(), e.Period, e.Why, evidence, e.SlotName())
 }
 
 // TriggerOutcomeUnknownError is returned by StartRun when it cannot tell

@@ -114,9 +114,9 @@ type exploreTrigger struct {
 	// sawServerTime says that a server time was read in its process by
 	// the time it ended, so that Since cannot have stayed unknown.
 	sawServerTime bool
-	req     TriggerRequest
-	run     RunStart
-	err     error
+	req           TriggerRequest
+	run           RunStart
+	err           error
 }
 
 // exploreOnce plays one scenario under one fault sequence and returns what

@@ -102,11 +102,21 @@ const lookUpGrace = 8 * time.Second
 // A zero TriggerRequest.TriggerTime lets StartRun pick the time.
 func (r *runMatcher) startRun(ctx context.Context, req TriggerRequest) (RunStart, error) {
 	m := &startMachine{r: r, req: req, timeDefaulted: req.TriggerTime.IsZero(), configured: req.TriggerTime}
-	for state := stateChooseTime; state != stateDone && state != stateFailed; {
-		state = m.step(ctx, state)
+	for s := next(stateChooseTime); s.state != stateDone && s.state != stateFailed; {
+		s = m.step(ctx, s)
 	}
 	return m.result, m.err
 }
+
+// step is the machine's next state with what that state needs of the one
+// before it, and no more.
+type step struct {
+	state  startState
+	answer string    // stateVerify: the id the service answered
+	taken  slotTaken // stateMoveSlot: how the slot is known to be taken
+}
+
+func next(state startState) step { return step{state: state} }
 
 // startState is a state of StartRun's machine (see StartRun).
 type startState int
@@ -142,10 +152,8 @@ type startMachine struct {
 	lookedUp bool          // the current slot's run was looked for
 	resent   bool          // the current slot's request was sent twice
 	moves    int           // slots moved to after duplicates
-	answer   string        // the instance id the service answered
 	claimed  string        // the answer, claimed while it is verified
-	existing *FlowInstance // an older run found in the current slot
-	cause    error         // the last failure of a send or look-up
+	cause    error         // the failures of the current slot's sends and look-ups
 	moved    *TriggerMove
 	warnings []string
 
@@ -153,37 +161,41 @@ type startMachine struct {
 	err    error
 }
 
-// step performs state's action and returns the next state.
-func (m *startMachine) step(ctx context.Context, state startState) startState {
-	switch state {
+// step performs s's action and returns the next step.
+func (m *startMachine) step(ctx context.Context, s step) step {
+	switch s.state {
 	case stateChooseTime:
 		return m.chooseTime(ctx)
 	case stateSend, stateResend:
-		return m.send(ctx, state == stateResend)
+		return m.send(ctx, s.state == stateResend)
 	case stateVerify:
-		return m.verify(ctx)
+		return m.verify(ctx, s.answer)
 	case stateLookUp:
 		return m.lookUp(ctx, !m.resent)
 	case stateConfirm:
 		return m.lookUp(ctx, false)
 	case stateMoveSlot:
-		return m.moveSlot(ctx)
+		return m.moveSlot(ctx, s.taken)
 	}
-	return m.fail(fmt.Errorf("StartRun: no action for state %s", state))
+	return m.fail(fmt.Errorf("StartRun: no action for state %s", s.state))
 }
 
-func (m *startMachine) fail(err error) startState {
+func (m *startMachine) fail(err error) step {
 	m.err = err
-	return stateFailed
+	return next(stateFailed)
 }
 
-func (m *startMachine) chooseTime(ctx context.Context) startState {
+// leave moves on to another slot: the current one was taken before its
+// first send.
+func leave(taken slotTaken) step { return step{state: stateMoveSlot, taken: taken} }
+
+func (m *startMachine) chooseTime(ctx context.Context) step {
 	if m.timeDefaulted {
 		m.req.TriggerTime = m.r.slots.reserveNow(m.req.FlowID, m.r.now(), m.hourZone(ctx))
 	} else {
 		m.r.slots.reserve(m.req.FlowID, m.req.TriggerTime)
 	}
-	return stateSend
+	return next(stateSend)
 }
 
 // hourZone is the server's zone when the flow has hour slots (cut in that
@@ -196,11 +208,11 @@ func (m *startMachine) hourZone(ctx context.Context) *time.Location {
 	return loc
 }
 
-func (m *startMachine) send(ctx context.Context, resend bool) startState {
+func (m *startMachine) send(ctx context.Context, resend bool) step {
 	if resend {
 		m.resent = true
 	} else {
-		m.resent, m.existing, m.lookedUp = false, nil, false
+		m.resent, m.lookedUp, m.cause = false, false, nil
 	}
 	if m.since.server.IsZero() && !resend {
 		// The server's time before the first send tells a run that was in
@@ -219,33 +231,26 @@ func (m *startMachine) send(ctx context.Context, resend bool) startState {
 	m.sent = m.sent || err == nil || unknown || IsDuplicateTrigger(err)
 	switch {
 	case err == nil:
-		m.answer = id
-		return stateVerify
+		return step{state: stateVerify, answer: id}
 	case unknown:
 		m.cause = err
-		return stateLookUp
+		return next(stateLookUp)
 	case resend:
 		// The first send's outcome is still unknown, whatever became of
 		// the resend (a duplicate means the slot is taken, by that send's
 		// run or an older one).
 		m.cause = errors.Join(m.cause, err)
-		return stateConfirm
+		return next(stateConfirm)
 	case IsDuplicateTrigger(err):
 		// A refused first send: the slot was taken before it.
-		m.cause = err
-		return stateMoveSlot
+		return leave(slotTaken{evidence: evidenceRefused})
 	}
 	return m.fail(err)
 }
 
-func (m *startMachine) verify(ctx context.Context) startState {
-	id := m.answer
-	duplicate := func(reason string) startState {
-		m.cause = fmt.Errorf("flows/updateAndTrigger: the service answered with instance %s, which is not a new run: %s", id, reason)
-		return stateMoveSlot
-	}
+func (m *startMachine) verify(ctx context.Context, id string) step {
 	if slices.Contains(m.req.HeldIDs, id) {
-		return duplicate("it is held for another run")
+		return leave(slotTaken{evidence: evidenceHeldByCaller, runID: id, answered: true})
 	}
 	// Claimed before the read-back, so that a concurrent trigger answered
 	// with the same id waits for this verification and then sees the run
@@ -256,7 +261,7 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		// Slots are at most an hour: a run held for another hour cannot be
 		// the answer to a duplicate.
 		if held.flowID == m.req.FlowID && slotStart(held.triggerTime, hourSlot, loc).Equal(slotStart(sent, hourSlot, loc)) {
-			return duplicate("this client holds it for the run triggered at " + held.triggerTime.In(sent.Location()).Format(time.RFC3339))
+			return leave(slotTaken{evidence: evidenceHeldByClient, runID: id, answered: true})
 		}
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
@@ -271,10 +276,10 @@ func (m *startMachine) verify(ctx context.Context) startState {
 		// A read that does not describe the answered run is no evidence.
 		m.warn("the service answered the trigger of flow %d with run %s, whose read-back describes another run; it is kept on the service's answer", m.req.FlowID, id)
 	default:
-		if why := m.takenBefore(inst); why != "" {
+		if taken := m.takenBefore(inst); taken.evidence != noEvidence {
 			m.r.slots.release(id)
-			m.existing = inst
-			return duplicate(why)
+			taken.answered = true
+			return leave(taken)
 		}
 		m.noteUnproven(inst)
 	}
@@ -312,7 +317,7 @@ func (m *startMachine) warn(format string, args ...any) {
 	m.warnings = append(m.warnings, fmt.Sprintf(format, args...))
 }
 
-func (m *startMachine) done(id string, adopted bool) startState {
+func (m *startMachine) done(id string, adopted bool) step {
 	if !m.r.slots.claim(id, m.req.FlowID, m.req.TriggerTime) {
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
@@ -320,44 +325,46 @@ func (m *startMachine) done(id string, adopted bool) startState {
 }
 
 // finish returns the run id, claimed for this StartRun.
-func (m *startMachine) finish(id string, adopted bool) startState {
+func (m *startMachine) finish(id string, adopted bool) step {
 	m.result = RunStart{InstanceID: id, TriggerTime: m.req.TriggerTime, Adopted: adopted, Moved: m.moved, Warnings: m.warnings}
-	return stateDone
+	return next(stateDone)
 }
 
-// takenBefore says why inst, a run of the flow in the current slot, shows
+// takenBefore says how inst, a run of the flow in the current slot, shows
 // that the slot was taken before this StartRun's first send there (so that
-// send started no run in it), or "" when nothing does. Evidence is a run
-// held for another (by this client or the caller), a creation before a
-// server time read before the first send (both times are the server's, so
-// no agreement of clocks is needed), or another trigger instant than the
-// one sent beyond the forms the service may write it in. Parameters are no
-// evidence: the service may store a value otherwise than it was sent.
-func (m *startMachine) takenBefore(inst *FlowInstance) string {
+// send started no run in it), with no evidence when nothing does. Evidence
+// is a run held for another (by this client or the caller), a creation
+// before a server time read before the first send (both times are the
+// server's, so no agreement of clocks is needed), or another trigger
+// instant than the one sent beyond the forms the service may write it in.
+// Parameters are no evidence: the service may store a value otherwise than
+// it was sent.
+func (m *startMachine) takenBefore(inst *FlowInstance) slotTaken {
+	taken := func(e slotEvidence) slotTaken { return slotTaken{evidence: e, run: inst, runID: inst.InstanceID} }
 	// The own claim first: held waits for claims being verified.
-	if inst.InstanceID != m.claimed {
-		if m.r.slots.held(inst.InstanceID) {
-			return "this client returned it for another run"
-		}
+	if inst.InstanceID != m.claimed && m.r.slots.held(inst.InstanceID) {
+		return taken(evidenceHeldByClient)
 	}
 	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {
-		return "it is held for another run"
+		return taken(evidenceHeldByCaller)
 	}
 	if other := m.r.slots.heldAt(inst.FlowID, inst.TriggerTime, m.claimed); !inst.TriggerTime.IsZero() && other != "" {
 		// Another of this client's triggers of that instant holds the slot
 		// (its run's id perhaps in another form, or unknown).
-		return "this client holds run " + other + " of the same trigger time for another run"
+		t := taken(evidenceHeldSameInstant)
+		t.other = other
+		return t
 	}
 	if early := m.since.server.Sub(inst.CreatedAt); !m.since.server.IsZero() && !inst.CreatedAt.IsZero() && early > clockMargin && !zoneShift(early) {
-		return "it was created at " + inst.CreatedAt.Format("2006-01-02 15:04:05 MST") + ", before the trigger was sent"
+		return taken(evidenceCreatedBefore)
 	}
 	if late := inst.CreatedAt.Sub(m.until); !m.until.IsZero() && !inst.CreatedAt.IsZero() && late > lateActMargin && !zoneShift(late) {
-		return "it was created at " + inst.CreatedAt.Format("2006-01-02 15:04:05 MST") + ", after the trigger's outcome was recorded"
+		return taken(evidenceCreatedAfter)
 	}
 	if !inst.TriggerTime.IsZero() && !mayBeTriggerOf(inst.TriggerTime, m.req.TriggerTime) {
-		return "it was triggered for " + inst.TriggerTime.Format("2006-01-02 15:04:05 MST")
+		return taken(evidenceOtherInstant)
 	}
-	return ""
+	return slotTaken{}
 }
 
 // mayBeTriggerOf reports whether a run's trigger time t may be the
@@ -445,7 +452,7 @@ func (m *startMachine) sinceAfterwards(ctx context.Context) {
 // its duplicate answer: confirm) the outcome stays unknown. A run of the
 // slot that was there before the first send means that send started
 // nothing in it: -> moveSlot.
-func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
+func (m *startMachine) lookUp(ctx context.Context, mayResend bool) step {
 	lctx, ended := ctx, ctx.Err()
 	if ended != nil {
 		// The caller gave up while the answer was due; the run may exist
@@ -458,20 +465,19 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 	}
 	m.lookedUp = true
 	m.sinceAfterwards(lctx)
-	own, older, err := m.findOwnRun(lctx, false)
+	own, taken, err := m.findOwnRun(lctx, false)
 	switch {
 	case own != nil:
 		m.noteUnproven(own)
 		return m.done(own.InstanceID, true)
-	case older != nil && ended == nil:
-		m.existing = older
-		return stateMoveSlot
-	case older != nil:
-		return m.startedNothing(older.InstanceID, "held the slot of %s before the trigger was sent", ended)
+	case taken.evidence != noEvidence && ended == nil:
+		return leave(taken)
+	case taken.evidence != noEvidence:
+		return m.startedNothing(taken, ended)
 	case ended != nil:
 		return m.outcomeUnknown(ctx, errors.Join(ended, err))
 	case mayResend:
-		return stateResend
+		return next(stateResend)
 	case err != nil:
 		return m.outcomeUnknown(ctx, fmt.Errorf("looking for the run failed: %w", err))
 	}
@@ -483,7 +489,7 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) startState {
 // client takes that run for its own while the caller records the outcome;
 // when another one already holds it, that run is not this send's: the
 // slot was taken, so the send started nothing there (-> moveSlot).
-func (m *startMachine) outcomeUnknown(ctx context.Context, last error) startState {
+func (m *startMachine) outcomeUnknown(ctx context.Context, last error) step {
 	err := &TriggerOutcomeUnknownError{FlowID: m.req.FlowID, TriggerTime: m.req.TriggerTime,
 		RequestSent: m.sent, LookedUp: m.lookedUp, Err: errors.Join(m.cause, last)}
 	if !m.since.server.IsZero() {
@@ -514,10 +520,9 @@ func (m *startMachine) outcomeUnknown(ctx context.Context, last error) startStat
 	}
 	switch {
 	case held != "" && notMoved != nil:
-		return m.startedNothing(held, "of the slot of %s is held for another run of this client", notMoved)
+		return m.startedNothing(slotTaken{evidence: evidenceHeldByClient, runID: held}, notMoved)
 	case held != "":
-		m.cause = fmt.Errorf("flow %d: run %s of the slot is held for another run of this client", m.req.FlowID, held)
-		return stateMoveSlot
+		return leave(slotTaken{evidence: evidenceHeldByClient, runID: held})
 	case locErr != nil:
 		// No id to claim: the trigger time stands for the run, so that no
 		// other StartRun of this client takes a run of it for its own.
@@ -526,14 +531,14 @@ func (m *startMachine) outcomeUnknown(ctx context.Context, last error) startStat
 	return m.fail(err)
 }
 
-// startedNothing ends a StartRun whose slot the run runID held before its
-// send, so that the send started no run (why says how that is known, of
-// the slot's time), when no other slot may be tried: cause says why not. A
-// definite failure, not an unknown outcome: recording one would let the
-// next refresh adopt runID, which another run holds.
-func (m *startMachine) startedNothing(runID, why string, cause error) startState {
-	return m.fail(fmt.Errorf("flow %d: run %s "+why+", so the trigger started no run, and another slot was not tried: %w",
-		m.req.FlowID, runID, m.req.TriggerTime.Format(time.RFC3339), cause))
+// startedNothing ends a StartRun whose current slot was taken before its
+// send, so that the send started no run, when no other slot may be tried:
+// notMoved says why not. A definite failure, not an unknown outcome:
+// recording one would let the next refresh adopt the slot's run, which is
+// another's.
+func (m *startMachine) startedNothing(taken slotTaken, notMoved error) step {
+	return m.fail(fmt.Errorf("flow %d: the slot of %s was taken before the trigger was sent (%s), so the trigger started no run, and another slot was not tried: %w",
+		m.req.FlowID, m.req.TriggerTime.Format(time.RFC3339), taken, notMoved))
 }
 
 // expectedIDs are the ids a run of the current request has in the
@@ -552,14 +557,14 @@ func (m *startMachine) expectedIDs(loc *time.Location) []string {
 }
 
 // findOwnRun looks at the flow's runs of the current slot: own is one that
-// may be the run this StartRun sent (no evidence that it is older), older
-// one that shows the slot was taken before the first send (see
-// takenBefore). It searches by flow and slot; when the search fails, or
+// may be the run this StartRun sent (no evidence that it is older), taken
+// the evidence of one that shows the slot was taken before the first send
+// (see takenBefore). It searches by flow and slot; when the search fails, or
 // finds no run and everyForm is set, it reads the documented ids.
-func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own, older *FlowInstance, err error) {
+func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own *FlowInstance, taken slotTaken, err error) {
 	loc, locErr := m.r.svc.serverZone(ctx)
 	if locErr != nil {
-		return nil, nil, locErr
+		return nil, slotTaken{}, locErr
 	}
 	size := m.r.slots.slotSize(m.req.FlowID)
 	from := slotStart(m.req.TriggerTime, size, loc)
@@ -578,20 +583,23 @@ func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own, old
 		}
 	}
 	for i := range runs {
-		switch r := &runs[i]; {
-		case r.FlowID != m.req.FlowID:
-		case m.takenBefore(r) != "":
-			if older == nil {
-				older = r
+		r := &runs[i]
+		if r.FlowID != m.req.FlowID {
+			continue
+		}
+		switch t := m.takenBefore(r); {
+		case t.evidence != noEvidence:
+			if taken.evidence == noEvidence {
+				taken = t
 			}
 		case own == nil:
 			own = r
 		}
 	}
-	if own != nil || older != nil {
+	if own != nil || taken.evidence != noEvidence {
 		err = nil
 	}
-	return own, older, err
+	return own, taken, err
 }
 
 // runsBetween lists the flow's runs triggered in [from, to).
@@ -617,7 +625,7 @@ func (r *runMatcher) runsBetween(ctx context.Context, flowID int64, from, to tim
 
 // moveSlot handles a duplicate answer to a first send: it learns the slot
 // size from where the slot's run lies, then picks another slot.
-func (m *startMachine) moveSlot(ctx context.Context) startState {
+func (m *startMachine) moveSlot(ctx context.Context, slot slotTaken) step {
 	loc, locErr := m.r.svc.serverZone(ctx)
 	sent := m.req.TriggerTime
 	period := Period{Cycle: "mi"}
@@ -641,20 +649,17 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 	hour := slotStart(sent, hourSlot, loc)
 	from, to := minTime(period.Start, hour), maxTime(period.End, hour.Add(time.Hour))
 	runs, searchErr := m.r.runsBetween(ctx, m.req.FlowID, from, to)
-	m.learnSlotSize(runs, searchErr, loc)
+	m.learnSlotSize(slot.run, runs, searchErr, loc)
 	size := m.r.slots.slotSize(m.req.FlowID)
 	taken := slotStart(sent, size, loc)
 
-	existingID := ""
-	if m.existing != nil {
-		existingID = m.existing.InstanceID
-	}
+	existingID := slot.runID
 	for _, r := range runs {
 		if existingID == "" && slotStart(r.TriggerTime, size, loc).Equal(taken) {
 			existingID = r.InstanceID
 		}
 	}
-	dup := &DuplicateTriggerError{FlowID: m.req.FlowID, Slot: taken, SlotSize: size, Period: period, ExistingInstanceID: existingID, Why: why}
+	dup := &DuplicateTriggerError{FlowID: m.req.FlowID, Slot: taken, SlotSize: size, Period: period, ExistingInstanceID: existingID, Why: why, Evidence: slot.String()}
 	if m.moves >= maxSlotMoves {
 		dup.Why = fmt.Sprintf("%d other slots were tried and each was taken", m.moves)
 		dup.Period = periodOf(map[time.Duration]string{minuteSlot: "mi", hourSlot: "H"}[size], sent, loc)
@@ -663,12 +668,12 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 	m.moves++
 	if m.timeDefaulted {
 		m.req.TriggerTime = m.r.slots.reserveAfter(m.req.FlowID, sent, loc)
-		return stateSend
+		return next(stateSend)
 	}
 	if why != "" {
 		return m.fail(dup)
 	}
-	next, ok := m.freeSlotInPeriod(period, taken, size, runs, loc)
+	free, ok := m.freeSlotInPeriod(period, taken, size, runs, loc)
 	switch {
 	case ok:
 	case !period.Start.Before(taken) && !period.End.After(taken.Add(size)):
@@ -681,10 +686,10 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 	if m.moved == nil {
 		m.moved = &TriggerMove{From: m.configured, Period: period, ExistingInstanceID: existingID}
 	}
-	m.moved.To, m.moved.SlotSize = next, size
-	m.req.TriggerTime = next
-	m.r.slots.reserve(m.req.FlowID, next)
-	return stateSend
+	m.moved.To, m.moved.SlotSize = free, size
+	m.req.TriggerTime = free
+	m.r.slots.reserve(m.req.FlowID, free)
+	return next(stateSend)
 }
 
 // learnSlotSize switches the flow to hour slots when the duplicate's run lies
@@ -692,7 +697,7 @@ func (m *startMachine) moveSlot(ctx context.Context) startState {
 // answered with, else the runs the search found (none in the sent minute,
 // one in its hour), else, when the search failed, a run this client handed
 // out in another minute of that hour.
-func (m *startMachine) learnSlotSize(runs []FlowInstance, searchErr error, loc *time.Location) {
+func (m *startMachine) learnSlotSize(existing *FlowInstance, runs []FlowInstance, searchErr error, loc *time.Location) {
 	if m.r.slots.slotSize(m.req.FlowID) == hourSlot {
 		return
 	}
@@ -702,8 +707,8 @@ func (m *startMachine) learnSlotSize(runs []FlowInstance, searchErr error, loc *
 	inHour := func(t time.Time) bool { return !t.Before(hour) && t.Before(hour.Add(time.Hour)) }
 	hourly := false
 	switch {
-	case m.existing != nil && !m.existing.TriggerTime.IsZero():
-		hourly = !inMinute(m.existing.TriggerTime) && inHour(m.existing.TriggerTime)
+	case existing != nil && !existing.TriggerTime.IsZero():
+		hourly = !inMinute(existing.TriggerTime) && inHour(existing.TriggerTime)
 	case searchErr == nil:
 		var minuteTaken, hourTaken bool
 		for _, r := range runs {
