@@ -163,7 +163,7 @@ func (r *flowTriggerResource) Create(ctx context.Context, req resource.CreateReq
 
 	// The run has just started: the first check can wait a full interval.
 	res := waitForRun(ctx, r.data.client, plan.runRef(), runPolicy(plan.pollInterval(), plan.pollInterval()), nil)
-	resp.Diagnostics.Append(r.endWait(ctx, &plan, res, stageCreate, &resp.State, resp.Private)...)
+	resp.Diagnostics.Append(r.endWait(ctx, &plan, res, watchCreate, &resp.State, resp.Private)...)
 }
 
 // setStarted records in the model the run started (or, with an unknown
@@ -286,8 +286,7 @@ func (r *flowTriggerResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	inst, err := r.data.client.RunStatus(ctx, state.runRef(), time.Time{})
 	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddWarning(runVanished, vanishedRunKept(fmt.Sprintf("The service does not know run %s of flow %d any more (%s).",
-			state.ID.ValueString(), state.FlowID.ValueInt64(), err), state.Status.ValueString()))
+		resp.Diagnostics.Append(vanishedRun(watchRefresh, state.runRef(), 1, err, state.Status.ValueString()))
 		return
 	}
 	if err != nil {
@@ -353,7 +352,7 @@ func (r *flowTriggerResource) settleWait(ctx context.Context, state *flowTrigger
 	if inst.Status.Succeeded() {
 		return append(diags, setWaitMark(ctx, private, waitOver)...)
 	}
-	diags.AddWarning(fmt.Sprintf("Flow run ended with status %s", inst.Status.Name()), fmt.Sprintf(
+	diags.AddWarning(runEndedSummary(inst.Status.Name()), fmt.Sprintf(
 		"Run %s of flow %d, whose wait was interrupted, ended with status %s. The next apply replaces the resource: it starts a new run.",
 		state.ID.ValueString(), state.FlowID.ValueInt64(), inst.Status.Name()))
 	return append(diags, setWaitMark(ctx, private, waitFailed)...)
@@ -404,7 +403,7 @@ func (r *flowTriggerResource) Update(ctx context.Context, req resource.UpdateReq
 	tflog.Info(ctx, "following a run whose wait was interrupted", map[string]any{"flow_instance_id": state.ID.ValueString()})
 	// The run has been going on since the earlier apply: check at once.
 	res := waitForRun(ctx, r.data.client, state.runRef(), runPolicy(0, state.pollInterval()), nil)
-	resp.Diagnostics.Append(r.endWait(ctx, &state, res, stageUpdate, &resp.State, resp.Private)...)
+	resp.Diagnostics.Append(r.endWait(ctx, &state, res, watchResumed, &resp.State, resp.Private)...)
 }
 
 func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -447,8 +446,7 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	id := ref.InstanceID
 	inst, err := r.data.client.GetFlowInstance(ctx, id)
 	if enos.IsNotFound(err) {
-		resp.Diagnostics.AddWarning(runVanished,
-			fmt.Sprintf("Run %s was not cancelled because the service does not know it any more (%s).", id, err))
+		resp.Diagnostics.Append(vanishedRun(watchDestroy, ref, 1, err, state.Status.ValueString()))
 		return
 	}
 	if err != nil {
@@ -466,22 +464,8 @@ func (r *flowTriggerResource) Delete(ctx context.Context, req resource.DeleteReq
 	tflog.Info(ctx, "flow run cancel requested", map[string]any{"flow_instance_id": id})
 	// Read the run back at once: a cancel usually takes effect immediately.
 	res := waitForRun(ctx, r.data.client, ref, runPolicy(0, state.pollInterval()), nil)
-	switch res.Outcome {
-	case runwait.Succeeded, runwait.Failed:
+	if res.Outcome == runwait.Succeeded || res.Outcome == runwait.Failed {
 		tflog.Info(ctx, "flow run ended after cancel", map[string]any{"flow_instance_id": id, "status": res.Status.Status.Name()})
-	case runwait.NotFound:
-		resp.Diagnostics.AddWarning(runVanished, fmt.Sprintf(
-			"Run %s was cancelled, then %d consecutive reads did not find it (%s), so whether it stopped is unknown. It is forgotten.", id, notFoundReads, res.Err))
-	default:
-		reason := fmt.Sprintf("reading its status: %s", res.Err)
-		switch res.Outcome {
-		case runwait.TimedOut:
-			reason = fmt.Sprintf("it was still %s when timeouts.delete expired", lastStatusName(res))
-		case runwait.Interrupted:
-			reason = fmt.Sprintf("waiting was interrupted while it was %s", lastStatusName(res))
-		}
-		resp.Diagnostics.AddError("Cancelled flow run did not stop", fmt.Sprintf(
-			"Run %s was cancelled but is not seen finished: %s. It stays in state, and the next destroy cancels it again. "+
-				"Raise timeouts.delete, or destroy with on_destroy = \"detach\".", id, reason))
 	}
+	resp.Diagnostics.Append(describeWaitEnd(ctx, r.data.client, runWatch{by: watchCancel, run: ref}, res)...)
 }

@@ -124,13 +124,13 @@ func failedTask(t enos.TaskInstance) bool {
 }
 
 // failureDetail explains a run that finished without success: its status,
-// its failed tasks and the last lines of their logs (read with client).
+// its failed tasks and the last lines of their logs (read with logs).
 //
 // The log tail is what a task printed, and a task may print its input:
 // the values of the run's parameters other than those of shown (the
 // configured, non-secret parameters: write-only values are among the
 // others) are masked; the client has taken its own secrets out.
-func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInstance, shown map[string]string) string {
+func failureDetail(ctx context.Context, logs taskLogReader, inst *enos.FlowInstance, shown map[string]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s of flow %d (%s) ended with status %s (code %d).", inst.InstanceID, inst.FlowID, inst.FlowName, inst.Status.Name(), int(inst.Status))
 	var failed []enos.TaskInstance
@@ -149,7 +149,7 @@ func failureDetail(ctx context.Context, client *enos.Client, inst *enos.FlowInst
 		fmt.Fprintf(&b, "\nFailed task(s): %s.", strings.Join(names, ", "))
 	}
 	for _, t := range failed[:min(len(failed), maxLoggedFailedTasks)] {
-		log, err := client.GetTaskInstanceLog(ctx, t.TaskInstID, logFetchLength)
+		log, err := logs.GetTaskInstanceLog(ctx, t.TaskInstID, logFetchLength)
 		if err != nil {
 			fmt.Fprintf(&b, "\n\nThe log of task %s is not available: %s", t.TaskName, err)
 			continue
@@ -164,17 +164,6 @@ func (m *flowTriggerModel) shownParameters(ctx context.Context) map[string]strin
 	shown := map[string]string{}
 	_ = m.Parameters.ElementsAs(ctx, &shown, false) // validated at plan; an element that is not text is masked
 	return shown
-}
-
-// runVanished is the summary of every report of a run the service no
-// longer knows.
-const runVanished = "Flow run no longer known to the service"
-
-// vanishedRunKept is the detail of such a report where the resource keeps
-// the run: what was seen, then what the provider does about it.
-func vanishedRunKept(seen, lastStatus string) string {
-	return seen + fmt.Sprintf(" It was started, so it stays in state with its last known status %s and is not triggered again. "+
-		"To start a new run, use `terraform apply -replace` on this resource or change its triggers.", lastStatus)
 }
 
 // maskedValue stands for a value a log tail must not show.
@@ -208,74 +197,41 @@ func logTail(log string, n int) string {
 	return tail
 }
 
-// waitStage says which operation waited: an error in create taints the
-// resource, one in the update that resumes a wait does not.
-type waitStage string
-
-const (
-	stageCreate waitStage = "create"
-	stageUpdate waitStage = "update"
-)
-
-// endWait records in state what the wait saw and in private the mark the
-// resource keeps (see waitMark), and reports how the wait ended.
-func (r *flowTriggerResource) endWait(ctx context.Context, m *flowTriggerModel, res runwait.Result[*enos.FlowInstance], stage waitStage, state *tfsdk.State, private privateSetter) diag.Diagnostics {
+// endWait records in state what the wait of by (watchCreate or
+// watchResumed) saw and in private the mark the resource keeps, and
+// reports how the wait ended.
+func (r *flowTriggerResource) endWait(ctx context.Context, m *flowTriggerModel, res runwait.Result[*enos.FlowInstance], by watcher, state *tfsdk.State, private privateSetter) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if res.Seen {
 		diags.Append(m.setInstance(ctx, res.Status)...)
 	}
 	diags.Append(state.Set(ctx, m)...)
-	mark, reported := r.describeWaitEnd(ctx, m, res, stage)
-	diags.Append(reported...)
-	diags.Append(setWaitMark(ctx, private, mark)...)
+	diags.Append(describeWaitEnd(ctx, r.data.client, runWatch{by: by, run: m.runRef(), shown: m.shownParameters(ctx)}, res)...)
+	diags.Append(setWaitMark(ctx, private, markAfterWait(res.Outcome, by))...)
 	return diags
 }
 
-// describeWaitEnd says how a wait ended and which mark the resource keeps.
-func (r *flowTriggerResource) describeWaitEnd(ctx context.Context, m *flowTriggerModel, res runwait.Result[*enos.FlowInstance], stage waitStage) (waitMark, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	id, flowID, status := m.ID.ValueString(), m.FlowID.ValueInt64(), lastStatusName(res)
-	// What the next apply does with a run whose wait ended in an error.
-	next := "The resource is tainted: the next apply replaces it with a new run (on_destroy decides whether this run is cancelled or left to go on)."
-	mark := waitOver
-	if stage == stageUpdate {
-		next = "The run stays in state: the next apply follows it again, without starting another."
-		mark = waitPending
-	}
-	switch res.Outcome {
+// markAfterWait is the mark a resource keeps after a wait of by that
+// ended with outcome (see waitMark).
+func markAfterWait(outcome runwait.Outcome, by watcher) waitMark {
+	switch outcome {
 	case runwait.Succeeded:
-		return waitOver, diags
+		return waitOver
 	case runwait.Failed:
-		detail := failureDetail(ctx, r.data.client, res.Status, m.shownParameters(ctx))
-		if stage == stageCreate {
-			detail += "\n\nThe resource is tainted: the next apply starts a new run."
-		} else {
-			detail += "\n\nThe next apply replaces the resource: it starts a new run."
-		}
-		diags.AddError(fmt.Sprintf("Flow run ended with status %s", status), detail)
-		return waitFailed, diags
+		return waitFailed
 	case runwait.Interrupted:
-		diags.AddWarning("Waiting for the flow run was interrupted", fmt.Sprintf(
-			"Waiting for run %s of flow %d was interrupted while the run was %s. The run goes on in the service and stays in state, not tainted. "+
-				"The next plan shows an in-place update that follows this same run to its end and reports it, without starting another run; "+
-				"set wait_for_completion = false to stop following it.", id, flowID, status))
-		return waitPending, diags
+		return waitPending
 	case runwait.NotFound:
-		diags.AddWarning(runVanished, vanishedRunKept(fmt.Sprintf("%d consecutive reads did not find run %s of flow %d (%s).",
-			notFoundReads, id, flowID, res.Err), status))
-		if stage == stageCreate {
+		if by == watchCreate {
 			// A run that was just started may yet appear: follow it again.
-			return waitPending, diags
+			return waitPending
 		}
-		return waitOver, diags
-	case runwait.TimedOut:
-		diags.AddError("Flow run did not finish", fmt.Sprintf(
-			"Waiting for run %s of flow %d: the run was still %s when timeouts.%s expired; it goes on in the service. %s "+
-				"Raise timeouts.%s, or set wait_for_completion = false to stop waiting once the run is started.",
-			id, flowID, status, stage, next, stage))
-	default:
-		diags.AddError("Flow run did not finish", fmt.Sprintf(
-			"Waiting for run %s of flow %d: reading the run's status: %s\n\n%s", id, flowID, res.Err, next))
+		return waitOver
 	}
-	return mark, diags
+	// A create's error taints the resource, whose replacement is a new
+	// run; an update's leaves it, and the next apply follows it again.
+	if by == watchCreate {
+		return waitOver
+	}
+	return waitPending
 }

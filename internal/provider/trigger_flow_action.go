@@ -170,7 +170,10 @@ func (a *triggerFlowAction) Invoke(ctx context.Context, req action.InvokeRequest
 	if res.Outcome == runwait.Succeeded || res.Outcome == runwait.Failed {
 		progress("Run %s of flow %d ended with status %s.", run.InstanceID, request.FlowID, res.Status.Status.Name())
 	}
-	resp.Diagnostics.Append(describeActionWaitEnd(ctx, client, ref, request.Parameters, res, timeout, config.IgnoreRunResult.ValueBool())...)
+	// The parameters sent are those the configuration shows: the action
+	// has no write-only ones.
+	watch := runWatch{by: watchAction, run: ref, actionTimeout: timeout, shown: request.Parameters, ignoreRunResult: config.IgnoreRunResult.ValueBool()}
+	resp.Diagnostics.Append(describeWaitEnd(ctx, client, watch, res)...)
 }
 
 // startedMessage is the progress message of a started run: its instance
@@ -193,43 +196,6 @@ func statusMessage(inst *enos.FlowInstance) string {
 		return fmt.Sprintf("Run %s: %s.", inst.InstanceID, inst.Status.Name())
 	}
 	return fmt.Sprintf("Run %s: %s (tasks: %s).", inst.InstanceID, inst.Status.Name(), taskSummary(inst.Tasks))
-}
-
-// describeActionWaitEnd says how the action's wait ended. The run goes on
-// whatever happens to the wait, and nothing records it, so every error
-// says how to find it. shown are the parameters sent, which a failed
-// task's log may show.
-func describeActionWaitEnd(ctx context.Context, client *enos.Client, run enos.RunRef, shown map[string]string, res runwait.Result[*enos.FlowInstance], timeout time.Duration, ignoreRunResult bool) diag.Diagnostics {
-	var diags diag.Diagnostics
-	status := lastStatusName(res)
-	goesOn := fmt.Sprintf("The run goes on in the service; nothing records it in state. Follow it with the dataflow_flow_instance data source "+
-		"(flow_instance_id = %q) or in the Dataflow console. Invoking the action again starts another run.", run.InstanceID)
-	switch res.Outcome {
-	case runwait.Succeeded:
-	case runwait.Failed:
-		summary := fmt.Sprintf("Flow run ended with status %s", status)
-		detail := failureDetail(ctx, client, res.Status, shown)
-		if ignoreRunResult {
-			diags.AddWarning(summary, detail+"\n\nignore_run_result is true, so the failed run does not fail the invocation.")
-		} else {
-			diags.AddError(summary, detail+"\n\nSet ignore_run_result = true to report a failed run as a warning instead.")
-		}
-	case runwait.TimedOut:
-		diags.AddError("Flow run did not finish", fmt.Sprintf(
-			"Run %s of flow %d was still %s when the action's timeout (%s) expired. %s Raise timeout, or set wait_for_completion = false to stop waiting once the run is started.",
-			run.InstanceID, run.FlowID, status, timeout, goesOn))
-	case runwait.Interrupted:
-		diags.AddError("Waiting for the flow run was interrupted", fmt.Sprintf(
-			"Waiting for run %s of flow %d was interrupted while the run was %s. %s", run.InstanceID, run.FlowID, status, goesOn))
-	case runwait.NotFound:
-		diags.AddError(runVanished, fmt.Sprintf(
-			"Run %s of flow %d was started, but %d consecutive reads did not find it (%s), so how it ended is unknown. Its last known status was %s.",
-			run.InstanceID, run.FlowID, notFoundReads, res.Err, status))
-	default:
-		diags.AddError("Flow run did not finish", fmt.Sprintf(
-			"Waiting for run %s of flow %d: reading the run's status failed: %s\n\n%s", run.InstanceID, run.FlowID, res.Err, goesOn))
-	}
-	return diags
 }
 
 // durationOr is a configured duration, or def when it is not set; the
