@@ -42,13 +42,127 @@ func (s *statusSearch) covers(ref RunRef) bool {
 // statusBatcher shares instance searches among status checks, with no
 // timer: a check takes the newest search of its run's trigger hour that
 // covers the run and started late enough for it (in flight or done), and
-// otherwise starts one at once.
+// otherwise starts one at once. Its rules are those of hourBatch, one per
+// trigger hour; match_batch_test.go states them as tests.
 type statusBatcher struct {
-	mu      sync.Mutex
-	byHour  map[int64][]*statusSearch   // newest last
-	waiting map[int64]map[string]RunRef // the runs being waited on, by trigger hour
-	polling map[int64]int               // poll searches in flight, by trigger hour
-	queued  map[int64]*statusSearch     // the poll search to send when those end
+	mu    sync.Mutex
+	hours map[int64]*hourBatch
+}
+
+// hourBatch is the status checks of the runs of one trigger hour.
+type hourBatch struct {
+	searches []*statusSearch   // newest last; done or in flight
+	waiting  map[string]RunRef // the runs being waited on (polled)
+	polling  int               // poll searches in flight
+	queued   *statusSearch     // the poll search to send when those end
+}
+
+// hour returns hour's batch; the caller holds s.mu.
+func (s *statusBatcher) hour(hour int64) *hourBatch {
+	if s.hours == nil {
+		s.hours = map[int64]*hourBatch{}
+	}
+	b := s.hours[hour]
+	if b == nil {
+		b = &hourBatch{waiting: map[string]RunRef{}}
+		s.hours[hour] = b
+	}
+	return b
+}
+
+// serving is the newest search that covers ref and started at or after
+// notBefore, or nil.
+func (b *hourBatch) serving(ref RunRef, notBefore time.Time) *statusSearch {
+	for i := len(b.searches) - 1; i >= 0; i-- {
+		if found := b.searches[i]; found.covers(ref) && !found.started.Before(notBefore) {
+			return found
+		}
+	}
+	return nil
+}
+
+// pollInFlight reports a poll search of the hour not yet answered.
+func (b *hourBatch) pollInFlight() bool { return b.polling > 0 }
+
+// join adds ref to the poll search queued behind those in flight, making
+// it when none is queued: it then covers ref with every run waited on.
+func (b *hourBatch) join(ref RunRef) *statusSearch {
+	if b.queued == nil {
+		b.queued = &statusSearch{poll: true, done: make(chan struct{})}
+	}
+	// Its own run, too: a call for the same run that ends before this
+	// search starts stops waiting on it.
+	b.queued.joined = append(b.queued.joined, ref)
+	return b.queued
+}
+
+// startPoll scopes a poll search to every run waited on and to the runs of
+// the calls that joined it, and counts it in flight; it returns those
+// runs, never none: the caller's own run is one of them.
+func (b *hourBatch) startPoll(now time.Time, search *statusSearch) []RunRef {
+	covered := maps.Clone(b.waiting)
+	for _, r := range search.joined {
+		covered[r.InstanceID] = r
+	}
+	refs := slices.Collect(maps.Values(covered))
+	search.started = now
+	if flows := distinctFlows(refs); len(flows) == 1 {
+		search.flow = flows[0]
+	} else {
+		search.refs = make(map[string]int64, len(refs))
+		for _, r := range refs {
+			search.refs[r.InstanceID] = r.FlowID
+		}
+	}
+	b.polling++
+	b.add(search)
+	return refs
+}
+
+// add keeps search as the newest, dropping the searches it makes useless:
+// it serves every run they serve.
+func (b *hourBatch) add(search *statusSearch) *statusSearch {
+	kept := b.searches[:0]
+	for _, old := range b.searches {
+		if !search.supersedes(old) {
+			kept = append(kept, old)
+		}
+	}
+	b.searches = append(kept, search)
+	return search
+}
+
+// pollEnded counts a poll search as answered and returns the queued one,
+// now started, with its runs (nil when none is queued).
+func (b *hourBatch) pollEnded(now time.Time) (*statusSearch, []RunRef) {
+	b.polling--
+	next := b.queued
+	if next == nil {
+		return nil, nil
+	}
+	b.queued = nil
+	return next, b.startPoll(now, next)
+}
+
+// forget drops a failed search, so that later checks search again.
+func (b *hourBatch) forget(failed *statusSearch) {
+	b.searches = slices.DeleteFunc(b.searches, func(s *statusSearch) bool { return s == failed })
+}
+
+// supersedes reports whether s serves every run old serves.
+func (s *statusSearch) supersedes(old *statusSearch) bool {
+	if s.flow > 0 {
+		return old.flow == s.flow
+	}
+	if old.flow > 0 {
+		return false
+	}
+	for id := range old.refs {
+		if _, ok := s.refs[id]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // readBack reads a run just triggered (sent at since) as a poll does,
@@ -73,12 +187,11 @@ func (r *runMatcher) readBack(ctx context.Context, ref RunRef, since time.Time) 
 // started at or after notBefore serves it. Such a search covers every run
 // waited on in that hour, of any flow, so that runs polled at the same
 // instant (pass the instant the poll was due, not the time it woke up)
-// share one request.
+// share one request. waited says that the run stays waited on until it
+// ends (a read-back's does not).
 //
 // A run the search does not return (a service whose trigger times differ
 // from those sent), or any run of a failed search, is read on its own.
-
-// waited says that a poll's run stays waited on until it ends.
 func (r *runMatcher) runStatus(ctx context.Context, ref RunRef, notBefore time.Time, waited bool) (*FlowInstance, error) {
 	if ref.FlowID <= 0 || ref.TriggerTime.IsZero() {
 		return r.svc.get(ctx, ref.InstanceID)
@@ -88,7 +201,7 @@ func (r *runMatcher) runStatus(ctx context.Context, ref RunRef, notBefore time.T
 	s, refs, send := r.statuses.searchFor(r.now(), hour, ref, notBefore)
 	if send {
 		// Detached: a caller that gives up must not fail the others.
-		go r.runStatusSearch(context.WithoutCancel(ctx), hour, s, refs)
+		go r.runStatusSearches(context.WithoutCancel(ctx), hour, s, refs)
 	}
 	select {
 	case <-s.done:
@@ -119,147 +232,60 @@ func (r *runMatcher) runStatus(ctx context.Context, ref RunRef, notBefore time.T
 func (s *statusBatcher) searchFor(now time.Time, hour int64, ref RunRef, notBefore time.Time) (*statusSearch, []RunRef, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !notBefore.IsZero() {
-		if s.waiting == nil {
-			s.waiting = map[int64]map[string]RunRef{}
-		}
-		if s.waiting[hour] == nil {
-			s.waiting[hour] = map[string]RunRef{}
-		}
-		s.waiting[hour][ref.InstanceID] = ref
+	b := s.hour(hour)
+	polling := !notBefore.IsZero()
+	if polling {
+		b.waiting[ref.InstanceID] = ref
 	}
-	searches := s.byHour[hour]
-	for i := len(searches) - 1; i >= 0; i-- {
-		if found := searches[i]; found.covers(ref) && !found.started.Before(notBefore) {
-			return found, nil, false
-		}
+	if found := b.serving(ref, notBefore); found != nil {
+		return found, nil, false
 	}
-	if notBefore.IsZero() {
-		return s.add(hour, &statusSearch{started: now, flow: ref.FlowID, done: make(chan struct{})}), nil, true
-	}
-	// A poll of a run no search in flight covers waits for the one after
-	// them, which then covers it: runs whose first polls come one after
-	// another cost two searches, not one each.
-	if s.polling[hour] > 0 {
-		if s.queued[hour] == nil {
-			if s.queued == nil {
-				s.queued = map[int64]*statusSearch{}
-			}
-			s.queued[hour] = &statusSearch{poll: true, done: make(chan struct{})}
-		}
-		// Its own run, too: a call for the same run that ends before this
-		// search starts stops waiting on it.
-		s.queued[hour].joined = append(s.queued[hour].joined, ref)
-		return s.queued[hour], nil, false
+	switch {
+	case !polling:
+		return b.add(&statusSearch{started: now, flow: ref.FlowID, done: make(chan struct{})}), nil, true
+	case b.pollInFlight():
+		// A poll of a run no search in flight covers waits for the one
+		// after them, which then covers it: runs whose first polls come one
+		// after another cost two searches, not one each.
+		return b.join(ref), nil, false
 	}
 	search := &statusSearch{poll: true, done: make(chan struct{})}
-	return search, s.startPoll(now, hour, search), true
-}
-
-// startPoll scopes a poll search to every run waited on in hour and to the
-// runs of the calls that joined it, and counts it in flight; it returns
-// those runs, never none: the caller's own run is one of them.
-func (s *statusBatcher) startPoll(now time.Time, hour int64, search *statusSearch) []RunRef {
-	covered := maps.Clone(s.waiting[hour])
-	if covered == nil {
-		covered = map[string]RunRef{}
-	}
-	for _, r := range search.joined {
-		covered[r.InstanceID] = r
-	}
-	refs := slices.Collect(maps.Values(covered))
-	search.started = now
-	if flows := distinctFlows(refs); len(flows) == 1 {
-		search.flow = flows[0]
-	} else {
-		search.refs = make(map[string]int64, len(refs))
-		for _, r := range refs {
-			search.refs[r.InstanceID] = r.FlowID
-		}
-	}
-	if s.polling == nil {
-		s.polling = map[int64]int{}
-	}
-	s.polling[hour]++
-	s.add(hour, search)
-	return refs
-}
-
-func (s *statusBatcher) add(hour int64, search *statusSearch) *statusSearch {
-	if s.byHour == nil {
-		s.byHour = map[int64][]*statusSearch{}
-	}
-	s.byHour[hour] = append(withoutCoveredBy(s.byHour[hour], search), search)
-	return search
-}
-
-// pollEnded counts a poll search of hour as done and returns the queued
-// one, now started, with its runs (nil when none is queued).
-func (s *statusBatcher) pollEnded(now time.Time, hour int64) (*statusSearch, []RunRef) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.polling[hour]--
-	next := s.queued[hour]
-	if next == nil {
-		return nil, nil
-	}
-	delete(s.queued, hour)
-	return next, s.startPoll(now, hour, next)
-}
-
-// withoutCoveredBy drops the searches that next makes useless: a newer
-// search serves every run they serve.
-func withoutCoveredBy(searches []*statusSearch, next *statusSearch) []*statusSearch {
-	kept := searches[:0]
-	for _, old := range searches {
-		superseded := next.flow > 0 && old.flow == next.flow
-		if next.flow == 0 && old.flow == 0 {
-			superseded = true
-			for id := range old.refs {
-				if _, ok := next.refs[id]; !ok {
-					superseded = false
-					break
-				}
-			}
-		}
-		if !superseded {
-			kept = append(kept, old)
-		}
-	}
-	return kept
+	return search, b.startPoll(now, search), true
 }
 
 func (s *statusBatcher) stopWaiting(hour int64, ref RunRef) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.waiting[hour], ref.InstanceID)
+	delete(s.hour(hour).waiting, ref.InstanceID)
 }
 
-// forget drops a failed search, so that later checks search again.
 func (s *statusBatcher) forget(hour int64, failed *statusSearch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	searches := s.byHour[hour]
-	for i, search := range searches {
-		if search == failed {
-			s.byHour[hour] = append(searches[:i:i], searches[i+1:]...)
+	s.hour(hour).forget(failed)
+}
+
+func (s *statusBatcher) pollEnded(now time.Time, hour int64) (*statusSearch, []RunRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hour(hour).pollEnded(now)
+}
+
+// runStatusSearches sends the search of one trigger hour, then, for a
+// poll, each poll search queued behind it in turn.
+func (r *runMatcher) runStatusSearches(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
+	for search != nil {
+		r.searchStatuses(ctx, hour, search, refs)
+		close(search.done)
+		if !search.poll {
 			return
 		}
+		search, refs = r.statuses.pollEnded(r.now(), hour)
 	}
 }
 
-// runStatusSearch sends the search of one trigger hour: every run of its
+// searchStatuses sends the search of one trigger hour: every run of its
 // flow, or, for runs of several flows, the window of their trigger times.
-func (r *runMatcher) runStatusSearch(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
-	r.searchStatuses(ctx, hour, search, refs)
-	close(search.done)
-	if search.poll {
-		if next, refs := r.statuses.pollEnded(r.now(), hour); next != nil {
-			r.runStatusSearch(ctx, hour, next, refs)
-		}
-	}
-}
-
 func (r *runMatcher) searchStatuses(ctx context.Context, hour int64, search *statusSearch, refs []RunRef) {
 	start := time.Unix(hour*3600, 0)
 	// The service keeps trigger times to the second; a second either side

@@ -43,8 +43,10 @@ type memService struct {
 	timeReadsBy map[string]int
 	label       string
 
-	// fault, when set, decides the n-th call (1-based, per operation) of op.
+	// fault, when set, decides the n-th call (1-based, per operation) of
+	// op; before, when set, sees that call first (and may hold it).
 	fault    func(op string, n int) memFault
+	before   func(op string, n int)
 	cancel   context.CancelFunc // what a faultCancel cancels
 	calls    map[string]int
 	searches []InstanceSearch
@@ -141,9 +143,12 @@ func (ms *memService) begin(ctx context.Context, op string) (memFault, error) {
 	ms.mu.Lock()
 	ms.calls[op]++
 	n := ms.calls[op]
-	fault := ms.fault
+	fault, before := ms.fault, ms.before
 	ms.now = ms.now.Add(ms.tick)
 	ms.mu.Unlock()
+	if before != nil {
+		before(op, n)
+	}
 	if err := ctx.Err(); err != nil {
 		return faultNone, &transportError{op: op, err: err}
 	}

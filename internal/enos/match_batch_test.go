@@ -3,9 +3,8 @@ package enos
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,15 +27,15 @@ func (m *manualClock) set(t time.Time) {
 	m.now = t
 }
 
-// statusTestRuns adds runs of the flows to fs, perFlow a minute apart in
+// statusTestRuns adds runs of the flows to ms, perFlow a minute apart in
 // the hour of base, and returns them.
-func statusTestRuns(fs *fakeService, base time.Time, perFlow int, flows ...int64) []RunRef {
+func statusTestRuns(ms *memService, base time.Time, perFlow int, flows ...int64) []RunRef {
 	var refs []RunRef
 	for _, flowID := range flows {
 		for i := range perFlow {
 			at := base.Add(time.Duration(i) * time.Minute)
 			id := fmt.Sprintf("%d-%d", flowID, at.Unix())
-			fs.addInstance(fakeInstance{ID: id, FlowID: flowID, TriggerTime: at})
+			ms.addRun(FlowInstance{InstanceID: id, FlowID: flowID, TriggerTime: at, Status: StatusRunning})
 			refs = append(refs, RunRef{InstanceID: id, FlowID: flowID, TriggerTime: at})
 		}
 	}
@@ -44,26 +43,26 @@ func statusTestRuns(fs *fakeService, base time.Time, perFlow int, flows ...int64
 }
 
 func TestRunStatusOneSearchServesARefreshOfAFlowAndHour(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	c, _ := newTestClient(t, fs, nil)
+	ms := newMemService()
+	r := newMemMatcher(ms)
 	ctx := context.Background()
 	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	refs := statusTestRuns(fs, base, 30, 1001, 1002)
+	refs := statusTestRuns(ms, base, 30, 1001, 1002)
 	// Another hour of 1001: its own search.
-	refs = append(refs, statusTestRuns(fs, base.Add(time.Hour), 5, 1001)...)
+	refs = append(refs, statusTestRuns(ms, base.Add(time.Hour), 5, 1001)...)
 
 	// One by one, as Terraform's refresh of a plan asks: nothing gathers
 	// concurrent calls, the first check of each flow and hour learns them all.
 	for _, ref := range refs {
-		inst, err := c.RunStatus(ctx, ref, time.Time{})
+		inst, err := r.runStatus(ctx, ref, time.Time{}, true)
 		if err != nil || inst.InstanceID != ref.InstanceID || inst.FlowID != ref.FlowID {
 			t.Fatalf("RunStatus(%s) = %+v, %v", ref.InstanceID, inst, err)
 		}
 	}
-	if n := fs.count("flowInstances/search"); n != 3 {
+	if n := ms.count(opSearch); n != 3 {
 		t.Errorf("%d searches for %d runs in 3 (flow, hour) pairs, want 3", n, len(refs))
 	}
-	if n := fs.count("flowInstances/get"); n != 0 {
+	if n := ms.count(opGet); n != 0 {
 		t.Errorf("%d flowInstances/get, want 0: the searches return every run", n)
 	}
 }
@@ -72,31 +71,27 @@ func TestRunStatusOneSearchServesARefreshOfAFlowAndHour(t *testing.T) {
 // until the test releases it, and answers the n-th search with status n, so
 // that each caller's answer names the search it came from.
 func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	ms := newMemService()
 	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	r := newMemMatcher(ms)
+	r.now = clock.Now
 	ctx := context.Background()
-	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001, 1002)
+	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001, 1002)
 
 	arrived := make(chan int)
 	release := map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
-	var mu sync.Mutex
-	searches := 0
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		mu.Lock()
-		searches++
-		n := searches
-		mu.Unlock()
+	ms.before = func(op string, n int) {
+		if op != opSearch {
+			return
+		}
+		ms.mu.Lock()
+		for i := range ms.runs {
+			ms.runs[i].Status = Status(n) // names the search
+		}
+		ms.mu.Unlock()
 		arrived <- n
 		<-release[n]
-		page := []map[string]any{}
-		for _, ref := range refs {
-			item := fs.instanceJSON(fakeInstance{ID: ref.InstanceID, FlowID: ref.FlowID, TriggerTime: ref.TriggerTime})
-			item["status"] = n // names the search
-			page = append(page, item)
-		}
-		fs.ok(w, map[string]any{"flowInsts": page, "count": len(page)})
-	})
+	}
 
 	type answer struct {
 		status Status
@@ -105,7 +100,7 @@ func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
 	poll := func(ref RunRef, due time.Time) chan answer {
 		ch := make(chan answer, 1)
 		go func() {
-			inst, err := c.RunStatus(ctx, ref, due)
+			inst, err := r.runStatus(ctx, ref, due, true)
 			if err != nil {
 				ch <- answer{err: err}
 				return
@@ -143,58 +138,62 @@ func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
 			t.Errorf("poll due %v = status %d, %v; want search 2's answer", due, a.status, a.err)
 		}
 	}
-	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
+	if s, g := ms.count(opSearch), ms.count(opGet); s != 2 || g != 0 {
 		t.Errorf("%d searches and %d gets, want 2 and 0", s, g)
 	}
 }
 
 func TestRunStatusWaitersOfSeveralFlowsShareOneSearch(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	ms := newMemService()
 	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	r := newMemMatcher(ms)
+	r.now = clock.Now
 	ctx := context.Background()
-	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 3, 1001, 1002, 1004)
+	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 3, 1001, 1002, 1004)
 	// The first poll of each run makes it known as waited on.
 	for _, ref := range refs {
-		if _, err := c.RunStatus(ctx, ref, clock.Now()); err != nil {
+		if _, err := r.runStatus(ctx, ref, clock.Now(), true); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := fs.count("flowInstances/search")
+	before := ms.count(opSearch)
 	due := clock.Now().Add(10 * time.Second)
 	clock.set(due)
 	var wg sync.WaitGroup
 	for _, ref := range refs {
 		wg.Go(func() {
-			if inst, err := c.RunStatus(ctx, ref, due); err != nil || inst.InstanceID != ref.InstanceID {
+			if inst, err := r.runStatus(ctx, ref, due, true); err != nil || inst.InstanceID != ref.InstanceID {
 				t.Errorf("RunStatus(%s) = %+v, %v", ref.InstanceID, inst, err)
 			}
 		})
 	}
 	wg.Wait()
-	if n := fs.count("flowInstances/search") - before; n != 1 {
+	if n := ms.count(opSearch) - before; n != 1 {
 		t.Errorf("%d searches for one poll of %d runs of 3 flows, want 1", n, len(refs))
 	}
-	if n := fs.count("flowInstances/get"); n != 0 {
+	if n := ms.count(opGet); n != 0 {
 		t.Errorf("%d flowInstances/get, want 0", n)
 	}
 }
 
 func TestRunStatusReadsAloneAfterAFailedSearch(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
-	c, _ := newTestClient(t, fs, nil)
+	ms := newMemService()
+	r := newMemMatcher(ms)
 	ctx := context.Background()
-	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001)
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, _ *http.Request, _ fakeCall) {
-		fs.replyCode(w, 62102, "Invalid request body.", nil)
-	})
+	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001)
+	ms.fault = func(op string, _ int) memFault {
+		if op == opSearch {
+			return fault5xx
+		}
+		return faultNone
+	}
 	for _, ref := range refs {
-		if inst, err := c.RunStatus(ctx, ref, time.Time{}); err != nil || inst.InstanceID != ref.InstanceID {
+		if inst, err := r.runStatus(ctx, ref, time.Time{}, true); err != nil || inst.InstanceID != ref.InstanceID {
 			t.Fatalf("RunStatus(%s) = %+v, %v", ref.InstanceID, inst, err)
 		}
 	}
 	// The failed search is not kept: the second check searches again.
-	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 2 {
+	if s, g := ms.count(opSearch), ms.count(opGet); s != 2 || g != 2 {
 		t.Errorf("%d searches and %d gets, want 2 and 2", s, g)
 	}
 }
@@ -202,25 +201,26 @@ func TestRunStatusReadsAloneAfterAFailedSearch(t *testing.T) {
 // A run read back after its trigger is not waited on: the polls of its hour
 // that follow search only the runs polled, not every run triggered in it.
 func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	ms := newMemService()
 	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	r := newMemMatcher(ms)
+	r.now = clock.Now
 	ctx := context.Background()
-	refs := statusTestRuns(fs, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 1, 1001, 1002)
+	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 1, 1001, 1002)
 	readBack, polled := refs[0], refs[1]
-	if inst, err := c.runs.readBack(ctx, readBack, clock.Now()); err != nil || inst.InstanceID != readBack.InstanceID {
+	if inst, err := r.readBack(ctx, readBack, clock.Now()); err != nil || inst.InstanceID != readBack.InstanceID {
 		t.Fatalf("readBack(%s) = %+v, %v", readBack.InstanceID, inst, err)
 	}
 	clock.set(clock.Now().Add(10 * time.Second))
-	if inst, err := c.RunStatus(ctx, polled, clock.Now()); err != nil || inst.InstanceID != polled.InstanceID {
+	if inst, err := r.runStatus(ctx, polled, clock.Now(), true); err != nil || inst.InstanceID != polled.InstanceID {
 		t.Fatalf("RunStatus(%s) = %+v, %v", polled.InstanceID, inst, err)
 	}
-	searches := searchesSent(t, fs)
+	searches := ms.searches
 	if len(searches) != 2 {
 		t.Fatalf("%d searches, want 2: %+v", len(searches), searches)
 	}
-	if got, want := searches[1].Expression, "1002-"; got != want {
-		t.Errorf("the poll searched %q, want only flow 1002's runs (%q): the run read back is still waited on", got, want)
+	if got, want := searches[1].FlowID, int64(1002); got != want {
+		t.Errorf("the poll searched flow %d, want only flow 1002's runs: the run read back is still waited on", got)
 	}
 }
 
@@ -228,27 +228,28 @@ func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
 // when the apply's earlier triggers of other flows crowd that window past
 // a page: the search takes the newest runs first.
 func TestRunStatusReadBacksInACrowdedWindowShareOneSearch(t *testing.T) {
-	fs := newFakeService(t, APIVersion20)
+	ms := newMemService()
 	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	c, _ := newTestClient(t, fs, func(cfg *Config) { cfg.Now = clock.Now })
+	r := newMemMatcher(ms)
+	r.now = clock.Now
 	ctx := context.Background()
 	sent := clock.Now()
 	for i := range 2 * defaultPageSize {
-		fs.addInstance(fakeInstance{ID: fmt.Sprintf("%d-crowd", 3000+i), FlowID: int64(3000 + i), TriggerTime: sent.Add(-time.Second)})
+		ms.addRun(FlowInstance{InstanceID: fmt.Sprintf("%d-crowd", 3000+i), FlowID: int64(3000 + i), TriggerTime: sent.Add(-time.Second)})
 	}
-	refs := statusTestRuns(fs, sent, 1, 1001, 1002, 1003)
+	refs := statusTestRuns(ms, sent, 1, 1001, 1002, 1003)
 	// A first read-back in flight makes the others queue for the next search.
-	release := holdFirstSearch(t, fs)
+	release := holdFirstSearch(t, ms)
 	var wg sync.WaitGroup
-	wg.Go(func() { expectReadBack(ctx, t, c, refs[0], sent) })
-	waitFor(t, func() bool { return fs.count("flowInstances/search") == 1 })
+	wg.Go(func() { expectReadBack(ctx, t, r, refs[0], sent) })
+	waitFor(t, func() bool { return ms.count(opSearch) == 1 })
 	for _, ref := range refs[1:] {
-		wg.Go(func() { expectReadBack(ctx, t, c, ref, sent) })
+		wg.Go(func() { expectReadBack(ctx, t, r, ref, sent) })
 	}
-	waitFor(t, func() bool { return c.runs.statuses.waitingIn(refs[1].TriggerTime.Unix()/3600) == 3 })
+	waitFor(t, func() bool { return r.statuses.waitingIn(refs[1].TriggerTime.Unix()/3600) == 3 })
 	release()
 	wg.Wait()
-	if s, g := fs.count("flowInstances/search"), fs.count("flowInstances/get"); s != 2 || g != 0 {
+	if s, g := ms.count(opSearch), ms.count(opGet); s != 2 || g != 0 {
 		t.Errorf("%d searches and %d gets for 3 read-backs, want 2 and 0", s, g)
 	}
 }
@@ -257,7 +258,7 @@ func TestRunStatusReadBacksInACrowdedWindowShareOneSearch(t *testing.T) {
 func (s *statusBatcher) waitingIn(hour int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.waiting[hour])
+	return len(s.hour(hour).waiting)
 }
 
 // waitFor waits until cond holds, failing the test after a generous bound.
@@ -294,27 +295,56 @@ func TestQueuedPollSearchCoversTheRunsOfItsCalls(t *testing.T) {
 	}
 }
 
-// holdFirstSearch makes fs hold its first instance search until the
+// holdFirstSearch makes ms hold its first instance search until the
 // returned release is called (at the latest when the test ends, so that a
-// failing test does not leave the fake's handler waiting).
-func holdFirstSearch(t *testing.T, fs *fakeService) (release func()) {
+// failing test does not leave the search waiting).
+func holdFirstSearch(t *testing.T, ms *memService) (release func()) {
 	held := make(chan struct{})
 	release = sync.OnceFunc(func() { close(held) })
 	t.Cleanup(release)
-	var searches atomic.Int32
-	fs.handle("flowInstances/search", func(w http.ResponseWriter, r *http.Request, call fakeCall) {
-		if searches.Add(1) == 1 {
+	ms.before = func(op string, n int) {
+		if op == opSearch && n == 1 {
 			<-held
 		}
-		fs.serveInstanceSearch(w, r, call)
-	})
+	}
 	return release
 }
 
 // expectReadBack reads ref back as sent at sent and fails the test unless
 // that returns the run.
-func expectReadBack(ctx context.Context, t *testing.T, c *Client, ref RunRef, sent time.Time) {
-	if inst, err := c.runs.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
+func expectReadBack(ctx context.Context, t *testing.T, r *runMatcher, ref RunRef, sent time.Time) {
+	if inst, err := r.readBack(ctx, ref, sent); err != nil || inst.InstanceID != ref.InstanceID {
 		t.Errorf("readBack(%s) = %+v, %v", ref.InstanceID, inst, err)
+	}
+}
+
+// The rule that keeps an hour's searches few: a newer search replaces the
+// ones it serves every run of (a search of the same flow; a search of runs
+// that covers all of an older one's), and no other.
+func TestHourBatchKeepsOnlySearchesNotSuperseded(t *testing.T) {
+	flow1, flow2 := &statusSearch{flow: 1001}, &statusSearch{flow: 1002}
+	runsAB := &statusSearch{refs: map[string]int64{"a": 1001, "b": 1002}}
+	runsA := &statusSearch{refs: map[string]int64{"a": 1001}}
+	for _, tc := range []struct {
+		name      string
+		old, next *statusSearch
+		replaced  bool
+	}{
+		{"same flow", flow1, &statusSearch{flow: 1001}, true},
+		{"other flow", flow1, flow2, false},
+		{"runs covered by more runs", runsA, runsAB, true},
+		{"runs not all covered", runsAB, runsA, false},
+		{"a flow by runs", flow1, runsAB, false},
+		{"runs by a flow", runsA, flow1, false},
+	} {
+		var b hourBatch
+		b.add(tc.old)
+		b.add(tc.next)
+		if kept := slices.Contains(b.searches, tc.old); kept == tc.replaced {
+			t.Errorf("%s: old search kept = %t, want %t", tc.name, kept, !tc.replaced)
+		}
+		if b.searches[len(b.searches)-1] != tc.next {
+			t.Errorf("%s: the newest search is not last", tc.name)
+		}
 	}
 }
