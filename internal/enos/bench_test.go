@@ -7,15 +7,17 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
 // BenchmarkSignedRequest measures building and signing one trigger request.
 func BenchmarkSignedRequest(b *testing.B) {
-	c, err := New(Config{Endpoint: "https://apim.example.com", AccessKey: "k", SecretKey: "s", OrgID: testOrgID, UserID: testUserID})
+	c, err := New(Config{Endpoint: "https://apim.example.com", AccessKey: "k", SecretKey: "s", OrgID: emulator.DefaultOrgID, UserID: emulator.DefaultUserID})
 	if err != nil {
 		b.Fatal(err)
 	}
-	query := url.Values{"action": {"updateAndTrigger"}, "userId": {testUserID}, "orgId": {testOrgID}}
+	query := url.Values{"action": {"updateAndTrigger"}, "userId": {emulator.DefaultUserID}, "orgId": {emulator.DefaultOrgID}}
 	params := map[string]string{"bizdate": "20240101", "region": "cn", "mode": "full"}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -124,6 +124,7 @@ type exploreTrigger struct {
 func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault) string {
 	ms := newMemService()
 	ms.tick = 1500 * time.Millisecond // beyond clockMargin between a process's last call and the next one's first
+	ms.localLag = 3 * time.Minute
 	ms.answerExisting = env.answerExisting
 	if env.rewrite {
 		ms.rewrite = strings.TrimSpace

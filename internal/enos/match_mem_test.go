@@ -34,6 +34,17 @@ type memService struct {
 	cycles         map[int64]string // flows' cycles; "D" when unset
 	// rewrite is how the service stores a sent parameter value.
 	rewrite func(string) string
+	// newStatus is the status of the runs triggers start.
+	newStatus Status
+	// reuseID, when set, is the answer to every trigger, which starts
+	// nothing (a service that hands out an id twice); refusal, when set, is
+	// the error every trigger meets.
+	reuseID string
+	refusal error
+	// localLag is how far this machine's clock (newMemMatcher) is behind
+	// the service's.
+	localLag time.Duration
+	slept    int // backoff sleeps of the matchers over ms
 
 	runs []FlowInstance
 	// startedBy records which label started each run, timeReadsBy how
@@ -78,9 +89,13 @@ const (
 	// faultCancel: the service acts while the caller's context is
 	// cancelled (an interrupt, a timeout), so no answer is read.
 	faultCancel
+	// faultEmptyAnswer: a read answered with success and no data.
+	faultEmptyAnswer
+	// faultNotFound: a get answered "not found" (a run not yet recorded).
+	faultNotFound
 )
 
-var memFaultNames = [...]string{"ok", "lost-before", "lost-after", "5xx", "cut-body", "cancel"}
+var memFaultNames = [...]string{"ok", "lost-before", "lost-after", "5xx", "cut-body", "cancel", "empty", "not-found"}
 
 func (f memFault) String() string { return memFaultNames[f] }
 
@@ -97,17 +112,22 @@ func newMemService() *memService {
 }
 
 // newMemMatcher is run matching over ms, with backoff sleeps that return
-// at once and this machine's clock moving with the service's, three
-// minutes behind it: durations agree, instants need not.
+// at once (counted in ms.slept) and this machine's clock moving with the
+// service's, ms.localLag behind it: durations agree, instants need not.
 func newMemMatcher(ms *memService) *runMatcher {
 	local := func() time.Time {
 		ms.mu.Lock()
 		defer ms.mu.Unlock()
-		return ms.now.Add(-3 * time.Minute)
+		return ms.now.Add(-ms.localLag)
+	}
+	sleep := func(ctx context.Context, _ time.Duration) error {
+		ms.mu.Lock()
+		ms.slept++
+		ms.mu.Unlock()
+		return ctx.Err()
 	}
 	return &runMatcher{svc: ms, now: local, timeout: 500 * time.Millisecond,
-		backoff:    &backoff{base: time.Millisecond, max: time.Millisecond, sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }},
-		fetchBound: time.Second}
+		backoff: &backoff{base: time.Millisecond, max: time.Millisecond, sleep: sleep}, fetchBound: time.Second}
 }
 
 func (ms *memService) count(op string) int {
@@ -183,10 +203,17 @@ func (ms *memService) trigger(ctx context.Context, req TriggerRequest) (string, 
 		return "", &outcomeUnknownError{err: err}
 	}
 	switch f {
-	case faultLostBefore:
+	case faultLostBefore, fault5xx:
 		return "", &outcomeUnknownError{err: readFailure(opTrigger, f)}
-	case fault5xx:
-		return "", &outcomeUnknownError{err: readFailure(opTrigger, f)}
+	}
+	ms.mu.Lock()
+	reuseID, refusal := ms.reuseID, ms.refusal
+	ms.mu.Unlock()
+	switch {
+	case refusal != nil:
+		return "", refusal
+	case reuseID != "":
+		return reuseID, nil
 	}
 	id, started := ms.act(req)
 	switch f {
@@ -222,7 +249,7 @@ func (ms *memService) act(req TriggerRequest) (string, bool) {
 		params = append(params, Parameter{Key: k, Value: v})
 	}
 	ms.runs = append(ms.runs, FlowInstance{InstanceID: id, FlowID: req.FlowID, TriggerTime: at.Truncate(time.Second),
-		CreatedAt: ms.now.Truncate(100 * time.Millisecond), Parameters: params, Status: StatusRunning})
+		CreatedAt: ms.now.Truncate(100 * time.Millisecond), Parameters: params, Status: ms.newStatus})
 	ms.startedBy[id] = ms.label
 	return id, true
 }
@@ -232,7 +259,7 @@ func (ms *memService) search(ctx context.Context, q InstanceSearch) ([]FlowInsta
 	if err != nil {
 		return nil, err
 	}
-	if err := readFailure(opSearch, f); err != nil {
+	if err := readFailure(opSearch, f); err != nil || f == faultEmptyAnswer {
 		return nil, err
 	}
 	ms.mu.Lock()
@@ -263,10 +290,13 @@ func (ms *memService) get(ctx context.Context, id string) (*FlowInstance, error)
 	if err := readFailure(opGet, f); err != nil {
 		return nil, err
 	}
+	if f == faultEmptyAnswer {
+		return &FlowInstance{}, nil
+	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	for _, r := range ms.runs {
-		if r.InstanceID == id {
+		if r.InstanceID == id && f != faultNotFound {
 			return &r, nil
 		}
 	}
@@ -315,14 +345,39 @@ func (ms *memService) serverZone(ctx context.Context) (*time.Location, error) {
 	return ms.loc, nil
 }
 
-// failFirst makes the first n calls of op meet fault.
+// failFirst makes the first n calls of op meet fault, besides the faults
+// set before.
 func (ms *memService) failFirst(op string, n int, fault memFault) {
+	earlier := ms.fault
 	ms.fault = func(o string, i int) memFault {
 		if o == op && i <= n {
 			return fault
 		}
+		if earlier != nil {
+			return earlier(o, i)
+		}
 		return faultNone
 	}
+}
+
+// failCall makes the n-th call of op meet fault, besides the faults set
+// before.
+func (ms *memService) failCall(op string, n int, fault memFault) {
+	earlier := ms.fault
+	ms.fault = func(o string, i int) memFault {
+		if o == op && i == n {
+			return fault
+		}
+		if earlier != nil {
+			return earlier(o, i)
+		}
+		return faultNone
+	}
+}
+
+// failAlways makes every call of op meet fault.
+func (ms *memService) failAlways(op string, fault memFault) {
+	ms.failFirst(op, int(^uint(0)>>1), fault)
 }
 
 // sentCount is how many triggers reached the service.

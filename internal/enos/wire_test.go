@@ -249,15 +249,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// dropConnection closes the connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
-		}
-	}
-}
-
 // holdUntilCancelled is a handler that answers nothing until the request's
 // context ends or the test does.
 func holdUntilCancelled(t *testing.T) http.HandlerFunc {

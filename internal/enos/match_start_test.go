@@ -1,0 +1,706 @@
+package enos
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// StartRun's rule, case by case, over the in-memory service; the
+// exploration (match_explore_test.go) plays every fault sequence.
+
+var runNow = time.Date(2024, 1, 1, 10, 0, 30, 0, gmt8)
+
+var anHourAgo = runNow.Add(-time.Hour) // 09:00:30 GMT+8, a past time of the same day
+
+// newStartTest is a service whose clock stands at runNow, as this
+// machine's does, and run matching over it.
+func newStartTest() (*memService, *runMatcher) {
+	ms := newMemService()
+	return ms, newMemMatcher(ms)
+}
+
+func (ms *memService) runCount() int {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return len(ms.runs)
+}
+
+func TestDefaultedTriggersOfOneFlowGetDistinctMinutes(t *testing.T) {
+	ms, r := newStartTest()
+	const runs = 5
+	results := make([]RunStart, runs)
+	errs := make([]error, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			results[i], errs[i] = r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+		})
+	}
+	wg.Wait()
+	minutes := map[time.Time]bool{}
+	ids := map[string]bool{}
+	for i := range runs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		minutes[results[i].TriggerTime.Truncate(time.Minute)] = true
+		ids[results[i].InstanceID] = true
+		if results[i].TriggerTime.Before(runNow) || results[i].TriggerTime.After(runNow.Add(runs*time.Minute)) {
+			t.Errorf("trigger time %v is not now or one of the next minutes", results[i].TriggerTime)
+		}
+	}
+	if len(minutes) != runs || len(ids) != runs {
+		t.Errorf("minutes %v, ids %v: want %d distinct", minutes, ids, runs)
+	}
+	if n := ms.sentCount(); n != runs {
+		t.Errorf("triggers sent = %d, want %d (no duplicate answers)", n, runs)
+	}
+	// A different flow is free to use the current minute.
+	other, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1002})
+	if err != nil || !other.TriggerTime.Equal(runNow) {
+		t.Errorf("other flow: %+v, %v; want trigger time now", other, err)
+	}
+}
+
+func TestDefaultedTriggerMovesToTheNextMinuteOnDuplicate(t *testing.T) {
+	ms, r := newStartTest()
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow.Truncate(time.Minute)}) // another process's run
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2024, 1, 1, 10, 1, 0, 0, gmt8)
+	if !run.TriggerTime.Equal(want) || run.InstanceID != "1001-20240101100100" || run.Adopted {
+		t.Errorf("run = %+v, want the next minute %v", run, want)
+	}
+	if n := ms.sentCount(); n != 2 {
+		t.Errorf("triggers sent = %d, want 2", n)
+	}
+
+	// Every minute it may move to taken: maxSlotMoves moves, then the error.
+	for i := range maxSlotMoves + 1 {
+		at := runNow.Truncate(time.Minute).Add(time.Duration(i) * time.Minute)
+		ms.addRun(FlowInstance{InstanceID: "1002-" + at.Format("200601021504") + "00", FlowID: 1002, TriggerTime: at})
+	}
+	_, err = r.startRun(context.Background(), TriggerRequest{FlowID: 1002})
+	if !IsDuplicateTrigger(err) || ms.sentCount() != 2+maxSlotMoves+1 {
+		t.Errorf("err = %v after %d sends", err, ms.sentCount())
+	}
+}
+
+func TestDuplicateWithUserTimeNamesTheExistingRun(t *testing.T) {
+	ms, r := newStartTest()
+	ms.cycles[1001] = "mi" // a minute period: no other minute can be used
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow.Truncate(time.Minute)})
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(15 * time.Second)})
+	var dup *DuplicateTriggerError
+	if !errors.As(err, &dup) {
+		t.Fatalf("err = %v, want *DuplicateTriggerError", err)
+	}
+	if dup.FlowID != 1001 || dup.ExistingInstanceID != "1001-20240101100000" || !dup.Slot.Equal(runNow.Truncate(time.Minute)) || dup.Period.Cycle != "mi" {
+		t.Errorf("dup = %+v", dup)
+	}
+	for _, want := range []string{"flow 1001", "minute 2024-01-01 10:00 GMT+8", "1001-20240101100000", "the minute 2024-01-01 10:00 (GMT+8)",
+		"the service refused the trigger as a repeated one", "another period"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if ms.sentCount() != 1 || ms.runCount() != 1 {
+		t.Errorf("sends %d, runs %d: nothing may start", ms.sentCount(), ms.runCount())
+	}
+}
+
+func TestDroppedResponseAfterTheServerActedIsAdopted(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failFirst(opTrigger, 1, faultLostAfter)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Adopted || run.InstanceID != "1001-20240101100000" {
+		t.Errorf("run = %+v, want the adopted 1001-20240101100000", run)
+	}
+	if ms.sentCount() != 1 || ms.runCount() != 1 {
+		t.Errorf("sends %d, runs %d; want exactly one trigger", ms.sentCount(), ms.runCount())
+	}
+	// The look-up searches the flow's runs of the sent minute.
+	minute := runNow.Truncate(time.Minute)
+	if q := ms.searches[0]; q.FlowID != 1001 || !q.FromTriggerTime.Equal(minute) || !q.ToTriggerTime.Equal(minute.Add(time.Minute-time.Millisecond)) {
+		t.Errorf("look-up search = %+v", q)
+	}
+}
+
+func TestDroppedRequestBeforeTheServerActedIsSentOnceMore(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failFirst(opTrigger, 1, faultLostBefore)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Adopted || run.InstanceID != "1001-20240101100000" {
+		t.Errorf("run = %+v", run)
+	}
+	// One search looks for the run, one reads the resend's answer back.
+	if ms.sentCount() != 2 || ms.count(opSearch) != 2 || ms.runCount() != 1 {
+		t.Errorf("sends %d, searches %d, runs %d", ms.sentCount(), ms.count(opSearch), ms.runCount())
+	}
+}
+
+// The look-up may miss a run the service is still recording; the resend's
+// duplicate answer then leads to the run.
+func TestResendAnsweredDuplicateAdoptsTheFirstAttemptsRun(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failFirst(opTrigger, 1, faultLostBefore)
+	ms.before = func(op string, n int) {
+		if op == opTrigger && n == 2 {
+			ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow}) // the first send's, recorded late
+		}
+	}
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || ms.runCount() != 1 {
+		t.Errorf("run %+v, err %v, %d runs", run, err, ms.runCount())
+	}
+}
+
+// Unknown twice: the run is looked for after each send, and only then is
+// the unknown outcome reported.
+func TestUnknownOutcomeTwiceIsReported(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failAlways(opTrigger, fault5xx)
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+	if !errors.Is(err, ErrOutcomeUnknown) || ms.sentCount() != 2 || ms.count(opSearch) != 2 {
+		t.Errorf("err = %v after %d sends and %d searches", err, ms.sentCount(), ms.count(opSearch))
+	}
+}
+
+func TestInstanceIDReturnedForAnotherRunIsAnError(t *testing.T) {
+	ms, r := newStartTest()
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, CreatedAt: runNow.Add(time.Second)})
+	ms.reuseID = "1001-20240101100000" // a server that reuses ids
+	if _, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+	if err == nil || !strings.Contains(err.Error(), "already returned for another run") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// An id the client handed out for a run of another hour is an error, not a
+// duplicate.
+func TestAnswerWithAnIDHeldForAnotherHourIsAnError(t *testing.T) {
+	ms, r := newStartTest()
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, CreatedAt: runNow.Add(time.Second)})
+	ms.reuseID = "1001-20240101100000"
+	if _, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(-3 * time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), "already returned for another run") || ms.sentCount() != 2 {
+		t.Errorf("err = %v after %d sends", err, ms.sentCount())
+	}
+}
+
+func TestStartRunSurfacesDefiniteErrors(t *testing.T) {
+	ms, r := newStartTest()
+	ms.refusal = &APIError{Operation: "flows/updateAndTrigger", HTTPStatus: 200, Code: codeNoPrivilege, Message: "User has no privilege."}
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1005})
+	if !IsNoPrivilege(err) || ms.sentCount() != 1 || ms.count(opSearch) != 0 {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunFoundAfterTheSecondUnknownOutcomeIsAdopted(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failCall(opTrigger, 1, fault5xx)
+	ms.failCall(opTrigger, 2, faultLostAfter) // the second send starts the run, but its answer is lost
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || ms.sentCount() != 2 {
+		t.Errorf("run %+v, err %v after %d sends; want the run adopted after the second send", run, err, ms.sentCount())
+	}
+}
+
+// send -> moveSlot -> send -> verify -> done: a chosen time in the past whose
+// minute is taken moves to the next free minute of the day, not in the future.
+func TestChosenTimeMovesToTheNextFreeMinuteOfThePeriod(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reject", true: "answer-existing"}[existing], func(t *testing.T) {
+			ms, r := newStartTest()
+			ms.answerExisting = existing
+			params := []Parameter{{Key: "bizdate", Value: "20240101"}}
+			// The failed run of the day, triggered an hour ago, and another run
+			// in the next minute.
+			ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, Status: StatusFail,
+				CreatedAt: runNow.Add(-7 * time.Minute)})
+			ms.addRun(FlowInstance{InstanceID: "1001-20240101090100", FlowID: 1001, TriggerTime: anHourAgo.Add(time.Minute).Truncate(time.Minute)})
+			run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := time.Date(2024, 1, 1, 9, 2, 0, 0, gmt8)
+			if run.InstanceID != "1001-20240101090200" || !run.TriggerTime.Equal(want) || run.Moved == nil {
+				t.Fatalf("run = %+v, want it moved to %v", run, want)
+			}
+			if mv := run.Moved; !mv.From.Equal(anHourAgo) || !mv.To.Equal(want) || mv.ExistingInstanceID != "1001-20240101090000" || mv.Period.String() != "the day 2024-01-01 (GMT+8)" {
+				t.Errorf("move = %+v (period %s)", mv, mv.Period)
+			}
+			if ms.sentCount() != 2 || len(ms.runsOf(1001)) != 3 {
+				t.Errorf("sends %d, runs %d; want 2 sends and one new run", ms.sentCount(), len(ms.runsOf(1001)))
+			}
+		})
+	}
+}
+
+// A chosen time of now whose minute is taken cannot move to the future
+// minute: it takes the nearest earlier free minute of the period.
+func TestChosenTimeMovesToAnEarlierMinuteWhenLaterOnesAreInTheFuture(t *testing.T) {
+	ms, r := newStartTest()
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow})
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101095900", FlowID: 1001, TriggerTime: runNow.Add(-time.Minute)})
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+	want := time.Date(2024, 1, 1, 9, 58, 0, 0, gmt8)
+	if err != nil || !run.TriggerTime.Equal(want) || run.Moved == nil {
+		t.Fatalf("run %+v, err %v; want it moved to %v", run, err, want)
+	}
+}
+
+// moveSlot -> failed: no other minute of an hourly period is free and not in
+// the future; the error names the flow, the period and the existing run.
+func TestChosenTimeWithNoFreeSlotInThePeriodFails(t *testing.T) {
+	ms, r := newStartTest()
+	ms.cycles[1002] = "H"
+	at := time.Date(2024, 1, 1, 10, 0, 10, 0, gmt8) // 10:01 would be in the future, 09:59 in another hour
+	ms.addRun(FlowInstance{InstanceID: "1002-20240101100000", FlowID: 1002, TriggerTime: at})
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1002, TriggerTime: at})
+	var dup *DuplicateTriggerError
+	if !errors.As(err, &dup) || dup.ExistingInstanceID != "1002-20240101100000" || dup.Period.Cycle != "H" {
+		t.Fatalf("err = %v, want a duplicate in the hour", err)
+	}
+	for _, want := range []string{"flow 1002", "1002-20240101100000", "the hour 2024-01-01 10:00 (GMT+8)", "not in the future"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if ms.sentCount() != 1 || ms.runCount() != 1 {
+		t.Errorf("sends %d, runs %d", ms.sentCount(), ms.runCount())
+	}
+}
+
+// verify -> moveSlot: the service answers a defaulted trigger with the id
+// of an older run of the minute (the flow's scheduled run, say); it is not
+// taken for the new run.
+func TestAnswerWithAnOlderRunsIDIsADuplicate(t *testing.T) {
+	ms, r := newStartTest()
+	ms.answerExisting = true
+	scheduled := runNow.Truncate(time.Minute)
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: scheduled, CreatedAt: scheduled})
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.InstanceID != "1001-20240101100100" || run.Adopted {
+		t.Errorf("run = %+v, want a new run in the next minute", run)
+	}
+	if ms.sentCount() != 2 || ms.runCount() != 2 {
+		t.Errorf("sends %d, runs %d", ms.sentCount(), ms.runCount())
+	}
+}
+
+// The older run is told apart by its creation time, before a server time
+// read before the send, when trigger time and parameters match those sent
+// (a re-run of the same failed day).
+func TestAnswerWithARunCreatedBeforeTheTriggerIsADuplicate(t *testing.T) {
+	ms, r := newStartTest()
+	ms.answerExisting = true
+	params := []Parameter{{Key: "bizdate", Value: "20240101"}}
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, Parameters: params, CreatedAt: runNow.Add(-5 * time.Minute), Status: StatusFail})
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, Parameters: map[string]string{"bizdate": "20240101"}})
+	if err != nil || run.InstanceID != "1001-20240101090100" || run.Moved == nil {
+		t.Fatalf("run %+v, err %v; want a new run in 09:01", run, err)
+	}
+	// One read serves every later trigger of the client.
+	if _, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if ms.count(opServerTime) != 1 {
+		t.Errorf("server clock read %d times, want once", ms.count(opServerTime))
+	}
+}
+
+// A server time that cannot be read before the first send is made up for
+// by one read after it, less the time that passed: a lost answer's look-up
+// still tells the replaced run of the slot from the trigger's own, and
+// moves on instead of adopting it.
+func TestLookUpWithoutAServerTimeBeforeTheSendReadsOneAfterIt(t *testing.T) {
+	ms, r := newStartTest()
+	ms.tick = 100 * time.Millisecond
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, CreatedAt: runNow.Add(-5 * time.Minute), Status: StatusFail})
+	ms.failCall(opServerTime, 1, fault5xx)
+	ms.failCall(opTrigger, 1, faultLostBefore)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
+	if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" || len(run.Warnings) != 0 {
+		t.Fatalf("run %+v, err %v; want a new run in 09:01 and the replaced one left alone", run, err)
+	}
+	if ms.count(opServerTime) != 2 {
+		t.Errorf("server clock read %d times, want twice: before the send, and after it", ms.count(opServerTime))
+	}
+}
+
+// A run that ends at once is still the new run: having ended is no sign of
+// an older one.
+func TestAnswerWithARunThatEndedAtOnceIsTaken(t *testing.T) {
+	ms, r := newStartTest()
+	ms.newStatus = StatusSuccess
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
+	if err != nil || run.Moved != nil || ms.sentCount() != 1 {
+		t.Fatalf("run %+v, err %v, sends %d; want the answered run", run, err, ms.sentCount())
+	}
+}
+
+// A read of the answered run that does not describe it (an empty answer)
+// is no evidence of an older run: the answered run is taken, and nothing
+// else is triggered.
+func TestAnswerReadBackMalformedIsTaken(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failAlways(opSearch, faultEmptyAnswer)
+	ms.failAlways(opGet, faultEmptyAnswer)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+	if err != nil || run.InstanceID == "" || run.Moved != nil {
+		t.Fatalf("run %+v, err %v; want the answered run", run, err)
+	}
+	if ms.sentCount() != 1 || len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "describes another run") {
+		t.Errorf("sends %d, warnings %q; want 1 send and a warning", ms.sentCount(), run.Warnings)
+	}
+}
+
+// Hour-granular ids: defaulted triggers of one flow in one process get
+// distinct hours, whichever duplicate behaviour the service has.
+func TestDefaultedTriggersOfAnHourlyIDFlowGetDistinctHours(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reject", true: "answer-existing"}[existing], func(t *testing.T) {
+			ms, r := newStartTest()
+			ms.hourIDs[1007], ms.answerExisting = true, existing
+			var ids []string
+			for range 3 {
+				run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, run.InstanceID)
+			}
+			want := []string{"1007-2024010110", "1007-2024010111", "1007-2024010112"}
+			if strings.Join(ids, " ") != strings.Join(want, " ") || ms.runCount() != 3 {
+				t.Errorf("ids %v, runs %d; want %v", ids, ms.runCount(), want)
+			}
+			// The second trigger learns the hour slot (two sends); the third
+			// goes to a free hour at once.
+			if ms.sentCount() != 4 {
+				t.Errorf("sends = %d, want 4", ms.sentCount())
+			}
+		})
+	}
+}
+
+// Concurrent defaulted triggers of an hourly-id flow all succeed.
+func TestConcurrentDefaultedTriggersOfAnHourlyIDFlow(t *testing.T) {
+	ms, r := newStartTest()
+	ms.hourIDs[1007] = true
+	const runs = 3
+	ids := make([]string, runs)
+	errs := make([]error, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			var run RunStart
+			run, errs[i] = r.startRun(context.Background(), TriggerRequest{FlowID: 1007})
+			ids[i] = run.InstanceID
+		})
+	}
+	wg.Wait()
+	distinct := map[string]bool{}
+	for i := range runs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		distinct[ids[i]] = true
+	}
+	if len(distinct) != runs || ms.runCount() != runs {
+		t.Errorf("ids %v, runs %d", ids, ms.runCount())
+	}
+}
+
+// A re-run of an hourly-id flow with a chosen time of a daily period: the
+// next minute collides too, which shows the hour slot; the run moves to the
+// next hour of the day that is not in the future.
+func TestChosenTimeOfAnHourlyIDFlowMovesToAnotherHour(t *testing.T) {
+	ms, r := newStartTest()
+	ms.hourIDs[1007] = true
+	at := time.Date(2024, 1, 1, 8, 15, 0, 0, gmt8)
+	ms.addRun(FlowInstance{InstanceID: "1007-2024010108", FlowID: 1007, TriggerTime: at, Status: StatusFail})
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.InstanceID != "1007-2024010109" || run.Moved == nil || run.Moved.SlotSize != time.Hour {
+		t.Errorf("run = %+v (moved %+v), want the 09:00 hour", run, run.Moved)
+	}
+	if r.slots.slotSize(1007) != time.Hour || ms.sentCount() != 3 {
+		t.Errorf("slot %v after %d sends", r.slots.slotSize(1007), ms.sentCount())
+	}
+}
+
+// lookUp -> done: the trigger's answer is lost and every search fails, but
+// the run is read by its documented id.
+func TestLostAnswerWithFailingSearchIsFoundByTheDocumentedID(t *testing.T) {
+	ms, r := newStartTest()
+	ms.failFirst(opTrigger, 1, faultLostAfter)
+	ms.failAlways(opSearch, fault5xx)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, Parameters: map[string]string{"k": "v"}})
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" {
+		t.Fatalf("run %+v, err %v", run, err)
+	}
+	if ms.sentCount() != 1 || ms.runCount() != 1 {
+		t.Errorf("sends %d, runs %d", ms.sentCount(), ms.runCount())
+	}
+}
+
+// lookUp -> resend -> confirm -> failed: the answer is lost, search and get
+// fail, the resend is refused as a duplicate. The first send worked, so
+// nothing moves to another minute; the error names the run's documented id.
+func TestLostAnswerWithFailingLookUpsIsReportedWithTheExpectedID(t *testing.T) {
+	for _, defaulted := range []bool{true, false} {
+		t.Run(map[bool]string{true: "defaulted", false: "chosen"}[defaulted], func(t *testing.T) {
+			ms, r := newStartTest()
+			ms.failFirst(opTrigger, 1, faultLostAfter)
+			ms.failAlways(opSearch, fault5xx)
+			ms.failAlways(opGet, fault5xx)
+			req := TriggerRequest{FlowID: 1001}
+			if !defaulted {
+				req.TriggerTime = runNow
+			}
+			_, err := r.startRun(context.Background(), req)
+			var unknown *TriggerOutcomeUnknownError
+			if !errors.As(err, &unknown) || !errors.Is(err, ErrOutcomeUnknown) || unknown.ExpectedInstanceID != "1001-20240101100000" {
+				t.Fatalf("err = %v, want an unknown outcome naming 1001-20240101100000", err)
+			}
+			for _, want := range []string{"flow 1001", "2024-01-01 10:00:30 GMT+8", "1001-20240101100000", "documented id form"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if unknown.Since.IsZero() || unknown.Until.Before(unknown.Since) {
+				t.Errorf("since %v, until %v: want the server times around the sends", unknown.Since, unknown.Until)
+			}
+			if ms.sentCount() != 2 || ms.runCount() != 1 {
+				t.Errorf("sends %d, runs %d: never a second run", ms.sentCount(), ms.runCount())
+			}
+		})
+	}
+}
+
+// resend -> verify -> done: a service that answers duplicates with the
+// existing id answers the resend with the first send's run, which is taken.
+func TestLostAnswerThenAnswerWithTheFirstSendsRunIsTaken(t *testing.T) {
+	ms, r := newStartTest()
+	ms.answerExisting = true
+	ms.failFirst(opTrigger, 1, faultLostAfter)
+	ms.failAlways(opSearch, fault5xx)
+	// The documented-id reads find nothing at first (a late record), so
+	// the trigger is sent again.
+	ms.failFirst(opGet, 3, faultNotFound)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
+	if err != nil || run.InstanceID != "1001-20240101100000" {
+		t.Fatalf("run %+v, err %v", run, err)
+	}
+	if ms.sentCount() != 2 || ms.runCount() != 1 {
+		t.Errorf("sends %d, runs %d", ms.sentCount(), ms.runCount())
+	}
+}
+
+// Adoption after a lost answer (the first send not acted on): a run of the
+// slot created before the first send (the run a re-run replaces), or held
+// by this client or the caller, is never adopted; it shows that the slot
+// was taken, so the trigger moves to another minute of the day and starts
+// a run of its own. A run with other parameters but created after the
+// send is adopted, with a warning naming the keys: the service may store
+// values otherwise than sent.
+func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
+	for _, answerExisting := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "answered"}[answerExisting]+"/created before", func(t *testing.T) {
+			ms, r := newStartTest()
+			ms.answerExisting = answerExisting
+			ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, CreatedAt: runNow.Add(-5 * time.Minute), Status: StatusFail})
+			ms.failCall(opTrigger, 1, faultLostBefore)
+			run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
+			if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" || run.Moved == nil || run.Moved.ExistingInstanceID != "1001-20240101090000" {
+				t.Fatalf("run %+v, err %v; want a new run in 09:01, the replaced one not adopted", run, err)
+			}
+			if ms.runCount() != 2 {
+				t.Errorf("%d runs, want the old run and the new one", ms.runCount())
+			}
+		})
+	}
+	t.Run("held by the caller", func(t *testing.T) {
+		ms, r := newStartTest()
+		ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, CreatedAt: runNow})
+		ms.failCall(opTrigger, 1, faultLostBefore)
+		run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo, HeldIDs: []string{"1001-20240101090000"}})
+		if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" {
+			t.Fatalf("run %+v, err %v; want the held run left alone and a new run in 09:01", run, err)
+		}
+	})
+	t.Run("handed out", func(t *testing.T) {
+		ms, r := newStartTest()
+		first, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms.failCall(opTrigger, 2, faultLostBefore)
+		run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo.Add(10 * time.Second)})
+		if err != nil || run.InstanceID == first.InstanceID || run.Adopted || ms.runCount() != 2 {
+			t.Errorf("run %+v, err %v, %d runs; want %s refused and a run of its own", run, err, ms.runCount(), first.InstanceID)
+		}
+	})
+	t.Run("other parameters, created after the send", func(t *testing.T) {
+		ms, r := newStartTest()
+		ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow, CreatedAt: runNow.Add(time.Second), Parameters: []Parameter{{Key: "bizdate", Value: "v-stored"}}})
+		ms.failCall(opTrigger, 1, faultLostBefore)
+		run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow, Parameters: map[string]string{"bizdate": "v-sent"}})
+		if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || ms.sentCount() != 1 {
+			t.Fatalf("run %+v, err %v, sends %d; want the run adopted without another send", run, err, ms.sentCount())
+		}
+		if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "parameter(s) bizdate otherwise than sent") || strings.Contains(run.Warnings[0], "v-s") {
+			t.Errorf("warnings %q, want one naming the key bizdate and no value", run.Warnings)
+		}
+	})
+}
+
+// A value the service stores otherwise than sent (here: trimmed) is no
+// evidence of an older run: the answered run is taken after one send,
+// with or without a set trigger time, whichever way duplicates are
+// answered, and a warning names the key. The server time is read once,
+// before the first send, for defaulted times as well.
+func TestAnswerWithRewrittenParametersIsTaken(t *testing.T) {
+	for _, answerExisting := range []bool{false, true} {
+		for _, defaulted := range []bool{true, false} {
+			name := map[bool]string{false: "refused", true: "answered"}[answerExisting] + "/" + map[bool]string{true: "defaulted", false: "chosen"}[defaulted]
+			t.Run(name, func(t *testing.T) {
+				ms, r := newStartTest()
+				ms.answerExisting = answerExisting
+				ms.rewrite = strings.TrimSpace
+				req := TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101 ", "region": "cn"}}
+				if !defaulted {
+					req.TriggerTime = runNow
+				}
+				run, err := r.startRun(context.Background(), req)
+				if err != nil || run.InstanceID != "1001-20240101100000" || run.Moved != nil {
+					t.Fatalf("run %+v, err %v; want the answered run", run, err)
+				}
+				if ms.sentCount() != 1 || ms.runCount() != 1 || ms.count(opServerTime) != 1 {
+					t.Errorf("sends %d, runs %d, time reads %d; want 1 each", ms.sentCount(), ms.runCount(), ms.count(opServerTime))
+				}
+				if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "run 1001-20240101100000") || !strings.Contains(run.Warnings[0], "parameter(s) bizdate otherwise") {
+					t.Errorf("warnings %q, want one naming the run and the key", run.Warnings)
+				}
+			})
+		}
+	}
+}
+
+// unreadableAnswers makes ms answer a taken slot with the existing id and
+// fail every read of a run.
+func unreadableAnswers(ms *memService) {
+	ms.answerExisting = true
+	ms.failAlways(opSearch, fault5xx)
+	ms.failAlways(opGet, fault5xx)
+}
+
+// verify: when every read-back fails, it is tried again within the request
+// timeout, then the answered run is kept with a warning naming it; a second
+// trigger in the same slot answered with that id is never handed out to
+// another caller.
+func TestAnswerThatCannotBeReadBackIsKeptWithAWarning(t *testing.T) {
+	ms, r := newStartTest()
+	unreadableAnswers(ms)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+	if err != nil || run.InstanceID != "1001-20240101100000" {
+		t.Fatalf("run %+v, err %v; want the answered run kept", run, err)
+	}
+	if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "run 1001-20240101100000") || !strings.Contains(run.Warnings[0], "could not be read back") {
+		t.Errorf("warnings %q, want one naming the unverified run", run.Warnings)
+	}
+	if gets := ms.count(opGet); gets < 2 || ms.slept == 0 {
+		t.Errorf("%d reads, %d backoff sleeps: want the read-back tried again", gets, ms.slept)
+	}
+	other, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow.Add(5 * time.Second)})
+	if err != nil || other.InstanceID == run.InstanceID || ms.runCount() != 2 {
+		t.Errorf("second trigger: run %+v, err %v, %d runs; want a run of its own", other, err, ms.runCount())
+	}
+}
+
+// lookUp after the caller's context ended while the answer was due (an
+// interrupt, a create timeout, a body cut off): the run is still looked
+// for, with a detached bounded context, and adopted without another send.
+// When the look-up fails too, the error says that the request was sent and
+// the run looked for, and names the expected id.
+func TestLostAnswerWithCancelledContextIsLookedUp(t *testing.T) {
+	for _, lookUpFails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "found", true: "look-up fails"}[lookUpFails], func(t *testing.T) {
+			ms, r := newStartTest()
+			ctx, cancel := context.WithCancel(context.Background())
+			ms.cancel = cancel
+			ms.failFirst(opTrigger, 1, faultCancel)
+			if lookUpFails {
+				ms.failAlways(opSearch, fault5xx)
+				ms.failAlways(opGet, fault5xx)
+			}
+			run, err := r.startRun(ctx, TriggerRequest{FlowID: 1001})
+			if ms.sentCount() != 1 {
+				t.Errorf("%d sends, want 1", ms.sentCount())
+			}
+			if !lookUpFails {
+				if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" {
+					t.Errorf("run %+v, err %v; want the run found and adopted", run, err)
+				}
+				return
+			}
+			var unknown *TriggerOutcomeUnknownError
+			if !errors.As(err, &unknown) || !unknown.RequestSent || !unknown.LookedUp || unknown.ExpectedInstanceID != "1001-20240101100000" {
+				t.Fatalf("err = %#v", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "was sent") || !strings.Contains(msg, "looked for and not found") {
+				t.Errorf("error %q does not say that the request was sent and the run looked for", msg)
+			}
+		})
+	}
+}
+
+// Two triggers of one slot at once, answered with one id while every
+// read-back fails: the id is claimed before its read-back, so the second
+// sees it held and moves; no two callers hold one run.
+func TestConcurrentTriggersAnsweredWithOneIDNeverShareIt(t *testing.T) {
+	ms, r := newStartTest()
+	unreadableAnswers(ms)
+	var wg sync.WaitGroup
+	runs := make([]RunStart, 2)
+	errs := make([]error, 2)
+	for i := range runs {
+		wg.Go(func() {
+			runs[i], errs[i] = r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || runs[0].InstanceID == runs[1].InstanceID || ms.runCount() != 2 {
+		t.Fatalf("runs %+v, errors %v, %d runs; want two runs of their own", runs, errs, ms.runCount())
+	}
+	for _, r := range runs {
+		if len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], "run "+r.InstanceID) {
+			t.Errorf("warnings %q do not name run %s", r.Warnings, r.InstanceID)
+		}
+	}
+}
