@@ -28,9 +28,9 @@ func benchFloor(p fwprovider.Provider) fwprovider.Provider { return floorProvide
 type floorProvider struct{ fwprovider.Provider }
 
 func (p floorProvider) Resources(ctx context.Context) []func() resource.Resource {
-	real := p.Provider.Resources(ctx)
-	floors := make([]func() resource.Resource, len(real))
-	for i, newResource := range real {
+	resources := p.Provider.Resources(ctx)
+	floors := make([]func() resource.Resource, len(resources))
+	for i, newResource := range resources {
 		floors[i] = func() resource.Resource {
 			r := newResource()
 			if withIdentity, ok := r.(resource.ResourceWithIdentity); ok {

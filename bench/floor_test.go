@@ -30,7 +30,7 @@ func TestFloorStateIsAsLargeAsTheProviders(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	dir, err := ws.newDir("provider", providerFiles(1, true)(srv.URL))
+	dir, err := ws.newDir(rowName{"provider", 1}, providerFiles(1, true)(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestFloorStateIsAsLargeAsTheProviders(t *testing.T) {
 	}
 	provider := stateValues(t, ws, dir)
 
-	floorDir, err := ws.newFloorDir("floor", providerFiles(1, true)("http://127.0.0.1:9"))
+	floorDir, err := ws.newFloorDir(rowName{"floor", 1}, providerFiles(1, true)("http://127.0.0.1:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
