@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -56,6 +58,10 @@ func TestFloorStateIsAsLargeAsTheProviders(t *testing.T) {
 			t.Errorf("%s: the provider's state holds %s, the floor's null", name, value)
 		}
 	}
+	// Terraform 1.12 and later keep the identity in state; older ones keep none.
+	if providerIdentity, floorIdentity := stateIdentity(t, dir), stateIdentity(t, floorDir); len(floorIdentity) != len(providerIdentity) {
+		t.Errorf("identity: the floor's %v, the provider's %v", floorIdentity, providerIdentity)
+	}
 	providerSize, floorSize := jsonSize(t, provider), jsonSize(t, floor)
 	if ratio := float64(floorSize) / float64(providerSize); ratio < 0.9 || ratio > 1.1 {
 		t.Errorf("state values of one resource: floor %d bytes, provider %d (ratio %.2f, want within 10%%)\nfloor:    %s\nprovider: %s",
@@ -91,6 +97,30 @@ func stateValues(t *testing.T, ws *workspace, dir string) map[string]json.RawMes
 	}
 	t.Fatalf("no dataflow_flow_trigger in the state of %s:\n%s", dir, out)
 	return nil
+}
+
+// stateIdentity is the identity of the one resource instance in the state
+// file of dir (nil when the CLI keeps none).
+func stateIdentity(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Instances []struct {
+				Identity map[string]any `json:"identity"`
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &state); err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	if len(state.Resources) != 1 || len(state.Resources[0].Instances) != 1 {
+		t.Fatalf("%s: expected one resource instance:\n%s", dir, data)
+	}
+	return state.Resources[0].Instances[0].Identity
 }
 
 func jsonSize(t *testing.T, values map[string]json.RawMessage) int { return len(mustJSON(t, values)) }
