@@ -94,8 +94,9 @@ func storeFilledPlan(ctx context.Context, plan tftypes.Value, state *tfsdk.State
 	}
 }
 
-// floorTaskNames are the tasks of a finished run in the floor's state: the
-// harness's flows have three tasks too (see startService).
+// floorTaskNames are the tasks of a finished run in the floor's state, as
+// the harness's flows have them (taskNames in service.go; this file is
+// compiled apart, so each names them).
 var floorTaskNames = []string{"extract", "transform", "load"}
 
 // serviceZone is the emulator's time zone (GMT+8), in which the service
@@ -118,6 +119,8 @@ func fillUnknowns(plan tftypes.Value, now time.Time) (tftypes.Value, error) {
 	}
 	stamp := now.In(serviceZone).Format("20060102150405")
 	instanceID := fmt.Sprintf("%d-%s", flowID, stamp)
+	// Names and ids of the shape the harness's emulator gives (service.go:
+	// flow i is bench_flow_i, with id 100000 + i).
 	run := map[string]tftypes.Value{
 		"id":                tftypes.NewValue(tftypes.String, instanceID),
 		"flow_instance_id":  tftypes.NewValue(tftypes.String, instanceID),
