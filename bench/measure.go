@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -11,9 +12,12 @@ import (
 	"github.com/enos-community/terraform-provider-dataflow/internal/enos"
 )
 
+// providerNoLatency names the provider's rows at 0 ms.
+const providerNoLatency = "provider at 0 ms"
+
 // Fixed parameters of the rows (the issue's).
 const (
-	quickTask       = time.Second      // the task of the flows of the apply rows
+	quickTask       = time.Second      // a run of the apply rows (its three tasks in all)
 	waitRuns        = 50               // runs waited for at once (the apply's -parallelism)
 	waitTask        = 30 * time.Second // how long each of them runs
 	waitPoll        = 10 * time.Second // their poll_interval
@@ -54,6 +58,9 @@ type bench struct {
 	process  processFigures
 }
 
+// latencyName names the provider's rows at the set latency.
+func (b *bench) latencyName(what string) string { return what + " at " + ms(b.latency) }
+
 // triggerRun is one apply against its own emulator, which stays up until
 // the caller closes it.
 type triggerRun struct {
@@ -64,21 +71,19 @@ type triggerRun struct {
 }
 
 // applyTriggers serves n flows, applies the files made for that service in
-// a new directory, and checks that the apply started n runs.
-func (b *bench) applyTriggers(name string, n, parallel int, latency, taskTime time.Duration, files func(endpoint string) map[string]string) (*triggerRun, error) {
+// a new directory of the row named what, and checks that the apply started
+// n runs.
+func (b *bench) applyTriggers(what string, n, parallel int, latency, taskTime time.Duration, files func(endpoint string) map[string]string) (*triggerRun, error) {
 	srv, err := startService(latency, n, taskTime)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := b.ws.newDir(name, files(srv.URL))
+	dir, err := b.ws.newDir(rowName{what, n}, files(srv.URL))
 	if err == nil {
 		var wall time.Duration
 		wall, err = b.ws.apply(dir, parallel)
-		if err == nil {
-			err = b.notePeakRSS(fmt.Sprintf("%s apply of %d", name, n))
-		}
 		if started := len(srv.Instances()); err == nil && started != n {
-			err = fmt.Errorf("%s: the apply started %d runs, expected %d", name, started, n)
+			err = fmt.Errorf("%s: the apply started %d runs, expected %d", what, started, n)
 		}
 		if err == nil {
 			return &triggerRun{wall: wall, requests: srv.Requests(), dir: dir, srv: srv}, nil
@@ -88,19 +93,8 @@ func (b *bench) applyTriggers(name string, n, parallel int, latency, taskTime ti
 	return nil, err
 }
 
-// notePeakRSS takes the peak memory of the provider processes of the run
-// just done, named where.
-func (b *bench) notePeakRSS(where string) error {
-	peak, processes, err := b.ws.takePeakRSS()
-	if peak > b.process.PeakRSSKiB {
-		b.process.PeakRSSKiB, b.process.PeakWhere = peak, where
-	}
-	b.process.Processes += processes
-	return err
-}
-
 func (b *bench) applyPlain(n int) (time.Duration, string, error) {
-	dir, err := b.ws.newDir("terraform_data", map[string]string{"main.tf": plainConfig(n)})
+	dir, err := b.ws.newDir(rowName{"terraform_data", n}, map[string]string{"main.tf": plainConfig(n)})
 	if err != nil {
 		return 0, "", err
 	}
@@ -121,7 +115,7 @@ func providerFiles(n int, skipValidation bool) func(string) map[string]string {
 // provider apply at the set latency and the last terraform_data directory
 // are kept for the refresh row.
 func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string, error) {
-	f := sizeFigures{N: n, Reps: repsFor(n), ScriptReps: scriptRepsFor(n), Requests: map[string]int{}}
+	f := sizeFigures{N: n, Reps: repsFor(n), ScriptReps: scriptRepsFor(n), Requests: map[string]int{}, RequestsNoLatency: map[string]int{}}
 	var plain, provider, noLatency, script []time.Duration
 	var kept *triggerRun
 	var plainDir string
@@ -131,7 +125,7 @@ func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string,
 			return f, nil, "", err
 		}
 		plain, plainDir = append(plain, wall), dir
-		run, err := b.applyTriggers("provider", n, parallelism, b.latency, quickTask, providerFiles(n, true))
+		run, err := b.applyTriggers(b.latencyName("provider"), n, parallelism, b.latency, quickTask, providerFiles(n, true))
 		if err != nil {
 			return f, nil, "", err
 		}
@@ -143,18 +137,21 @@ func (b *bench) measureSize(n int, keep bool) (sizeFigures, *triggerRun, string,
 			_ = kept.srv.Close()
 		}
 		kept = run
-		run, err = b.applyTriggers("provider-0ms", n, parallelism, 0, quickTask, providerFiles(n, true))
+		run, err = b.applyTriggers(providerNoLatency, n, parallelism, 0, quickTask, providerFiles(n, true))
 		if err != nil {
 			return f, nil, "", err
 		}
 		_ = run.srv.Close()
 		noLatency = append(noLatency, run.wall)
+		if counts := countByOperation(run.requests); total(counts) > total(f.RequestsNoLatency) {
+			f.RequestsNoLatency = counts
+		}
 		logf("N=%d apply %d/%d: terraform_data %s, provider %s, provider at 0 ms %s",
 			n, rep+1, f.Reps, sec(plain[rep]), sec(provider[rep]), sec(noLatency[rep]))
 		if rep >= f.ScriptReps {
 			continue
 		}
-		run, err = b.applyTriggers("script", n, parallelism, b.latency, quickTask, func(endpoint string) map[string]string {
+		run, err = b.applyTriggers(b.latencyName("script"), n, parallelism, b.latency, quickTask, func(endpoint string) map[string]string {
 			return map[string]string{"main.tf": scriptConfig(endpoint, n), "trigger.sh": triggerScript}
 		})
 		if err != nil {
@@ -197,7 +194,7 @@ func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refresh
 		return f, err
 	}
 	logf("plan of %d finished triggers: %s, %d requests; of %d terraform_data: %s", n, sec(f.Plan), total(f.Requests), n, sec(f.TerraformPlan))
-	return f, b.notePeakRSS(fmt.Sprintf("refresh-only apply or plan of %d", n))
+	return f, nil
 }
 
 // measureProfiles profiles the provider process of a plan of dir (whose
@@ -226,6 +223,10 @@ func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
 	var profiles []cpuProfile
 	for _, pb := range builds {
 		p, err := b.ws.profilePlan(dir, pb)
+		if errors.Is(err, errProfileTooShort) {
+			logf("profile of the plan, %s: left out, %v", pb.Name, err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +240,7 @@ func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
 // plan-time flow validation.
 func (b *bench) measureValidation() (validationFigures, error) {
 	f := validationFigures{N: validationN}
-	run, err := b.applyTriggers("validation", validationN, parallelism, b.latency, quickTask, providerFiles(validationN, false))
+	run, err := b.applyTriggers(b.latencyName("provider with flow validation"), validationN, parallelism, b.latency, quickTask, providerFiles(validationN, false))
 	if err != nil {
 		return f, err
 	}
@@ -251,7 +252,7 @@ func (b *bench) measureValidation() (validationFigures, error) {
 
 func (b *bench) measureWait() (waitFigures, error) {
 	f := waitFigures{Runs: waitRuns, TaskTime: waitTask, PollInterval: waitPoll}
-	run, err := b.applyTriggers("wait", waitRuns, waitRuns, b.latency, waitTask, func(endpoint string) map[string]string {
+	run, err := b.applyTriggers(fmt.Sprintf("waiting, -parallelism=%d, at %s", waitRuns, ms(b.latency)), waitRuns, waitRuns, b.latency, waitTask, func(endpoint string) map[string]string {
 		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint},
 			triggerSettings{n: waitRuns, wait: true, pollInterval: waitPoll.String()})}
 	})
@@ -268,7 +269,7 @@ func (b *bench) measureWait() (waitFigures, error) {
 
 func (b *bench) measureRateLimit() (rateFigures, error) {
 	f := rateFigures{N: rateLimitN, Limit: rateLimit}
-	run, err := b.applyTriggers("rate-limit", rateLimitN, parallelism, b.latency, quickTask, func(endpoint string) map[string]string {
+	run, err := b.applyTriggers(fmt.Sprintf("max_requests_per_second = %g, at %s", rateLimit, ms(b.latency)), rateLimitN, parallelism, b.latency, quickTask, func(endpoint string) map[string]string {
 		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint, maxRequestsPerSecond: rateLimit},
 			triggerSettings{n: rateLimitN})}
 	})
@@ -333,6 +334,7 @@ func (b *bench) measure(sizes, floorSizes []int, spreadRuns int) (figures, error
 		return f, err
 	}
 	f.Process = b.process
+	f.Process.Memory = b.ws.memory
 	return f, nil
 }
 
@@ -384,14 +386,14 @@ func (b *bench) measureFloor(n int) (floorFigures, error) {
 		}
 		plain, plainDir = append(plain, wall), dir
 		// The floor calls nothing; its endpoint only has to be valid.
-		if floorDir, err = b.ws.newFloorDir("floor", providerFiles(n, true)("http://127.0.0.1:9")); err != nil {
+		if floorDir, err = b.ws.newFloorDir(rowName{"floor", n}, providerFiles(n, true)("http://127.0.0.1:9")); err != nil {
 			return f, err
 		}
 		if wall, err = b.ws.apply(floorDir, parallelism); err != nil {
 			return f, err
 		}
 		floor = append(floor, wall)
-		run, err := b.applyTriggers("provider-0ms", n, parallelism, 0, quickTask, providerFiles(n, true))
+		run, err := b.applyTriggers(providerNoLatency, n, parallelism, 0, quickTask, providerFiles(n, true))
 		if err != nil {
 			return f, err
 		}
@@ -421,7 +423,7 @@ func (b *bench) measureFloor(n int) (floorFigures, error) {
 	}
 	f.TerraformPlan, f.FloorPlan, f.ProviderPlan = median(plain), median(floor), median(provider)
 	logf("floor N=%d plan: terraform_data %s, floor %s, provider %s", n, sec(f.TerraformPlan), sec(f.FloorPlan), sec(f.ProviderPlan))
-	return f, b.notePeakRSS(fmt.Sprintf("floor rows of %d", n))
+	return f, nil
 }
 
 // finishAndRecord waits for the runs of an apply to finish and records
@@ -443,7 +445,7 @@ func (b *bench) measureUnfinished(unfinishedN int) (unfinishedFigures, error) {
 		return map[string]string{"main.tf": triggerConfig(providerSettings{endpoint: endpoint, skipFlowValidation: true},
 			triggerSettings{n: unfinishedN, flows: unfinishedFlows, spread: unfinishedSpread})}
 	}
-	finished, err := b.applyTriggers("spread-finished", unfinishedN, parallelism, b.latency, finishedTask, files)
+	finished, err := b.applyTriggers(b.latencyName("spread runs, finished"), unfinishedN, parallelism, b.latency, finishedTask, files)
 	if err != nil {
 		return f, err
 	}
@@ -454,7 +456,7 @@ func (b *bench) measureUnfinished(unfinishedN int) (unfinishedFigures, error) {
 	if f.FinishedPlan, _, err = b.ws.plan(finished.dir); err != nil {
 		return f, err
 	}
-	unfinished, err := b.applyTriggers("spread-unfinished", unfinishedN, parallelism, b.latency, unfinishedTask, files)
+	unfinished, err := b.applyTriggers(b.latencyName("spread runs, unfinished"), unfinishedN, parallelism, b.latency, unfinishedTask, files)
 	if err != nil {
 		return f, err
 	}
@@ -474,5 +476,5 @@ func (b *bench) measureUnfinished(unfinishedN int) (unfinishedFigures, error) {
 	f.Requests = countByOperation(unfinished.srv.Requests())
 	logf("plan of %d spread runs: finished %s; %d unfinished in %d (flow, hour) pairs %s, %d requests",
 		unfinishedN, sec(f.FinishedPlan), f.Unfinished, f.FlowHours, sec(f.UnfinishedPlan), total(f.Requests))
-	return f, b.notePeakRSS("plans of spread runs")
+	return f, nil
 }

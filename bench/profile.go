@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -38,7 +39,7 @@ func (w *workspace) buildProfiled(repo, name string, floor bool) (profiledBuild,
 	if err := buildOverlay(repo, dir, binary, sources, editMain); err != nil {
 		return b, err
 	}
-	return b, w.install(binary, "profiled-plugins-"+name, b.cliConfig)
+	return b, w.install(binary, profiledKind, "profiled-plugins-"+name, b.cliConfig)
 }
 
 // buildBaseline builds the profiled provider of an earlier revision of
@@ -79,7 +80,8 @@ func (w *workspace) profilePlan(dir string, b profiledBuild) (cpuProfile, error)
 		return cpuProfile{}, err
 	}
 	w.runs++
-	wall, _, err := w.run(dir, b.cliConfig, []string{profileDirVar + "=" + chunks}, planArgs()...)
+	row := rowName{"CPU-profiled plan (" + b.Name + ")", w.rows[dir].N}
+	wall, _, err := w.run(dir, row, b.cliConfig, []string{profileDirVar + "=" + chunks}, planArgs()...)
 	if err != nil {
 		return cpuProfile{}, err
 	}
@@ -137,6 +139,10 @@ func areaOf(function string) string {
 	return "Go standard library and other"
 }
 
+// errProfileTooShort says that the process ended before its first chunk
+// was complete: a plan of a few triggers, too short to profile.
+var errProfileTooShort = errors.New("the process ended within its first chunk of one second")
+
 // summarizeProfile merges the chunks in dir (one process) and sums them up.
 func summarizeProfile(dir string) (cpuProfile, error) {
 	var f cpuProfile
@@ -156,6 +162,9 @@ func summarizeProfile(dir string) (cpuProfile, error) {
 			continue // the chunk the process was ended in
 		}
 		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return f, errProfileTooShort
 	}
 	merged, err := profile.Merge(parts)
 	if err != nil {

@@ -16,19 +16,28 @@ const firstBenchFlowID = 100000
 // bizdate is the parameter every benchmark trigger sets, as a backfill would.
 const bizdate = "20240101"
 
+// taskNames are the tasks of every flow the harness adds, run one after
+// the other: three, so that a finished run's state is of a typical size
+// (the floor fills the same three, see floor_provider.go).
+var taskNames = []string{"extract", "transform", "load"}
+
 // startService serves a fresh emulator with the given latency and one flow
 // per trigger, so that no two runs of a measurement share a flow and the
 // service's one-run-per-flow-and-minute rule never comes into play. Each
 // flow has one task lasting taskTime.
 func startService(latency time.Duration, flows int, taskTime time.Duration) (*emulator.Server, error) {
 	seed := emulator.DefaultSeed()
+	var tasks []emulator.TaskSpec
+	for _, name := range taskNames {
+		tasks = append(tasks, emulator.TaskSpec{Name: name, Duration: emulator.Duration(taskTime / time.Duration(len(taskNames))), Outcome: emulator.OutcomeSuccess})
+	}
 	for i := range flows {
 		id := int64(firstBenchFlowID + i)
 		seed.Flows = append(seed.Flows, emulator.FlowSpec{
 			ID: id, Name: fmt.Sprintf("bench_flow_%d", i), OrgID: emulator.DefaultOrgID,
 			Owners:     []string{"alice"},
 			Parameters: []emulator.Parameter{{Key: "bizdate", Value: ""}},
-			Tasks:      []emulator.TaskSpec{{Name: "load", Duration: emulator.Duration(taskTime), Outcome: emulator.OutcomeSuccess}},
+			Tasks:      tasks,
 		})
 	}
 	// The figures count every request of a run of up to 5000 triggers.

@@ -25,9 +25,11 @@ type workspace struct {
 	binary      string // the provider as built
 	cliConfig   string
 	floorConfig string // the CLI configuration that installs the floor instead
-	rssDir      string // one file per provider process: its peak RSS in KiB
+	rssDir      string // one file per provider process, named kind.pid: its peak RSS in KiB
 	runs        int
-	floorDirs   map[string]bool // the directories whose runs use the floor
+	floorDirs   map[string]bool    // the directories whose runs use the floor
+	rows        map[string]rowName // the row each directory's commands count for
+	memory      []memoryRow        // by row, in the order first run
 }
 
 // floorSource is the floor's part of the provider's main package.
@@ -118,6 +120,8 @@ func newWorkspace(repo string) (*workspace, error) {
 		cliConfig:   filepath.Join(root, "terraform.tfrc"),
 		floorConfig: filepath.Join(root, "floor.tfrc"),
 		rssDir:      filepath.Join(root, "rss"),
+		floorDirs:   map[string]bool{},
+		rows:        map[string]rowName{},
 	}
 	build := exec.Command("go", "build", "-o", w.binary, ".")
 	build.Dir = repo
@@ -134,20 +138,20 @@ func newWorkspace(repo string) (*workspace, error) {
 	if err := buildOverlay(repo, floorDir, floorBinary, map[string][]byte{"benchfloor": floorSource}, wrapInFloor); err != nil {
 		return nil, err
 	}
-	if err := w.install(w.binary, "plugins", w.cliConfig); err != nil {
+	if err := w.install(w.binary, providerKind, "plugins", w.cliConfig); err != nil {
 		return nil, err
 	}
-	return w, w.install(floorBinary, "floor-plugins", w.floorConfig)
+	return w, w.install(floorBinary, floorKind, "floor-plugins", w.floorConfig)
 }
 
 // install points a CLI configuration's dev_overrides at binary, behind the
-// wrapper that records peak memory.
-func (w *workspace) install(binary, pluginDir, cliConfig string) error {
+// wrapper that records peak memory under kind.
+func (w *workspace) install(binary, kind, pluginDir, cliConfig string) error {
 	plugins := filepath.Join(w.root, pluginDir)
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		return err
 	}
-	wrapper := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -f %%M -o %q/$$ %q \"$@\"\n", w.rssDir, binary)
+	wrapper := fmt.Sprintf("#!/bin/sh\nexec /usr/bin/time -f %%M -o %q/%s.$$ %q \"$@\"\n", w.rssDir, kind, binary)
 	if err := os.WriteFile(filepath.Join(plugins, "terraform-provider-dataflow"), []byte(wrapper), 0o755); err != nil {
 		return err
 	}
@@ -163,10 +167,12 @@ func (w *workspace) install(binary, pluginDir, cliConfig string) error {
 
 func (w *workspace) Close() error { return os.RemoveAll(w.root) }
 
-// newDir writes files into a fresh directory for one terraform run.
-func (w *workspace) newDir(name string, files map[string]string) (string, error) {
+// newDir writes files into a fresh directory for the terraform commands of
+// row.
+func (w *workspace) newDir(row rowName, files map[string]string) (string, error) {
 	w.runs++
-	dir := filepath.Join(w.root, fmt.Sprintf("%03d-%s", w.runs, name))
+	dir := filepath.Join(w.root, fmt.Sprintf("%03d-%s", w.runs, slug(row.String())))
+	w.rows[dir] = row
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -179,11 +185,8 @@ func (w *workspace) newDir(name string, files map[string]string) (string, error)
 }
 
 // newFloorDir is newDir for runs of the floor provider.
-func (w *workspace) newFloorDir(name string, files map[string]string) (string, error) {
-	dir, err := w.newDir(name, files)
-	if w.floorDirs == nil {
-		w.floorDirs = map[string]bool{}
-	}
+func (w *workspace) newFloorDir(row rowName, files map[string]string) (string, error) {
+	dir, err := w.newDir(row, files)
 	w.floorDirs[dir] = true
 	return dir, err
 }
@@ -195,12 +198,13 @@ func (w *workspace) terraform(dir string, args ...string) (time.Duration, string
 	if w.floorDirs[dir] {
 		cliConfig = w.floorConfig
 	}
-	return w.run(dir, cliConfig, nil, args...)
+	return w.run(dir, w.rows[dir], cliConfig, nil, args...)
 }
 
 // run runs one terraform command in dir with the provider cliConfig
-// installs and env added to the environment.
-func (w *workspace) run(dir, cliConfig string, env []string, args ...string) (time.Duration, string, error) {
+// installs and env added to the environment, and adds its peak memory to
+// row.
+func (w *workspace) run(dir string, row rowName, cliConfig string, env []string, args ...string) (time.Duration, string, error) {
 	cmd := exec.Command("terraform", args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+cliConfig), env...)
@@ -209,6 +213,9 @@ func (w *workspace) run(dir, cliConfig string, env []string, args ...string) (ti
 	start := time.Now()
 	err := cmd.Run()
 	took := time.Since(start)
+	if memErr := w.recordMemory(row, cmd); err == nil && memErr != nil {
+		return took, out.String(), memErr
+	}
 	if err != nil {
 		return took, out.String(), fmt.Errorf("terraform %s in %s: %w\n%s", strings.Join(args, " "), dir, err, tail(out.String(), 40))
 	}
@@ -228,36 +235,6 @@ func planArgs() []string {
 
 func (w *workspace) plan(dir string) (time.Duration, string, error) {
 	return w.terraform(dir, planArgs()...)
-}
-
-// takePeakRSS returns the largest peak RSS (KiB) of the provider processes
-// since the last call and how many there were, and forgets them.
-func (w *workspace) takePeakRSS() (peakKiB, processes int, err error) {
-	entries, err := os.ReadDir(w.rssDir)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, e := range entries {
-		file := filepath.Join(w.rssDir, e.Name())
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return 0, 0, err
-		}
-		// GNU time puts a note about a non-zero exit status before the figure.
-		lines := strings.Fields(strings.TrimSpace(string(data)))
-		if len(lines) == 0 {
-			return 0, 0, fmt.Errorf("%s: no peak RSS recorded", file)
-		}
-		kib, err := strconv.Atoi(lines[len(lines)-1])
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", file, err)
-		}
-		peakKiB, processes = max(peakKiB, kib), processes+1
-		if err := os.Remove(file); err != nil {
-			return 0, 0, err
-		}
-	}
-	return peakKiB, processes, nil
 }
 
 // tail keeps the last n lines of s.
