@@ -42,11 +42,12 @@ type runMatcher struct {
 
 	slots    runRegistry
 	statuses statusBatcher
-	// since is the server's time read before the first send: any run
-	// created before it existed before this matcher's triggers (see
-	// takenBefore). One read serves the whole process and needs no clock of
-	// this machine.
+	// since is a server time and this machine's clock when it was read:
+	// one read serves the whole process (see startMachine.ensureSince).
 	since cached[serverReading]
+	// snapshots are the runs of each trigger hour before the first send
+	// into it (see snapshotBefore), by the hour's start.
+	snapshots cachedByKey[int64, *hourSnapshot]
 }
 
 // serverReading is a server time and this machine's clock just after it
@@ -62,7 +63,7 @@ func (s serverReading) serverAt(local time.Time) time.Time {
 	return s.server.Add(local.Sub(s.local))
 }
 
-// serverSince returns the server's time read before now, reading it on
+// serverSince returns the process's server-time reading, reading it on
 // first use; zero when it cannot be read (runs are then judged without it).
 func (r *runMatcher) serverSince(ctx context.Context) serverReading {
 	reading, err := r.since.get(ctx, r.fetchBound, r.readServerTime)

@@ -40,6 +40,8 @@ type runRegistry struct {
 	// unsettled are the triggers whose outcome StartRun returned unknown
 	// without an id to claim (the server's zone unknown).
 	unsettled []handedOut
+	// answered are the ids the service answered triggers with.
+	answered map[string]bool
 }
 
 type flowSlots struct {
@@ -256,4 +258,17 @@ func (r *runRegistry) recordUnsettled(flowID int64, t time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.unsettled = append(r.unsettled, handedOut{flowID: flowID, triggerTime: t})
+}
+
+// firstAnswer records that the service answered a trigger with id and
+// reports whether it never did before in this process.
+func (r *runRegistry) firstAnswer(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.answered == nil {
+		r.answered = map[string]bool{}
+	}
+	first := !r.answered[id]
+	r.answered[id] = true
+	return first
 }

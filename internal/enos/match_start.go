@@ -146,7 +146,8 @@ type startMachine struct {
 
 	sentAt   time.Time     // when the last send of the current slot left
 	firstAt  time.Time     // when the first send of the current slot left
-	since    serverReading // a server time read before the first send; zero when unknown
+	since    serverReading // the server's time at the first send (see ensureSince); zero when unknown
+	snapshot *hourSnapshot // the runs of the slot's hour before the first send there; nil when unknown
 	until    time.Time     // settling a recorded outcome: the server's time after its last send; else zero
 	sent     bool          // a request may have reached the service
 	lookedUp bool          // the current slot's run was looked for
@@ -214,13 +215,10 @@ func (m *startMachine) send(ctx context.Context, resend bool) step {
 	} else {
 		m.resent, m.lookedUp, m.cause = false, false, nil
 	}
-	if m.since.server.IsZero() && !resend {
-		// The server's time before the first send tells a run that was in
-		// the slot already from the one this send starts, for set and
-		// defaulted times alike: one read serves the whole process. Never
-		// before a resend: a time read after the first send would take that
-		// send's run for an older one.
-		m.since = m.r.serverSince(ctx)
+	if !resend {
+		// Before the first send in the slot: the runs of its hour then,
+		// which tell an answered run new without reading it back.
+		m.snapshot = m.r.snapshotBefore(ctx, m.req.TriggerTime)
 	}
 	m.sentAt = m.r.now()
 	if !resend {
@@ -266,6 +264,20 @@ func (m *startMachine) verify(ctx context.Context, id string) step {
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
 	m.claimed = id
+	if m.r.slots.firstAnswer(id) && m.snapshot.lacks(id) {
+		// The run was not in its hour before the send, and no earlier send
+		// of this client was answered with it, so it is this send's under
+		// every duplicate behaviour (DESIGN.md, API budget): no read-back.
+		// A trigger of this client recorded for the same instant may still
+		// have started it.
+		if other := m.r.slots.heldAt(m.req.FlowID, m.req.TriggerTime, id); other != "" {
+			m.r.slots.release(id)
+			return leave(slotTaken{evidence: evidenceHeldSameInstant, runID: id, answered: true, other: other})
+		}
+		m.r.slots.keep(id)
+		return m.finish(id, false)
+	}
+	m.ensureSince(ctx)
 	inst, err := m.readBackWithin(ctx, id)
 	switch {
 	case err != nil:
@@ -435,15 +447,18 @@ func zoneShift(d time.Duration) bool {
 	return off.Abs() <= clockMargin
 }
 
-// sinceAfterwards makes up for a server time that could not be read before
-// the first send of the slot: one read now, less the time this machine saw
-// pass since that send, is as good.
-func (m *startMachine) sinceAfterwards(ctx context.Context) {
+// ensureSince learns the server's time at the first send of the slot: a
+// server time read at any moment of the process (one read serves it all),
+// moved by the time this machine saw pass between the two (durations agree
+// across clocks where instants need not). A run created before it was in
+// the slot before the send. It is read when first needed, not before the
+// send: most triggers never need it.
+func (m *startMachine) ensureSince(ctx context.Context) {
 	if !m.since.server.IsZero() || m.firstAt.IsZero() {
 		return
 	}
-	if now, err := m.r.readServerTime(ctx); err == nil {
-		m.since = serverReading{server: now.serverAt(m.firstAt), local: m.firstAt}
+	if reading := m.r.serverSince(ctx); !reading.server.IsZero() {
+		m.since = serverReading{server: reading.serverAt(m.firstAt), local: m.firstAt}
 	}
 }
 
@@ -464,7 +479,7 @@ func (m *startMachine) lookUp(ctx context.Context, mayResend bool) step {
 		mayResend = false
 	}
 	m.lookedUp = true
-	m.sinceAfterwards(lctx)
+	m.ensureSince(lctx)
 	own, taken, err := m.findOwnRun(lctx, false)
 	switch {
 	case own != nil:

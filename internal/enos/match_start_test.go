@@ -23,6 +23,20 @@ func newStartTest() (*memService, *runMatcher) {
 	return ms, newMemMatcher(ms)
 }
 
+// lookUps are the searches of one flow's runs: the look-ups and
+// read-backs, not the hour snapshots taken before a send.
+func (ms *memService) lookUps() []InstanceSearch {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	var out []InstanceSearch
+	for _, q := range ms.searches {
+		if q.FlowID != 0 {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
 func (ms *memService) runCount() int {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
@@ -130,7 +144,7 @@ func TestDroppedResponseAfterTheServerActedIsAdopted(t *testing.T) {
 	}
 	// The look-up searches the flow's runs of the sent minute.
 	minute := runNow.Truncate(time.Minute)
-	if q := ms.searches[0]; q.FlowID != 1001 || !q.FromTriggerTime.Equal(minute) || !q.ToTriggerTime.Equal(minute.Add(time.Minute-time.Millisecond)) {
+	if q := ms.lookUps()[0]; q.FlowID != 1001 || !q.FromTriggerTime.Equal(minute) || !q.ToTriggerTime.Equal(minute.Add(time.Minute-time.Millisecond)) {
 		t.Errorf("look-up search = %+v", q)
 	}
 }
@@ -145,9 +159,10 @@ func TestDroppedRequestBeforeTheServerActedIsSentOnceMore(t *testing.T) {
 	if run.Adopted || run.InstanceID != "1001-20240101100000" {
 		t.Errorf("run = %+v", run)
 	}
-	// One search looks for the run, one reads the resend's answer back.
-	if ms.sentCount() != 2 || ms.count(opSearch) != 2 || ms.runCount() != 1 {
-		t.Errorf("sends %d, searches %d, runs %d", ms.sentCount(), ms.count(opSearch), ms.runCount())
+	// One search looks for the run; the resend's answer, absent from the
+	// hour before the sends, needs no read-back.
+	if ms.sentCount() != 2 || len(ms.lookUps()) != 1 || ms.runCount() != 1 {
+		t.Errorf("sends %d, look-ups %d, runs %d", ms.sentCount(), len(ms.lookUps()), ms.runCount())
 	}
 }
 
@@ -173,8 +188,8 @@ func TestUnknownOutcomeTwiceIsReported(t *testing.T) {
 	ms, r := newStartTest()
 	ms.failAlways(opTrigger, fault5xx)
 	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
-	if !errors.Is(err, ErrOutcomeUnknown) || ms.sentCount() != 2 || ms.count(opSearch) != 2 {
-		t.Errorf("err = %v after %d sends and %d searches", err, ms.sentCount(), ms.count(opSearch))
+	if !errors.Is(err, ErrOutcomeUnknown) || ms.sentCount() != 2 || len(ms.lookUps()) != 2 {
+		t.Errorf("err = %v after %d sends and %d look-ups", err, ms.sentCount(), len(ms.lookUps()))
 	}
 }
 
@@ -210,7 +225,7 @@ func TestStartRunSurfacesDefiniteErrors(t *testing.T) {
 	ms, r := newStartTest()
 	ms.refusal = &APIError{Operation: "flows/updateAndTrigger", HTTPStatus: 200, Code: codeNoPrivilege, Message: "User has no privilege."}
 	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1005})
-	if !IsNoPrivilege(err) || ms.sentCount() != 1 || ms.count(opSearch) != 0 {
+	if !IsNoPrivilege(err) || ms.sentCount() != 1 || len(ms.lookUps()) != 0 {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -332,22 +347,42 @@ func TestAnswerWithARunCreatedBeforeTheTriggerIsADuplicate(t *testing.T) {
 	}
 }
 
-// A server time that cannot be read before the first send is made up for
-// by one read after it, less the time that passed: a lost answer's look-up
-// still tells the replaced run of the slot from the trigger's own, and
-// moves on instead of adopting it.
-func TestLookUpWithoutAServerTimeBeforeTheSendReadsOneAfterIt(t *testing.T) {
+// The server's time is read when first needed, after the send, and moved
+// back by the time this machine saw pass since the send: a lost answer's
+// look-up still tells the replaced run of the slot (created before the
+// send) from the trigger's own, and moves on instead of adopting it.
+func TestServerTimeReadAfterTheSendStillTellsAnOlderRun(t *testing.T) {
 	ms, r := newStartTest()
 	ms.tick = 100 * time.Millisecond
-	ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, CreatedAt: runNow.Add(-5 * time.Minute), Status: StatusFail})
-	ms.failCall(opServerTime, 1, fault5xx)
+	ms.localLag = 3 * time.Minute
+	ms.addRun(FlowInstance{InstanceID: "1001-20240101090000", FlowID: 1001, TriggerTime: anHourAgo, CreatedAt: runNow.Add(-5 * time.Second), Status: StatusFail})
 	ms.failCall(opTrigger, 1, faultLostBefore)
 	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: anHourAgo})
 	if err != nil || run.Adopted || run.InstanceID != "1001-20240101090100" || len(run.Warnings) != 0 {
 		t.Fatalf("run %+v, err %v; want a new run in 09:01 and the replaced one left alone", run, err)
 	}
-	if ms.count(opServerTime) != 2 {
-		t.Errorf("server clock read %d times, want twice: before the send, and after it", ms.count(opServerTime))
+	if ms.count(opServerTime) != 1 {
+		t.Errorf("server clock read %d times, want once", ms.count(opServerTime))
+	}
+}
+
+// The same reading, taken long after the send (here a minute), never
+// takes the send's own run for an older one: it is moved back by the time
+// that passed.
+func TestServerTimeReadLongAfterTheSendKeepsTheSendsRun(t *testing.T) {
+	ms, r := newStartTest()
+	ms.localLag = 3 * time.Minute
+	ms.failCall(opTrigger, 1, faultLostAfter)
+	ms.before = func(op string, _ int) {
+		if op == opServerTime {
+			ms.mu.Lock()
+			ms.now = ms.now.Add(time.Minute)
+			ms.mu.Unlock()
+		}
+	}
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || ms.runCount() != 1 {
+		t.Fatalf("run %+v, err %v, %d runs; want the send's run adopted", run, err, ms.runCount())
 	}
 }
 
@@ -368,6 +403,7 @@ func TestAnswerWithARunThatEndedAtOnceIsTaken(t *testing.T) {
 func TestAnswerReadBackMalformedIsTaken(t *testing.T) {
 	ms, r := newStartTest()
 	ms.failAlways(opSearch, faultEmptyAnswer)
+	ms.failCall(opSearch, 1, fault5xx) // no snapshot of the hour: the answer is read back
 	ms.failAlways(opGet, faultEmptyAnswer)
 	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001})
 	if err != nil || run.InstanceID == "" || run.Moved != nil {
@@ -583,31 +619,41 @@ func TestLookUpNeverAdoptsARunOlderThanTheSend(t *testing.T) {
 // A value the service stores otherwise than sent (here: trimmed) is no
 // evidence of an older run: the answered run is taken after one send,
 // with or without a set trigger time, whichever way duplicates are
-// answered, and a warning names the key. The server time is read once,
-// before the first send, for defaulted times as well.
+// answered. When the run is read back (no snapshot of its hour), a warning
+// names the key, and the server time is read once; when the snapshot shows
+// the run new, nothing is read.
 func TestAnswerWithRewrittenParametersIsTaken(t *testing.T) {
 	for _, answerExisting := range []bool{false, true} {
 		for _, defaulted := range []bool{true, false} {
-			name := map[bool]string{false: "refused", true: "answered"}[answerExisting] + "/" + map[bool]string{true: "defaulted", false: "chosen"}[defaulted]
-			t.Run(name, func(t *testing.T) {
-				ms, r := newStartTest()
-				ms.answerExisting = answerExisting
-				ms.rewrite = strings.TrimSpace
-				req := TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101 ", "region": "cn"}}
-				if !defaulted {
-					req.TriggerTime = runNow
-				}
-				run, err := r.startRun(context.Background(), req)
-				if err != nil || run.InstanceID != "1001-20240101100000" || run.Moved != nil {
-					t.Fatalf("run %+v, err %v; want the answered run", run, err)
-				}
-				if ms.sentCount() != 1 || ms.runCount() != 1 || ms.count(opServerTime) != 1 {
-					t.Errorf("sends %d, runs %d, time reads %d; want 1 each", ms.sentCount(), ms.runCount(), ms.count(opServerTime))
-				}
-				if len(run.Warnings) != 1 || !strings.Contains(run.Warnings[0], "run 1001-20240101100000") || !strings.Contains(run.Warnings[0], "parameter(s) bizdate otherwise") {
-					t.Errorf("warnings %q, want one naming the run and the key", run.Warnings)
-				}
-			})
+			for _, readBack := range []bool{false, true} {
+				name := map[bool]string{false: "refused", true: "answered"}[answerExisting] + "/" + map[bool]string{true: "defaulted", false: "chosen"}[defaulted] +
+					"/" + map[bool]string{false: "snapshot", true: "read back"}[readBack]
+				t.Run(name, func(t *testing.T) {
+					ms, r := newStartTest()
+					ms.answerExisting = answerExisting
+					ms.rewrite = strings.TrimSpace
+					if readBack {
+						ms.failCall(opSearch, 1, fault5xx)
+					}
+					req := TriggerRequest{FlowID: 1001, Parameters: map[string]string{"bizdate": "20240101 ", "region": "cn"}}
+					if !defaulted {
+						req.TriggerTime = runNow
+					}
+					run, err := r.startRun(context.Background(), req)
+					if err != nil || run.InstanceID != "1001-20240101100000" || run.Moved != nil {
+						t.Fatalf("run %+v, err %v; want the answered run", run, err)
+					}
+					wantReads := map[bool]int{false: 0, true: 1}[readBack]
+					if ms.sentCount() != 1 || ms.runCount() != 1 || ms.count(opServerTime) != wantReads || len(ms.lookUps()) != wantReads {
+						t.Errorf("sends %d, runs %d, time reads %d, read-backs %d; want 1, 1, %d, %d",
+							ms.sentCount(), ms.runCount(), ms.count(opServerTime), len(ms.lookUps()), wantReads, wantReads)
+					}
+					warned := len(run.Warnings) == 1 && strings.Contains(run.Warnings[0], "run 1001-20240101100000") && strings.Contains(run.Warnings[0], "parameter(s) bizdate otherwise")
+					if warned != readBack {
+						t.Errorf("warnings %q; want one naming the run and the key exactly when the run is read back", run.Warnings)
+					}
+				})
+			}
 		}
 	}
 }
