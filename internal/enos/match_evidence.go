@@ -16,10 +16,10 @@ const (
 	// evidenceHeldByCaller: the caller holds the run for another run
 	// (TriggerRequest.HeldIDs).
 	evidenceHeldByCaller
-	// evidenceHeldSameInstant: this client holds a run of the same trigger
-	// time for another run (its id perhaps in another form), or recorded
-	// a trigger of that time whose outcome and id are unknown.
-	evidenceHeldSameInstant
+	// evidenceRecordedUnknown: this client returned another trigger's
+	// outcome unknown, and the run is one of the forms that trigger's run
+	// would have.
+	evidenceRecordedUnknown
 	// evidenceCreatedBefore: the run was created before a server time read
 	// before the first send.
 	evidenceCreatedBefore
@@ -39,7 +39,7 @@ type slotTaken struct {
 	runID    string        // the slot's run; empty when unknown
 	// answered says that the service answered the trigger with that run.
 	answered bool
-	other    string // evidenceHeldSameInstant: the run held for that time
+	other    string // evidenceRecordedUnknown: that trigger's expected id
 }
 
 // String says how the slot is known to be taken, as a user reads it.
@@ -56,8 +56,8 @@ func (t slotTaken) String() string {
 		why = "this client holds it for another run"
 	case evidenceHeldByCaller:
 		why = "it is held for another run"
-	case evidenceHeldSameInstant:
-		why = "this client holds run " + t.other + " of the same trigger time for another run"
+	case evidenceRecordedUnknown:
+		why = "another trigger of this client, recorded as " + t.other + " with an unknown outcome, may have started it"
 	case evidenceCreatedBefore:
 		why = "it was created at " + t.run.CreatedAt.Format(evidenceTimeLayout) + ", before the trigger was sent"
 	case evidenceCreatedAfter:

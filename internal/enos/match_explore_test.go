@@ -29,6 +29,9 @@ type exploreScenario struct {
 	// second is "" (one trigger), "same process" or "other process".
 	second    string
 	defaulted bool // the first trigger's time is left to StartRun
+	// topOfHour sends the first trigger for 10:01:00 and the second for
+	// 10:00:00: one slot with hour ids, two with minute ids.
+	topOfHour bool
 }
 
 var exploreScenarios = []exploreScenario{
@@ -37,6 +40,7 @@ var exploreScenarios = []exploreScenario{
 	{name: "one trigger, slot held by an older run", olderRun: true},
 	{name: "two triggers of one slot, one process", second: "same process"},
 	{name: "two triggers of one slot, two processes", second: "other process"},
+	{name: "two triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true},
 }
 
 // exploreEnv is how the service stores what it is sent.
@@ -154,11 +158,16 @@ func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault) string {
 		first.req.TriggerTime = time.Time{}
 	}
 	triggers := []*exploreTrigger{first}
+	second := first.req
+	if sc.topOfHour {
+		top := runNow.Truncate(time.Hour)
+		first.req.TriggerTime, second.TriggerTime = top.Add(time.Minute), top
+	}
 	switch sc.second {
 	case "same process":
-		triggers = append(triggers, &exploreTrigger{label: "B", matcher: first.matcher, req: first.req})
+		triggers = append(triggers, &exploreTrigger{label: "B", matcher: first.matcher, req: second})
 	case "other process":
-		triggers = append(triggers, &exploreTrigger{label: "B", matcher: newMemMatcher(ms), req: first.req})
+		triggers = append(triggers, &exploreTrigger{label: "B", matcher: newMemMatcher(ms), req: second})
 	}
 	for _, tr := range triggers {
 		ctx, cancel := context.WithCancel(context.Background())

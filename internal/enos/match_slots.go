@@ -1,6 +1,8 @@
 package enos
 
 import (
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -49,10 +51,15 @@ type flowSlots struct {
 	reserved []time.Time   // trigger times chosen or sent for the flow
 }
 
-// handedOut is a run StartRun has returned, or is verifying.
+// handedOut is a run StartRun has returned, or is verifying, or the
+// expected id of a trigger whose outcome it returned unknown.
 type handedOut struct {
 	flowID      int64
 	triggerTime time.Time
+	// expected says that the id is only the documented form the run of an
+	// unknown outcome would have (the slot size perhaps not yet learnt): its
+	// run may have another form of it.
+	expected bool
 	// verifying is open while the claimant reads the run back to tell
 	// whether it is the one it started; it is closed when the claim is kept
 	// or given up, and nil once kept.
@@ -152,6 +159,20 @@ func (r *runRegistry) claim(id string, flowID int64, t time.Time) bool {
 	return !held
 }
 
+// claimExpected claims the expected id of a trigger whose outcome is
+// unknown, as claim does.
+func (r *runRegistry) claimExpected(id string, flowID int64, t time.Time) bool {
+	if !r.claim(id, flowID, t) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.ids[id]
+	h.expected = true
+	r.ids[id] = h
+	return true
+}
+
 // claimUnlessHeld claims id as claim does, or returns the run it is held
 // for. Checking and claiming at once keeps two triggers answered with one
 // id at the same time from both taking it. A verifying claim is kept or
@@ -220,23 +241,51 @@ func (r *runRegistry) held(id string) bool {
 	return held
 }
 
-// heldAt returns a run of the flow, other than except, that this client
-// handed out for trigger time t (see mayBeTriggerOf), or "(unknown id)"
-// for a trigger of t recorded unsettled; "" when there is none.
-func (r *runRegistry) heldAt(flowID int64, t time.Time, except string) string {
+// heldOf returns the first of ids, other than except, that this client
+// holds for a run (once no caller is verifying it), or "".
+func (r *runRegistry) heldOf(ids []string, except string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		if _, held := r.settledLocked(id); held && id != except {
+			return id
+		}
+	}
+	return ""
+}
+
+// recordedFor returns the expected id of a trigger of the flow whose
+// outcome this client returned unknown and whose run may be runID (one of
+// the documented forms of its trigger time in the server's zone loc), or
+// "(unknown id)" for such a trigger recorded without an id; "" when there
+// is none. except is the caller's own claim.
+func (r *runRegistry) recordedFor(flowID int64, runID string, loc *time.Location, except string) string {
+	if loc == nil {
+		return ""
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, h := range r.ids {
-		if id != except && h.flowID == flowID && isTriggerOf(t, h.triggerTime) {
+		if h.expected && id != except && h.flowID == flowID && slices.Contains(documentedIDs(flowID, h.triggerTime, loc), runID) {
 			return id
 		}
 	}
 	for _, u := range r.unsettled {
-		if u.flowID == flowID && isTriggerOf(t, u.triggerTime) {
+		if u.flowID == flowID && slices.Contains(documentedIDs(flowID, u.triggerTime, loc), runID) {
 			return "(unknown id)"
 		}
 	}
 	return ""
+}
+
+// documentedIDs are the ids a run of the flow triggered at t has in the
+// service's documented forms (API-INFERENCES.md, instance ids): the flow
+// id and the trigger time in the server's zone cut to the minute (14 or 12
+// digits) or to the hour (10 digits).
+func documentedIDs(flowID int64, t time.Time, loc *time.Location) []string {
+	lt := t.In(loc)
+	prefix := fmt.Sprintf("%d-", flowID)
+	return []string{prefix + lt.Format("200601021504") + "00", prefix + lt.Format("200601021504"), prefix + lt.Format("2006010215")}
 }
 
 // heldIn reports whether this client handed out a run of the flow triggered

@@ -270,9 +270,10 @@ func (m *startMachine) verify(ctx context.Context, id string) step {
 		// every duplicate behaviour (DESIGN.md, API budget): no read-back.
 		// A trigger of this client recorded for the same instant may still
 		// have started it.
-		if other := m.r.slots.heldAt(m.req.FlowID, m.req.TriggerTime, id); other != "" {
+		loc, _ := m.r.svc.serverZone(ctx) // known: the snapshot needed it
+		if other := m.r.slots.recordedFor(m.req.FlowID, id, loc, id); other != "" {
 			m.r.slots.release(id)
-			return leave(slotTaken{evidence: evidenceHeldSameInstant, runID: id, answered: true, other: other})
+			return leave(slotTaken{evidence: evidenceRecordedUnknown, runID: id, answered: true, other: other})
 		}
 		m.r.slots.keep(id)
 		return m.finish(id, false)
@@ -288,7 +289,8 @@ func (m *startMachine) verify(ctx context.Context, id string) step {
 		// A read that does not describe the answered run is no evidence.
 		m.warn("the service answered the trigger of flow %d with run %s, whose read-back describes another run; it is kept on the service's answer", m.req.FlowID, id)
 	default:
-		if taken := m.takenBefore(inst); taken.evidence != noEvidence {
+		loc, _ := m.r.svc.serverZone(ctx)
+		if taken := m.takenBefore(inst, loc); taken.evidence != noEvidence {
 			m.r.slots.release(id)
 			taken.answered = true
 			return leave(taken)
@@ -351,7 +353,7 @@ func (m *startMachine) finish(id string, adopted bool) step {
 // instant than the one sent beyond the forms the service may write it in.
 // Parameters are no evidence: the service may store a value otherwise than
 // it was sent.
-func (m *startMachine) takenBefore(inst *FlowInstance) slotTaken {
+func (m *startMachine) takenBefore(inst *FlowInstance, loc *time.Location) slotTaken {
 	taken := func(e slotEvidence) slotTaken { return slotTaken{evidence: e, run: inst, runID: inst.InstanceID} }
 	// The own claim first: held waits for claims being verified.
 	if inst.InstanceID != m.claimed && m.r.slots.held(inst.InstanceID) {
@@ -360,10 +362,10 @@ func (m *startMachine) takenBefore(inst *FlowInstance) slotTaken {
 	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {
 		return taken(evidenceHeldByCaller)
 	}
-	if other := m.r.slots.heldAt(inst.FlowID, inst.TriggerTime, m.claimed); !inst.TriggerTime.IsZero() && other != "" {
-		// Another of this client's triggers of that instant holds the slot
-		// (its run's id perhaps in another form, or unknown).
-		t := taken(evidenceHeldSameInstant)
+	if other := m.r.slots.recordedFor(inst.FlowID, inst.InstanceID, loc, m.claimed); loc != nil && other != "" {
+		// Another of this client's triggers, of unknown outcome, may have
+		// started it (its expected id perhaps in another form, or unknown).
+		t := taken(evidenceRecordedUnknown)
 		t.other = other
 		return t
 	}
@@ -383,22 +385,11 @@ func (m *startMachine) takenBefore(inst *FlowInstance) slotTaken {
 // trigger time sent, written to the second, in another zone, or cut to its
 // slot's start.
 func mayBeTriggerOf(t, sent time.Time) bool {
-	return triggerMatches(t, sent, sameInstant)
-}
-
-// isTriggerOf is mayBeTriggerOf without other zones: for telling a run
-// held for another trigger, where a zone shift would take every run a
-// whole number of hours away (the next hour's slot) for that trigger's.
-func isTriggerOf(t, sent time.Time) bool {
-	return triggerMatches(t, sent, func(a, b time.Time) bool { return a.Truncate(time.Second).Equal(b.Truncate(time.Second)) })
-}
-
-func triggerMatches(t, sent time.Time, same func(a, b time.Time) bool) bool {
-	if same(t, sent) {
+	if sameInstant(t, sent) {
 		return true
 	}
 	for _, size := range []time.Duration{minuteSlot, hourSlot} {
-		if same(t, slotStart(sent, size, t.Location())) {
+		if sameInstant(t, slotStart(sent, size, t.Location())) {
 			return true
 		}
 	}
@@ -522,15 +513,16 @@ func (m *startMachine) outcomeUnknown(ctx context.Context, last error) step {
 	if !m.sent {
 		return m.fail(err)
 	}
-	// A run this client holds for the same trigger instant holds the slot,
-	// so the send started nothing there, whatever form its id has.
-	held := m.r.slots.heldAt(m.req.FlowID, m.req.TriggerTime, m.claimed)
+	// A run this client holds under one of the run's documented ids holds
+	// the slot, so the send started nothing there.
+	var held string
 	loc, locErr := m.r.svc.serverZone(ctx)
 	if locErr == nil {
+		forms := m.expectedIDs(loc)
 		err.TriggerTime = m.req.TriggerTime.In(loc)
-		err.ExpectedInstanceID = m.expectedIDs(loc)[0]
-		if held == "" && !m.r.slots.claim(err.ExpectedInstanceID, m.req.FlowID, m.req.TriggerTime) {
-			held = err.ExpectedInstanceID
+		err.ExpectedInstanceID = forms[0]
+		if held = m.r.slots.heldOf(forms, m.claimed); held == "" && !m.r.slots.claimExpected(forms[0], m.req.FlowID, m.req.TriggerTime) {
+			held = forms[0]
 		}
 	}
 	switch {
@@ -562,13 +554,11 @@ func (m *startMachine) startedNothing(taken slotTaken, notMoved error) step {
 // digits) or to the hour (10 digits), the form of the flow's known slot
 // size first. They are only looked up and shown, never relied on.
 func (m *startMachine) expectedIDs(loc *time.Location) []string {
-	t := m.req.TriggerTime.In(loc)
-	prefix := fmt.Sprintf("%d-", m.req.FlowID)
-	minute14, minute12, hour10 := prefix+t.Format("200601021504")+"00", prefix+t.Format("200601021504"), prefix+t.Format("2006010215")
+	forms := documentedIDs(m.req.FlowID, m.req.TriggerTime, loc)
 	if m.r.slots.slotSize(m.req.FlowID) == hourSlot {
-		return []string{hour10, minute14, minute12}
+		return []string{forms[2], forms[0], forms[1]}
 	}
-	return []string{minute14, minute12, hour10}
+	return forms
 }
 
 // findOwnRun looks at the flow's runs of the current slot: own is one that
@@ -602,7 +592,7 @@ func (m *startMachine) findOwnRun(ctx context.Context, everyForm bool) (own *Flo
 		if r.FlowID != m.req.FlowID {
 			continue
 		}
-		switch t := m.takenBefore(r); {
+		switch t := m.takenBefore(r, loc); {
 		case t.evidence != noEvidence:
 			if taken.evidence == noEvidence {
 				taken = t

@@ -750,3 +750,43 @@ func TestConcurrentTriggersAnsweredWithOneIDNeverShareIt(t *testing.T) {
 		}
 	}
 }
+
+// A run triggered at the top of an hour is not taken for the hour-cut
+// form of a later trigger of that hour that this client holds: a trigger
+// sent for 10:00:00 whose answer is lost adopts its own run instead of
+// moving on and forgetting it.
+func TestRunAtTheTopOfTheHourIsNotALaterTriggersHourForm(t *testing.T) {
+	ms, r := newStartTest()
+	top := time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8)
+	if _, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: top.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	ms.failCall(opTrigger, 2, faultLostAfter)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: top})
+	if err != nil || !run.Adopted || run.InstanceID != "1001-20240101100000" || ms.runCount() != 2 {
+		t.Fatalf("run %+v, err %v, %d runs; want the 10:00 run adopted and no third run", run, err, ms.runCount())
+	}
+}
+
+// A trigger whose outcome stays unknown in a slot whose run this client
+// holds under another of the documented id forms (an hour id, the slot
+// size not yet learnt) started nothing there: it moves on rather than
+// recording an outcome that the next refresh would settle to the other
+// trigger's run.
+func TestUnknownOutcomeInASlotHeldUnderAnotherIDFormMovesOn(t *testing.T) {
+	ms, r := newStartTest()
+	ms.hourIDs[1007] = true
+	first, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow})
+	if err != nil || first.InstanceID != "1007-2024010110" {
+		t.Fatalf("first run %+v, err %v", first, err)
+	}
+	ms.failCall(opTrigger, 2, faultLostBefore)
+	ms.failCall(opTrigger, 3, faultLostBefore)
+	ms.failAlways(opSearch, fault5xx)
+	ms.failAlways(opGet, fault5xx)
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow})
+	var unknown *TriggerOutcomeUnknownError
+	if errors.As(err, &unknown) || run.InstanceID == first.InstanceID {
+		t.Fatalf("run %+v, err %v; want a run of another hour (or a definite failure), not %s nor an unknown outcome", run, err, first.InstanceID)
+	}
+}

@@ -104,7 +104,7 @@ var faultKindRows = []struct {
 	{
 		// A clock 20 minutes off fails the gateway's 15-minute freshness
 		// check (1004): not transient, so an error in every phase.
-		fault: emulator.Fault{Kind: emulator.FaultClockSkew, Skew: 20 * time.Minute, Count: 1}, countAtCreate: 1, countWhileWaiting: 2,
+		fault: emulator.Fault{Kind: emulator.FaultClockSkew, Skew: 20 * time.Minute, Count: 1}, countAtCreate: 1, countWhileWaiting: 3,
 		errByPhase: map[faultPhase]string{
 			phaseCreate:  `(?s)Triggering flow 2001 failed.*code 1004.*clock is\s+synchronized`,
 			phaseWaiting: `(?s)Flow run did not finish.*code 1004.*clock is\s+synchronized.*tainted`,
