@@ -7,24 +7,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/enos-community/terraform-provider-dataflow/internal/emulator"
 )
 
-// manualClock is a client clock the test moves.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (m *manualClock) Now() time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.now
-}
-
-func (m *manualClock) set(t time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.now = t
+// newPolledMatcher is run matching over ms on a clock the test moves.
+func newPolledMatcher() (*memService, *emulator.ManualClock, *runMatcher) {
+	ms := newMemService()
+	clock := emulator.NewManualClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+	r := newMemMatcher(ms)
+	r.now = clock.Now
+	return ms, clock, r
 }
 
 // statusTestRuns adds runs of the flows to ms, perFlow a minute apart in
@@ -71,10 +64,7 @@ func TestRunStatusOneSearchServesARefreshOfAFlowAndHour(t *testing.T) {
 // until the test releases it, and answers the n-th search with status n, so
 // that each caller's answer names the search it came from.
 func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
-	ms := newMemService()
-	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	r := newMemMatcher(ms)
-	r.now = clock.Now
+	ms, clock, r := newPolledMatcher()
 	ctx := context.Background()
 	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 2, 1001, 1002)
 
@@ -118,7 +108,7 @@ func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
 	// not take it, although it covers the run. It waits for the search
 	// after it, sent once search 1 has ended.
 	t2 := t1.Add(10 * time.Second)
-	clock.set(t2)
+	clock.Set(t2)
 	second := poll(refs[0], t2)
 	close(release[1])
 	if a := <-first; a.err != nil || a.status != 1 {
@@ -144,10 +134,7 @@ func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
 }
 
 func TestRunStatusWaitersOfSeveralFlowsShareOneSearch(t *testing.T) {
-	ms := newMemService()
-	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	r := newMemMatcher(ms)
-	r.now = clock.Now
+	ms, clock, r := newPolledMatcher()
 	ctx := context.Background()
 	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 3, 1001, 1002, 1004)
 	// The first poll of each run makes it known as waited on.
@@ -158,7 +145,7 @@ func TestRunStatusWaitersOfSeveralFlowsShareOneSearch(t *testing.T) {
 	}
 	before := ms.count(opSearch)
 	due := clock.Now().Add(10 * time.Second)
-	clock.set(due)
+	clock.Set(due)
 	var wg sync.WaitGroup
 	for _, ref := range refs {
 		wg.Go(func() {
@@ -201,17 +188,14 @@ func TestRunStatusReadsAloneAfterAFailedSearch(t *testing.T) {
 // A run read back after its trigger is not waited on: the polls of its hour
 // that follow search only the runs polled, not every run triggered in it.
 func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
-	ms := newMemService()
-	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	r := newMemMatcher(ms)
-	r.now = clock.Now
+	ms, clock, r := newPolledMatcher()
 	ctx := context.Background()
 	refs := statusTestRuns(ms, time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), 1, 1001, 1002)
 	readBack, polled := refs[0], refs[1]
 	if inst, err := r.readBack(ctx, readBack, clock.Now()); err != nil || inst.InstanceID != readBack.InstanceID {
 		t.Fatalf("readBack(%s) = %+v, %v", readBack.InstanceID, inst, err)
 	}
-	clock.set(clock.Now().Add(10 * time.Second))
+	clock.Set(clock.Now().Add(10 * time.Second))
 	if inst, err := r.runStatus(ctx, polled, clock.Now(), true); err != nil || inst.InstanceID != polled.InstanceID {
 		t.Fatalf("RunStatus(%s) = %+v, %v", polled.InstanceID, inst, err)
 	}
@@ -228,10 +212,7 @@ func TestRunStatusReadBackLeavesNoWaiter(t *testing.T) {
 // when the apply's earlier triggers of other flows crowd that window past
 // a page: the search takes the newest runs first.
 func TestRunStatusReadBacksInACrowdedWindowShareOneSearch(t *testing.T) {
-	ms := newMemService()
-	clock := &manualClock{now: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	r := newMemMatcher(ms)
-	r.now = clock.Now
+	ms, clock, r := newPolledMatcher()
 	ctx := context.Background()
 	sent := clock.Now()
 	for i := range 2 * defaultPageSize {

@@ -60,24 +60,24 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
+	v, err := stringOrNumber(b)
+	*f = flexString(v)
+	return err
+}
+
+// stringOrNumber reads a JSON string, or a number as its text; null is "".
+func stringOrNumber(b []byte) (string, error) {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
+		err := json.Unmarshal(b, &s)
+		return s, err
 	}
 	if string(b) == "null" {
-		*f = ""
-		return nil
+		return "", nil
 	}
 	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*f = flexString(n)
-	return nil
+	err := json.Unmarshal(b, &n)
+	return string(n), err
 }
 
 // embeddedJSON is a JSON value sent either as is or as a string holding
@@ -144,24 +144,9 @@ func parametersFromMap(m map[string]string) []Parameter {
 type wireTime string
 
 func (w *wireTime) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*w = wireTime(strings.TrimSpace(s))
-		return nil
-	}
-	if string(b) == "null" {
-		*w = ""
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*w = wireTime(n)
-	return nil
+	v, err := stringOrNumber(b)
+	*w = wireTime(strings.TrimSpace(v))
+	return err
 }
 
 // serverTimeLayout parses with or without a fraction: Go accepts a
