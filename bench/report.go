@@ -121,21 +121,21 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   The applies of the size rows set `+"`skip_flow_validation = true`"+` in the provider block, as a large backfill
   should; one more apply of %d with the default plan-time flow validation shows what that validation costs.
   The waiting and rate-limit rows use the default.
-- Read-backs: the service may answer a trigger of a taken minute with the older run's id (SERVICE.md §4.6), so every
-  answer is read back before it is recorded, and a run that was there before the send is not taken for the new
-  one. Issue 8's target of 1.01 requests per trigger predates that rule; it now holds for everything but the
-  read-backs, which are counted apart. Issue 24's target of 1.1 counts every request of the apply, read-backs
-  included, from N = 200 on. The table of API requests per apply splits the count of the apply with the most
-  requests among the repetitions at each latency: triggers (flows/updateAndTrigger), read-backs (flowInstances
-  search and get; of them searches), token/get, time/getTimeZone, and anything else. A read-back needs a search that started after its trigger was sent: the
-  first goes out at once, and those that come while it is in flight share the next one, which covers every run
-  read back in that trigger hour, of any flow (one page, newest first). Nothing waits on a timer, so how many
-  share a search depends on how many of Terraform's -parallelism=%d calls are between their send and their read.
+- Run searches: the service may answer a trigger of a taken minute with the older run's id (SERVICE.md §4.6), so a
+  run must be told new before it is recorded. Before its first send into a trigger hour the provider searches that
+  hour's runs of every flow once (the hour snapshot); an answered run absent from it, and answered to no earlier
+  send, is new without a read-back (DESIGN.md, API budget). Runs the snapshot cannot show new are read back as
+  before. Issue 8's target of 1.01 requests per trigger holds for everything but these searches, which are counted
+  apart. Issue 24's target of 1.1 counts every request of the apply, searches included, from N = 200 on. The table
+  of API requests per apply splits the count of the apply with the most requests among the repetitions at each
+  latency: triggers (flows/updateAndTrigger), run searches and reads (flowInstances search and get; of them
+  searches), token/get, time (getTimeZone, and getCurrentTime when a read-back needs the server's clock), and
+  anything else; -parallelism is %d.
 - "Beyond terraform" subtracts the apply of N plain `+"`terraform_data`"+` resources. The script way is one
   `+"`terraform_data`"+` per trigger whose `+"`local-exec`"+` runs bash with curl and openssl: a token (one per
   trigger), a signature, a POST of updateAndTrigger.
-- The ideal time the latency adds is ⌈N ÷ %d⌉ rounds of two round trips (the trigger and its read-back) plus the
-  token and time zone calls, times the latency. The measured
+- The ideal time the latency adds is ⌈N ÷ %d⌉ rounds of one round trip (the trigger) plus the token, time zone
+  and snapshot calls, times the latency. The measured
   time is the median over the repetitions of each one's apply at the latency minus its apply at 0 ms, run
   right after it, so that drift of the machine cancels out.
 - Wall times are medians of the applies the table names (9 for N < 10, else 5; the script's 3 times, and once at

@@ -16,11 +16,11 @@ func TestIdealLatency(t *testing.T) {
 		n    int
 		want time.Duration
 	}{
-		{1, 80 * time.Millisecond},    // one round of trigger and read-back, the token and the zone
+		{1, 80 * time.Millisecond},    // one round of the trigger, the token, the zone and the snapshot
 		{10, 80 * time.Millisecond},   // ten fit in one round
-		{11, 120 * time.Millisecond},  // the eleventh needs a second round
-		{200, 840 * time.Millisecond}, // 20 rounds plus the token and the zone
-		{1000, 4040 * time.Millisecond},
+		{11, 100 * time.Millisecond},  // the eleventh needs a second round
+		{200, 460 * time.Millisecond}, // 20 rounds plus the token, the zone and the snapshot
+		{1000, 2060 * time.Millisecond},
 	} {
 		if got := idealLatency(tc.n, 20*time.Millisecond); got != tc.want {
 			t.Errorf("idealLatency(%d, 20ms) = %s, want %s", tc.n, got, tc.want)
@@ -109,8 +109,8 @@ func TestRowsPassWhenTargetsMet(t *testing.T) {
 
 func TestRowsFailWhenTargetsMissed(t *testing.T) {
 	cases := map[string]func(*figures){
-		"API requests per trigger but the read-backs, apply of 200 (20.0 ms, skip_flow_validation = true)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
-		"Read-back requests per trigger (SERVICE.md §4.6), apply of 200 (20.0 ms)":                         func(f *figures) { f.Sizes[1].Requests["flowInstances/get"] = 191 }, // 201 read-backs
+		"API requests per trigger but the run searches, apply of 200 (20.0 ms, skip_flow_validation = true)": func(f *figures) { f.Sizes[1].Requests["flows/get"] = 200 },
+		"Run searches per trigger (the hour snapshot, read-backs), apply of 200 (20.0 ms)":                   func(f *figures) { f.Sizes[1].Requests["flowInstances/get"] = 191 }, // 201 read-backs
 		// beyond terraform: 1 s ÷ 4 s = 0.25
 		"Apply beyond terraform, provider ÷ script, N = 200 (20.0 ms)": func(f *figures) { f.Sizes[1].Script = 9 * time.Second },
 		// 1200 ms added vs the ideal 840 ms: 1.43×
@@ -173,7 +173,7 @@ func TestRequestsRowFailsOnASecondTrigger(t *testing.T) {
 	f := sampleFigures()
 	f.Sizes[1].Requests["flows/updateAndTrigger"] = 201
 	f.Sizes[1].Requests["token/get"] = 0
-	if got := results(f)["API requests per trigger but the read-backs, apply of 200 (20.0 ms, skip_flow_validation = true)"]; got != fail {
+	if got := results(f)["API requests per trigger but the run searches, apply of 200 (20.0 ms, skip_flow_validation = true)"]; got != fail {
 		t.Errorf("requests row with 201 triggers for 200: %s, want %s", got, fail)
 	}
 }
