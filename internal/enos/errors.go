@@ -210,9 +210,9 @@ type TriggerOutcomeUnknownError struct {
 	// (so no run can have started); LookedUp says whether the run was searched for.
 	RequestSent bool
 	LookedUp    bool
-	// Since is a server time read before the first send (zero when it could
-	// not be read): a run created before it is not this trigger's. Until is
-	// one read after the last send and look-up: a run created well after it
+	// Since is the server's time at the first send (zero when it could not
+	// be read): a run created before it is not this trigger's. Until is its
+	// time after the last send and look-up: a run created well after it
 	// (lateActMargin) is not either. A caller that records the outcome keeps
 	// both for FindTriggeredRun.
 	Since, Until time.Time

@@ -20,8 +20,8 @@ const (
 	// outcome unknown, and the run is one of the forms that trigger's run
 	// would have.
 	evidenceRecordedUnknown
-	// evidenceCreatedBefore: the run was created before a server time read
-	// before the first send.
+	// evidenceCreatedBefore: the run was created before the server's time
+	// at the first send (see startMachine.ensureSince).
 	evidenceCreatedBefore
 	// evidenceCreatedAfter: settling a recorded outcome, the run was
 	// created well after the trigger's last send (lateActMargin).

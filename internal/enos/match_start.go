@@ -62,20 +62,24 @@ const lookUpGrace = 8 * time.Second
 // duplicate triggers). It sends a second time in a slot, or moves to another
 // slot, only on evidence that the slot was taken before its first send: a
 // refusal (62102) of that send, or a run of the slot that this client or
-// the caller (TriggerRequest.HeldIDs) holds, that was created before a
-// server time read before the first send, or that has another trigger
-// instant. Echoed parameters are no evidence: the service may store values
+// the caller (TriggerRequest.HeldIDs) holds, or that another trigger of
+// this client recorded with an unknown outcome may have started, that was
+// created before the server's time at the first send, or that has another
+// trigger instant. Echoed parameters are no evidence: the service may store values
 // otherwise than sent. Where evidence is missing the answer is trusted and
 // RunStart.Warnings says so. It is a state machine:
 //
 //	chooseTime  defaulted time: now, or the start of the next slot of the flow
 //	            this Client has not used; a chosen time: as given.      -> send
-//	send        the first send in a slot (the server time is read once per
-//	            Client before it). An id -> verify; a duplicate -> moveSlot;
-//	            an unknown outcome -> lookUp; any other error -> failed.
-//	verify      the answer names a run, claimed at once: evidence that it is
-//	            older -> moveSlot (the claim given up); an id handed out for a
-//	            run of another hour -> failed; else -> done. A read-back that
+//	send        the first send in a slot, after the snapshot of its hour's
+//	            runs (one search per hour and process). An id -> verify; a
+//	            duplicate -> moveSlot; an unknown outcome -> lookUp; any other
+//	            error -> failed.
+//	verify      the answer names a run, claimed at once. Absent from the
+//	            snapshot and never answered before -> done, unread. Else read
+//	            back: evidence that it is older -> moveSlot (the claim given
+//	            up); an id handed out for a run of another hour -> failed;
+//	            else -> done. A read-back that
 //	            fails for a reason that may pass is retried within the request
 //	            timeout; when it keeps failing the answer is kept with a warning.
 //	lookUp      look for the run sent: search by flow and slot, else get by the
@@ -347,10 +351,12 @@ func (m *startMachine) finish(id string, adopted bool) step {
 // takenBefore says how inst, a run of the flow in the current slot, shows
 // that the slot was taken before this StartRun's first send there (so that
 // send started no run in it), with no evidence when nothing does. Evidence
-// is a run held for another (by this client or the caller), a creation
-// before a server time read before the first send (both times are the
-// server's, so no agreement of clocks is needed), or another trigger
-// instant than the one sent beyond the forms the service may write it in.
+// is a run held for another (by this client or the caller) or that a
+// trigger of unknown outcome of this client may have started, a creation
+// before the server's time at the first send (both times are the server's),
+// a creation well after a recorded outcome (settling only), or another
+// trigger instant than the one sent beyond the forms the service may write
+// it in.
 // Parameters are no evidence: the service may store a value otherwise than
 // it was sent.
 func (m *startMachine) takenBefore(inst *FlowInstance, loc *time.Location) slotTaken {
