@@ -172,12 +172,17 @@ func (ms *memService) begin(ctx context.Context, op string) (memFault, error) {
 	if err := ctx.Err(); err != nil {
 		return faultNone, &transportError{op: op, err: err}
 	}
+	// Under the lock: calls of detached searches run concurrently, and the
+	// fault functions keep counts.
+	ms.mu.Lock()
 	f := faultNone
 	if fault != nil {
 		f = fault(op, n)
 	}
-	if f == faultCancel && ms.cancel != nil {
-		ms.cancel()
+	cancel := ms.cancel
+	ms.mu.Unlock()
+	if f == faultCancel && cancel != nil {
+		cancel()
 	}
 	return f, nil
 }
