@@ -73,15 +73,20 @@ func (c *Client) GetMyFlows(ctx context.Context, searchValue string) ([]FlowSumm
 	if err != nil {
 		return nil, err
 	}
-	type item struct {
+	var items []struct {
 		FlowID   flexInt64 `json:"flowId"`
 		FlowName string    `json:"flowName"`
 		Cycle    string    `json:"cycle"`
 		Editable bool      `json:"editable"`
 	}
-	return decodeItems(call.operation(), data, func(it item) FlowSummary {
-		return FlowSummary{FlowID: int64(it.FlowID), FlowName: it.FlowName, Cycle: it.Cycle, Editable: it.Editable}
-	})
+	if err := decodeData(call.operation(), data, &items); err != nil {
+		return nil, err
+	}
+	flows := make([]FlowSummary, 0, len(items))
+	for _, it := range items {
+		flows = append(flows, FlowSummary{FlowID: int64(it.FlowID), FlowName: it.FlowName, Cycle: it.Cycle, Editable: it.Editable})
+	}
+	return flows, nil
 }
 
 // SearchFlows searches every flow of the OU, following pages.
@@ -94,11 +99,18 @@ func (c *Client) SearchFlows(ctx context.Context, s FlowSearch) ([]FlowRef, erro
 		if err != nil {
 			return nil, err
 		}
-		type item struct {
+		var items []struct {
 			FlowID   flexInt64 `json:"flowId"`
 			FlowName string    `json:"flowName"`
 		}
-		return decodeItems(call.operation(), data, func(it item) FlowRef { return FlowRef{FlowID: int64(it.FlowID), FlowName: it.FlowName} })
+		if err := decodeData(call.operation(), data, &items); err != nil {
+			return nil, err
+		}
+		refs := make([]FlowRef, 0, len(items))
+		for _, it := range items {
+			refs = append(refs, FlowRef{FlowID: int64(it.FlowID), FlowName: it.FlowName})
+		}
+		return refs, nil
 	}
 	return collect(pageItems(c.firstPage, pageSize, fetch, func(f FlowRef) string { return strconv.FormatInt(f.FlowID, 10) }), s.MaxResults)
 }
