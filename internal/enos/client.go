@@ -165,6 +165,20 @@ func decodeData(op string, data json.RawMessage, out any) error {
 	return nil
 }
 
+// decodeItems unmarshals an envelope's data, a list, converting each item;
+// null or absent data is no item.
+func decodeItems[W, T any](op string, data json.RawMessage, convert func(W) T) ([]T, error) {
+	var items []W
+	if err := decodeData(op, data, &items); err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		out = append(out, convert(it))
+	}
+	return out, nil
+}
+
 // encodeQuery encodes in sorted name order with spaces as %20, never '+'
 // (SERVICE.md §2.2), so the gateway decodes exactly the values that were signed.
 func encodeQuery(query url.Values) string {

@@ -42,7 +42,7 @@ func TestErrorClasses(t *testing.T) {
 		{"non-2xx JSON without code", APIVersion20, rawAnswer(404, "application/json", `{"error":"no route"}`),
 			`flows/getMyFlow: HTTP 404: unexpected response: {"error":"no route"}`, 404, 0, false},
 		{"data of the wrong shape", APIVersion20, rawAnswer(200, "application/json", `{"status":0,"data":{"not":"a list"}}`),
-			"flows/getMyFlow: malformed response data: json: cannot unmarshal object into Go value of type []struct", 200, 0, false},
+			"flows/getMyFlow: malformed response data: json: cannot unmarshal object into Go value of type []", 200, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

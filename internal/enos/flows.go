@@ -73,20 +73,15 @@ func (c *Client) GetMyFlows(ctx context.Context, searchValue string) ([]FlowSumm
 	if err != nil {
 		return nil, err
 	}
-	var items []struct {
+	type item struct {
 		FlowID   flexInt64 `json:"flowId"`
 		FlowName string    `json:"flowName"`
 		Cycle    string    `json:"cycle"`
 		Editable bool      `json:"editable"`
 	}
-	if err := decodeData(call.operation(), data, &items); err != nil {
-		return nil, err
-	}
-	flows := make([]FlowSummary, 0, len(items))
-	for _, it := range items {
-		flows = append(flows, FlowSummary{FlowID: int64(it.FlowID), FlowName: it.FlowName, Cycle: it.Cycle, Editable: it.Editable})
-	}
-	return flows, nil
+	return decodeItems(call.operation(), data, func(it item) FlowSummary {
+		return FlowSummary{FlowID: int64(it.FlowID), FlowName: it.FlowName, Cycle: it.Cycle, Editable: it.Editable}
+	})
 }
 
 // SearchFlows searches every flow of the OU, following pages.
@@ -99,18 +94,11 @@ func (c *Client) SearchFlows(ctx context.Context, s FlowSearch) ([]FlowRef, erro
 		if err != nil {
 			return nil, err
 		}
-		var items []struct {
+		type item struct {
 			FlowID   flexInt64 `json:"flowId"`
 			FlowName string    `json:"flowName"`
 		}
-		if err := decodeData(call.operation(), data, &items); err != nil {
-			return nil, err
-		}
-		refs := make([]FlowRef, 0, len(items))
-		for _, it := range items {
-			refs = append(refs, FlowRef{FlowID: int64(it.FlowID), FlowName: it.FlowName})
-		}
-		return refs, nil
+		return decodeItems(call.operation(), data, func(it item) FlowRef { return FlowRef{FlowID: int64(it.FlowID), FlowName: it.FlowName} })
 	}
 	return collect(pageItems(c.firstPage, pageSize, fetch, func(f FlowRef) string { return strconv.FormatInt(f.FlowID, 10) }), s.MaxResults)
 }
