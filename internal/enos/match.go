@@ -13,7 +13,9 @@ import (
 // drive it over an in-memory service.
 
 // runService is what run matching needs of the service: the five calls its
-// rule rests on. Client serves it over HTTP (client_runs.go).
+// rule rests on (trigger, search, get, flow globals, the server's time, the
+// last in two: its clock and its zone). Client serves it over HTTP
+// (client_runs.go).
 type runService interface {
 	// trigger sends one updateAndTrigger and returns the id answered; an
 	// error satisfying errors.Is(err, ErrOutcomeUnknown) may have started a
@@ -26,7 +28,7 @@ type runService interface {
 	// flowGlobals reads a flow's cycle and globals.
 	flowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, error)
 	// serverTime reads the server's clock; serverZone is the zone of its
-	// zone-less times, the second half of the same call.
+	// zone-less times.
 	serverTime(ctx context.Context) (time.Time, error)
 	serverZone(ctx context.Context) (*time.Location, error)
 }
@@ -37,7 +39,8 @@ type runMatcher struct {
 	now     func() time.Time // this machine's clock, for trigger times and poll instants
 	timeout time.Duration    // one request's timeout: bounds a read-back and a late zone read
 	backoff *backoff         // between read-backs of an answered run
-	// fetchBound bounds the shared read of the server's time (see cached).
+	// fetchBound bounds a shared fetch: the server's time, an hour's
+	// snapshot (see flight).
 	fetchBound time.Duration
 
 	slots    runRegistry

@@ -412,7 +412,6 @@ func TestMemServiceErrorsAreClassifiedAsTheClientsAre(t *testing.T) {
 		}
 	}
 	ms := newMemService()
-	ms.failFirst(opTrigger, 5, faultLostBefore)
 	for _, f := range []memFault{faultLostBefore, faultLostAfter, fault5xx, faultCutBody, faultCancel} {
 		ms.failFirst(opTrigger, 1, f)
 		ms.calls[opTrigger] = 0
