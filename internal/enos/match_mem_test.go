@@ -56,8 +56,11 @@ type memService struct {
 
 	// fault, when set, decides the n-th call (1-based, per operation) of
 	// op; before, when set, sees that call first (and may hold it).
-	fault    func(op string, n int) memFault
-	before   func(op string, n int)
+	fault  func(op string, n int) memFault
+	before func(op string, n int)
+	// acted, when set, sees the n-th trigger after the service acted on it,
+	// before its answer leaves (and may hold it).
+	acted    func(n int)
 	cancel   context.CancelFunc // what a faultCancel cancels
 	calls    map[string]int
 	searches []InstanceSearch
@@ -221,6 +224,12 @@ func (ms *memService) trigger(ctx context.Context, req TriggerRequest) (string, 
 		return reuseID, nil
 	}
 	id, started := ms.act(req)
+	ms.mu.Lock()
+	acted, n := ms.acted, ms.calls[opTrigger]
+	ms.mu.Unlock()
+	if acted != nil {
+		acted(n)
+	}
 	switch f {
 	case faultLostAfter, faultCutBody, faultCancel:
 		return "", &outcomeUnknownError{err: readFailure(opTrigger, f)}

@@ -142,14 +142,21 @@ func (r *runRegistry) reserve(flowID int64, t time.Time) {
 // reservedIn reports whether this client used a trigger time of the flow in
 // [start, end).
 func (r *runRegistry) reservedIn(flowID int64, start, end time.Time) bool {
+	return r.reservationsIn(flowID, start, end) > 0
+}
+
+// reservationsIn counts the trigger times of the flow this client used in
+// [start, end).
+func (r *runRegistry) reservationsIn(flowID int64, start, end time.Time) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	n := 0
 	for _, t := range r.flowLocked(flowID).reserved {
 		if !t.Before(start) && t.Before(end) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // claim records id as handed out for a run of flowID triggered at t; it

@@ -268,13 +268,14 @@ func (m *startMachine) verify(ctx context.Context, id string) step {
 		return m.fail(fmt.Errorf("flow %d: the service answered with instance %s, which this client already returned for another run", m.req.FlowID, id))
 	}
 	m.claimed = id
-	if m.r.slots.firstAnswer(id) && m.snapshot.lacks(id) {
-		// The run was not in its hour before the send, and no earlier send
-		// of this client was answered with it, so it is this send's under
-		// every duplicate behaviour (DESIGN.md, API budget): no read-back.
-		// A trigger of this client recorded for the same instant may still
-		// have started it.
-		loc, _ := m.r.svc.serverZone(ctx) // known: the snapshot needed it
+	loc, _ := m.r.svc.serverZone(ctx) // known when there is a snapshot: it needed it
+	if m.r.slots.firstAnswer(id) && m.snapshot.lacks(id) && m.onlyTriggerOfItsHour(loc) {
+		// The run was not in its hour before the send, no earlier send of
+		// this client was answered with it, and no other send of this
+		// client in its hour can have started it (answered to this one
+		// first), so it is this send's under every duplicate behaviour
+		// (DESIGN.md, API budget): no read-back. A trigger of this client
+		// recorded for the same instant may still have started it.
 		if other := m.r.slots.recordedFor(m.req.FlowID, id, loc, id); other != "" {
 			m.r.slots.release(id)
 			return leave(slotTaken{evidence: evidenceRecordedUnknown, runID: id, answered: true, other: other})
@@ -303,6 +304,17 @@ func (m *startMachine) verify(ctx context.Context, id string) step {
 	}
 	m.r.slots.keep(id)
 	return m.finish(id, false)
+}
+
+// onlyTriggerOfItsHour reports whether the time sent is the only one this
+// client used for the flow in that hour of the server's zone (slots are at
+// most an hour), so that no other of its sends can hold the answered run.
+func (m *startMachine) onlyTriggerOfItsHour(loc *time.Location) bool {
+	if loc == nil {
+		return false
+	}
+	hour := slotStart(m.req.TriggerTime, hourSlot, loc)
+	return m.r.slots.reservationsIn(m.req.FlowID, hour, hour.Add(time.Hour)) == 1
 }
 
 // maxReadBackRetries bounds the reads of an answered run after the first

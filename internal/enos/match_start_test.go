@@ -790,3 +790,40 @@ func TestUnknownOutcomeInASlotHeldUnderAnotherIDFormMovesOn(t *testing.T) {
 		t.Fatalf("run %+v, err %v; want a run of another hour (or a definite failure), not %s nor an unknown outcome", run, err, first.InstanceID)
 	}
 }
+
+// Two triggers of an hour-id flow in one process, the slot size not yet
+// learnt: the second, sent for another minute of the hour, is answered
+// with the run the first's send started before the first's own answer
+// arrives. That run was not in the hour's snapshot, but it is not the
+// second's: with another send of the flow in its hour, the answer is read
+// back, so the second moves on and the first keeps its run.
+func TestAnswerWithARunAnotherSendOfTheHourStartedIsReadBack(t *testing.T) {
+	ms, r := newStartTest()
+	ms.hourIDs[1007], ms.answerExisting = true, true
+	firstActed, releaseFirst := make(chan struct{}), make(chan struct{})
+	ms.acted = func(n int) {
+		if n == 1 {
+			close(firstActed)
+			<-releaseFirst
+		}
+	}
+	type result struct {
+		run RunStart
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow})
+		first <- result{run, err}
+	}()
+	<-firstActed
+	second, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow.Add(time.Minute)})
+	close(releaseFirst)
+	a := <-first
+	if a.err != nil || a.run.InstanceID != "1007-2024010110" {
+		t.Fatalf("first trigger: %+v, %v; want the run its send started, 1007-2024010110", a.run, a.err)
+	}
+	if err != nil || second.InstanceID == a.run.InstanceID || ms.runCount() != 2 {
+		t.Fatalf("second trigger: %+v, %v, %d runs; want a run of its own", second, err, ms.runCount())
+	}
+}
