@@ -70,17 +70,17 @@ func TestRunStatusPollNeverGetsAnOlderSearch(t *testing.T) {
 
 	arrived := make(chan int)
 	release := map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
-	ms.before = func(op string, n int) {
-		if op != opSearch {
+	ms.before = func(c memCall) {
+		if c.op != opSearch {
 			return
 		}
 		ms.mu.Lock()
 		for i := range ms.runs {
-			ms.runs[i].Status = Status(n) // names the search
+			ms.runs[i].Status = Status(c.n) // names the search
 		}
 		ms.mu.Unlock()
-		arrived <- n
-		<-release[n]
+		arrived <- c.n
+		<-release[c.n]
 	}
 
 	type answer struct {
@@ -283,8 +283,8 @@ func holdFirstSearch(t *testing.T, ms *memService) (release func()) {
 	held := make(chan struct{})
 	release = sync.OnceFunc(func() { close(held) })
 	t.Cleanup(release)
-	ms.before = func(op string, n int) {
-		if op == opSearch && n == 1 {
+	ms.before = func(c memCall) {
+		if c.op == opSearch && c.n == 1 {
 			<-held
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,7 +19,12 @@ var exploredFaults = []memFault{faultNone, faultLostBefore, faultLostAfter, faul
 
 // exploredCalls is how many of those calls, counted from the first, meet
 // a fault of the sequence: every sequence of up to this many faults.
-const exploredCalls = 5
+// Concurrent scenarios play every interleaving of their calls under each
+// sequence, and so explore sequences of fewer.
+const (
+	exploredCalls           = 5
+	exploredConcurrentCalls = 2
+)
 
 // exploreScenario is one or two triggers of one slot, with the service's
 // state before them.
@@ -33,6 +39,10 @@ type exploreScenario struct {
 	// topOfHour sends the first trigger for 10:01:00 and the second for
 	// 10:00:00: one slot with hour ids, two with minute ids.
 	topOfHour bool
+	// concurrent starts the second trigger, of the same process, with the
+	// first (as for_each does), and plays every order in which the
+	// service could take and answer their calls.
+	concurrent bool
 }
 
 var exploreScenarios = []exploreScenario{
@@ -42,6 +52,8 @@ var exploreScenarios = []exploreScenario{
 	{name: "two triggers of one slot, one process", second: "same process"},
 	{name: "two triggers of one slot, two processes", second: "other process"},
 	{name: "two triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true},
+	{name: "two concurrent triggers of one slot, one process", second: "same process", concurrent: true},
+	{name: "two concurrent triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true, concurrent: true},
 }
 
 // exploreEnv is how the service stores what it is sent.
@@ -67,28 +79,39 @@ func exploreEnvs() []exploreEnv {
 // TestStartRunNeverTwiceUnderEveryFaultSequence explores run matching
 // exhaustively: every sequence of up to exploredCalls faults (answers lost
 // before or after the service acts, 5xx pages, cut-off bodies, cancelled
-// contexts) on the calls of one and of two triggers of one slot, under
-// either duplicate behaviour, with values stored as sent or otherwise, and
-// with instance ids of minutes or of hours.
+// contexts) on the calls of one and of two triggers of one slot or hour,
+// one after the other or concurrently in every interleaving, under either
+// duplicate behaviour, with values stored as sent or otherwise, and with
+// instance ids of minutes or of hours.
 // After each it checks the never-twice invariant (see checkNeverTwice).
 func TestStartRunNeverTwiceUnderEveryFaultSequence(t *testing.T) {
-	sequences := faultSequences(exploredCalls)
-	explored := 0
+	explored, interleaved := 0, 0
 	for _, sc := range exploreScenarios {
+		sequences := faultSequences(exploredCalls)
+		if sc.concurrent {
+			sequences = faultSequences(exploredConcurrentCalls)
+		}
 		for _, env := range exploreEnvs() {
 			failures := 0
 			for _, seq := range sequences {
-				explored++
-				var problem string
-				// In a bubble, so that the detached searches and fetches of
-				// one trigger have ended before the next begins: every
-				// sequence plays the same way each time.
-				synctest.Test(t, func(*testing.T) { problem = exploreOnce(sc, env, seq) })
-				if problem != "" {
-					failures++
-					if failures <= 3 {
-						t.Errorf("%s, %+v, faults %v: %s", sc.name, env, seq, problem)
+				for order := new(interleaving); ; {
+					explored++
+					var problem string
+					// In a bubble, so that the detached searches and fetches
+					// of one trigger have ended before the next begins, and
+					// concurrent calls go one at a time in the order chosen:
+					// every sequence plays the same way each time.
+					synctest.Test(t, func(*testing.T) { problem = exploreOnce(sc, env, seq, order) })
+					if problem != "" {
+						failures++
+						if failures <= 3 {
+							t.Errorf("%s, %+v, faults %v%s: %s", sc.name, env, seq, order, problem)
+						}
 					}
+					if !order.next() {
+						break
+					}
+					interleaved++
 				}
 			}
 			if failures > 3 {
@@ -96,9 +119,147 @@ func TestStartRunNeverTwiceUnderEveryFaultSequence(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("explored %d fault sequences (%d scenarios × %d service behaviours × %d sequences of up to %d faults)",
-		explored, len(exploreScenarios), len(exploreEnvs()), len(sequences), exploredCalls)
-	fmt.Printf("run matching: explored %d fault sequences\n", explored)
+	t.Logf("explored %d fault sequences and interleavings (%d scenarios × %d service behaviours × sequences of up to %d faults, %d for the concurrent ones in %d more interleavings)",
+		explored, len(exploreScenarios), len(exploreEnvs()), exploredCalls, exploredConcurrentCalls, interleaved)
+	fmt.Printf("run matching: explored %d fault sequences and interleavings\n", explored)
+}
+
+// interleaving is one order in which the service takes the held calls of
+// concurrent triggers: the pick among the calls held at each step, the
+// first being the one that lets the caller released last go on. A pick of
+// another while that caller has a call held preempts it; orders with up to
+// maxPreemptions preemptions are played, depth first. Most concurrency bugs
+// need no more than two (Musuvathi and Qadeer, "Iterative context bounding
+// for systematic testing of multithreaded programs", PLDI 2007).
+type interleaving struct {
+	steps []choice
+	step  int
+}
+
+type choice struct {
+	pick, width int
+	preempts    bool // picks other than the first preempt the caller released last
+}
+
+const maxPreemptions = 2
+
+// choose picks one of n > 1 held calls: as the order being replayed says,
+// then the first.
+func (il *interleaving) choose(n int, preempts bool) int {
+	if il.step == len(il.steps) {
+		il.steps = append(il.steps, choice{})
+	}
+	c := &il.steps[il.step]
+	c.width, c.preempts = n, preempts
+	c.pick = min(c.pick, n-1)
+	il.step++
+	return c.pick
+}
+
+// next moves to the order not yet played that shares the longest start
+// with the last one; false when every order within the bound has been
+// played.
+func (il *interleaving) next() bool {
+	steps := il.steps[:il.step]
+	il.step = 0
+	for i := len(steps) - 1; i >= 0; i-- {
+		c := steps[i]
+		if c.pick+1 >= c.width {
+			continue
+		}
+		preemptions := 0
+		for _, earlier := range steps[:i] {
+			if earlier.preempts && earlier.pick > 0 {
+				preemptions++
+			}
+		}
+		if c.preempts && preemptions == maxPreemptions {
+			continue
+		}
+		il.steps = append(steps[:i], choice{pick: c.pick + 1})
+		return true
+	}
+	return false
+}
+
+func (il *interleaving) String() string {
+	var picks []int
+	for _, c := range il.steps {
+		picks = append(picks, c.pick)
+	}
+	if len(picks) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", order %v", picks)
+}
+
+// turnstile holds every call of concurrent triggers at the points where
+// the service could take its time (before it acts, and a trigger's answer
+// after it acted) and lets one through at a time.
+type turnstile struct {
+	mu   sync.Mutex
+	open bool // the triggers have ended: calls go through at once
+	held []memCall
+	// release, by call held; last is the caller of the call released last.
+	release map[string]chan struct{}
+	last    string
+}
+
+func (ts *turnstile) hold(c memCall) {
+	ts.mu.Lock()
+	if ts.open {
+		ts.mu.Unlock()
+		return
+	}
+	release := make(chan struct{})
+	ts.held = append(ts.held, c)
+	if ts.release == nil {
+		ts.release = map[string]chan struct{}{}
+	}
+	ts.release[c.String()] = release
+	ts.mu.Unlock()
+	<-release
+}
+
+// releaseOne lets the call order picks go on, among those held ordered
+// by whether they are the last caller's, then by name (which does not
+// depend on the scheduler); false when none is held.
+func (ts *turnstile) releaseOne(order *interleaving) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if len(ts.held) == 0 {
+		return false
+	}
+	slices.SortStableFunc(ts.held, func(a, b memCall) int {
+		if (a.caller == ts.last) != (b.caller == ts.last) {
+			if a.caller == ts.last {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.String(), b.String())
+	})
+	i := 0
+	if len(ts.held) > 1 {
+		i = order.choose(len(ts.held), ts.held[0].caller == ts.last)
+	}
+	c := ts.held[i]
+	close(ts.release[c.String()])
+	delete(ts.release, c.String())
+	ts.held = slices.Delete(ts.held, i, i+1)
+	ts.last = c.caller
+	return true
+}
+
+// openUp lets every call held, and every later one, go on.
+func (ts *turnstile) openUp() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.open = true
+	for _, release := range ts.release {
+		close(release)
+	}
+	ts.held, ts.release = nil, nil
 }
 
 // faultSequences lists every sequence of n faults of exploredFaults
@@ -129,9 +290,9 @@ type exploreTrigger struct {
 	err           error
 }
 
-// exploreOnce plays one scenario under one fault sequence and returns what
-// broke the invariant, or "".
-func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault) string {
+// exploreOnce plays one scenario under one fault sequence, its concurrent
+// calls in order, and returns what broke the invariant, or "".
+func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault, order *interleaving) string {
 	ms := newMemService()
 	ms.tick = 1500 * time.Millisecond // beyond clockMargin between a process's last call and the next one's first
 	ms.localLag = 3 * time.Minute
@@ -175,28 +336,77 @@ func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault) string {
 	case "other process":
 		triggers = append(triggers, &exploreTrigger{label: "B", matcher: newMemMatcher(ms), req: second})
 	}
-	for _, tr := range triggers {
-		ctx, cancel := context.WithCancel(context.Background())
-		ms.mu.Lock()
-		if tr.matcher != first.matcher {
-			// The other process runs later (the next apply, another
-			// pipeline), beyond lateActMargin: one within it cannot be told
-			// from a trigger acted on late (DESIGN.md, limits).
-			ms.now = ms.now.Add(5 * time.Minute)
+	if sc.concurrent {
+		playConcurrently(ms, triggers, order)
+	} else {
+		for _, tr := range triggers {
+			if tr.matcher != first.matcher {
+				// The other process runs later (the next apply, another
+				// pipeline), beyond lateActMargin: one within it cannot be
+				// told from a trigger acted on late (DESIGN.md, limits).
+				ms.mu.Lock()
+				ms.now = ms.now.Add(5 * time.Minute)
+				ms.mu.Unlock()
+			}
+			play(ms, tr, triggers)
+			synctest.Wait()
 		}
-		ms.label, ms.cancel = tr.label, cancel
-		ms.mu.Unlock()
-		tr.run, tr.err = tr.matcher.startRun(ctx, tr.req)
-		synctest.Wait()
-		cancel()
-		ms.mu.Lock()
-		tr.sawServerTime = ms.timeReadsBy[tr.label] > 0 || tr.matcher == first.matcher && ms.timeReadsBy[first.label] > 0
-		ms.mu.Unlock()
 	}
 	ms.mu.Lock()
-	ms.fault, ms.label = nil, "settle"
+	ms.fault = nil
 	ms.mu.Unlock()
 	return checkNeverTwice(ms, triggers)
+}
+
+// play runs one trigger of a scenario to its end and notes whether its
+// process (the triggers sharing its matcher) had read a server time by
+// then.
+func play(ms *memService, tr *exploreTrigger, triggers []*exploreTrigger) {
+	ctx, cancel := context.WithCancel(withCaller(context.Background(), tr.label))
+	defer cancel()
+	ms.mu.Lock()
+	ms.cancels[tr.label] = cancel
+	ms.mu.Unlock()
+	tr.run, tr.err = tr.matcher.startRun(ctx, tr.req)
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, other := range triggers {
+		if other.matcher == tr.matcher && ms.timeReadsBy[other.label] > 0 {
+			tr.sawServerTime = true
+		}
+	}
+}
+
+// playConcurrently runs the triggers at once, their calls held at the
+// turnstile and let through one at a time in order, until all have ended.
+func playConcurrently(ms *memService, triggers []*exploreTrigger, order *interleaving) {
+	ts := &turnstile{}
+	ms.before = ts.hold
+	ms.acted = func(c memCall) {
+		c.detail += " answer"
+		ts.hold(c)
+	}
+	ended := make(chan struct{}, len(triggers))
+	for _, tr := range triggers {
+		go func() {
+			play(ms, tr, triggers)
+			ended <- struct{}{}
+		}()
+	}
+	for running := len(triggers); running > 0; {
+		synctest.Wait()
+		for len(ended) > 0 {
+			<-ended
+			running--
+		}
+		if running > 0 && !ts.releaseOne(order) {
+			// Nothing held, yet not ended: they wait for a timer.
+			time.Sleep(time.Millisecond)
+		}
+	}
+	ts.openUp()
+	synctest.Wait()
+	ms.before, ms.acted = nil, nil
 }
 
 // checkNeverTwice is the invariant, over the runs the service started
@@ -218,7 +428,7 @@ func checkNeverTwice(ms *memService, triggers []*exploreTrigger) string {
 			holders[tr.run.InstanceID] = append(holders[tr.run.InstanceID], tr.label)
 			unproven[tr.label+" "+tr.run.InstanceID] = warnsKeptUnproven(tr.run.Warnings, tr.run.InstanceID)
 		case errors.As(tr.err, &unknown) && unknown.RequestSent:
-			found, err := newMemMatcher(ms).findTriggeredRun(context.Background(),
+			found, err := newMemMatcher(ms).findTriggeredRun(withCaller(context.Background(), "settle"),
 				UnknownTrigger{FlowID: tr.req.FlowID, TriggerTime: unknown.TriggerTime, Since: unknown.Since, Until: unknown.Until})
 			switch {
 			case err == nil:

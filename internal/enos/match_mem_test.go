@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,23 +48,45 @@ type memService struct {
 	slept    int // backoff sleeps of the matchers over ms
 
 	runs []FlowInstance
-	// startedBy records which label started each run, timeReadsBy how
-	// many server times each label read; label names the caller of the
-	// calls being made.
+	// startedBy records which caller (withCaller) started each run,
+	// timeReadsBy how many server times each caller read.
 	startedBy   map[string]string
 	timeReadsBy map[string]int
-	label       string
 
 	// fault, when set, decides the n-th call (1-based, per operation) of
-	// op; before, when set, sees that call first (and may hold it).
+	// op; before, when set, sees each call first (and may hold it).
 	fault  func(op string, n int) memFault
-	before func(op string, n int)
-	// acted, when set, sees the n-th trigger after the service acted on it,
+	before func(memCall)
+	// acted, when set, sees each trigger after the service acted on it,
 	// before its answer leaves (and may hold it).
-	acted    func(n int)
-	cancel   context.CancelFunc // what a faultCancel cancels
+	acted func(memCall)
+	// cancels are what a faultCancel cancels, by caller.
+	cancels  map[string]context.CancelFunc
 	calls    map[string]int
 	searches []InstanceSearch
+}
+
+// memCall is one call of runService as the hooks see it.
+type memCall struct {
+	caller string // withCaller's label of the call's context
+	op     string
+	n      int    // 1-based, per operation, in the order calls arrive
+	detail string // what the call asks for, so that calls of one caller and op differ
+}
+
+func (c memCall) String() string { return c.caller + " " + c.op + " " + c.detail }
+
+type callerKey struct{}
+
+// withCaller labels the calls made with ctx (and contexts made from it,
+// such as a detached flight's) as caller's.
+func withCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+func callerOf(ctx context.Context) string {
+	caller, _ := ctx.Value(callerKey{}).(string)
+	return caller
 }
 
 // The operations of runService, as memService counts them.
@@ -110,6 +133,7 @@ func newMemService() *memService {
 		cycles:      map[int64]string{},
 		startedBy:   map[string]string{},
 		timeReadsBy: map[string]int{},
+		cancels:     map[string]context.CancelFunc{},
 		calls:       map[string]int{},
 	}
 }
@@ -161,33 +185,37 @@ func (ms *memService) runsOf(flowID int64) []FlowInstance {
 }
 
 // begin counts a call of op and returns its fault; a context that ended
-// fails the call as the transport would.
-func (ms *memService) begin(ctx context.Context, op string) (memFault, error) {
+// fails the call as the transport would. The clock moves on once the
+// before hook lets the call through, so that calls it holds take their
+// times in the order it releases them.
+func (ms *memService) begin(ctx context.Context, op, detail string) (memCall, memFault, error) {
 	ms.mu.Lock()
 	ms.calls[op]++
-	n := ms.calls[op]
-	fault, before := ms.fault, ms.before
-	ms.now = ms.now.Add(ms.tick)
+	call := memCall{caller: callerOf(ctx), op: op, n: ms.calls[op], detail: detail}
+	before := ms.before
 	ms.mu.Unlock()
 	if before != nil {
-		before(op, n)
+		before(call)
 	}
+	ms.mu.Lock()
+	ms.now = ms.now.Add(ms.tick)
+	ms.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return faultNone, &transportError{op: op, err: err}
+		return call, faultNone, &transportError{op: op, err: err}
 	}
 	// Under the lock: calls of detached searches run concurrently, and the
 	// fault functions keep counts.
 	ms.mu.Lock()
 	f := faultNone
-	if fault != nil {
-		f = fault(op, n)
+	if ms.fault != nil {
+		f = ms.fault(op, call.n)
 	}
-	cancel := ms.cancel
+	cancel := ms.cancels[call.caller]
 	ms.mu.Unlock()
 	if f == faultCancel && cancel != nil {
 		cancel()
 	}
-	return f, nil
+	return call, f, nil
 }
 
 // readFailure is how a read that meets f fails, or nil when it does not.
@@ -206,7 +234,7 @@ func readFailure(op string, f memFault) error {
 }
 
 func (ms *memService) trigger(ctx context.Context, req TriggerRequest) (string, error) {
-	f, err := ms.begin(ctx, opTrigger)
+	call, f, err := ms.begin(ctx, opTrigger, fmt.Sprintf("%d %s", req.FlowID, req.TriggerTime.Format(time.RFC3339)))
 	if err != nil {
 		return "", &outcomeUnknownError{err: err}
 	}
@@ -223,12 +251,12 @@ func (ms *memService) trigger(ctx context.Context, req TriggerRequest) (string, 
 	case reuseID != "":
 		return reuseID, nil
 	}
-	id, started := ms.act(req)
+	id, started := ms.act(req, call.caller)
 	ms.mu.Lock()
-	acted, n := ms.acted, ms.calls[opTrigger]
+	acted := ms.acted
 	ms.mu.Unlock()
 	if acted != nil {
-		acted(n)
+		acted(call)
 	}
 	switch f {
 	case faultLostAfter, faultCutBody, faultCancel:
@@ -242,7 +270,7 @@ func (ms *memService) trigger(ctx context.Context, req TriggerRequest) (string, 
 }
 
 // act starts the run req asks for, unless its slot's run exists.
-func (ms *memService) act(req TriggerRequest) (string, bool) {
+func (ms *memService) act(req TriggerRequest, caller string) (string, bool) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	at := req.TriggerTime.In(ms.loc)
@@ -264,12 +292,12 @@ func (ms *memService) act(req TriggerRequest) (string, bool) {
 	}
 	ms.runs = append(ms.runs, FlowInstance{InstanceID: id, FlowID: req.FlowID, TriggerTime: at.Truncate(time.Second),
 		CreatedAt: ms.now.Truncate(100 * time.Millisecond), Parameters: params, Status: ms.newStatus})
-	ms.startedBy[id] = ms.label
+	ms.startedBy[id] = caller
 	return id, true
 }
 
 func (ms *memService) search(ctx context.Context, q InstanceSearch) ([]FlowInstance, error) {
-	f, err := ms.begin(ctx, opSearch)
+	_, f, err := ms.begin(ctx, opSearch, fmt.Sprintf("%+v", q))
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +325,7 @@ func (ms *memService) search(ctx context.Context, q InstanceSearch) ([]FlowInsta
 }
 
 func (ms *memService) get(ctx context.Context, id string) (*FlowInstance, error) {
-	f, err := ms.begin(ctx, opGet)
+	_, f, err := ms.begin(ctx, opGet, id)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +346,7 @@ func (ms *memService) get(ctx context.Context, id string) (*FlowInstance, error)
 }
 
 func (ms *memService) flowGlobals(ctx context.Context, flowID int64) (*FlowGlobals, error) {
-	f, err := ms.begin(ctx, opFlowGlobals)
+	_, f, err := ms.begin(ctx, opFlowGlobals, strconv.FormatInt(flowID, 10))
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +363,7 @@ func (ms *memService) flowGlobals(ctx context.Context, flowID int64) (*FlowGloba
 }
 
 func (ms *memService) serverTime(ctx context.Context) (time.Time, error) {
-	f, err := ms.begin(ctx, opServerTime)
+	call, f, err := ms.begin(ctx, opServerTime, "")
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -344,12 +372,12 @@ func (ms *memService) serverTime(ctx context.Context) (time.Time, error) {
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	ms.timeReadsBy[ms.label]++
+	ms.timeReadsBy[call.caller]++
 	return ms.now.Truncate(time.Millisecond), nil
 }
 
 func (ms *memService) serverZone(ctx context.Context) (*time.Location, error) {
-	f, err := ms.begin(ctx, opServerZone)
+	_, f, err := ms.begin(ctx, opServerZone, "")
 	if err != nil {
 		return nil, err
 	}
@@ -397,13 +425,13 @@ func (ms *memService) failAlways(op string, fault memFault) {
 // sentCount is how many triggers reached the service.
 func (ms *memService) sentCount() int { return ms.count(opTrigger) }
 
-// idsStartedBy lists the runs the calls under label started.
-func (ms *memService) idsStartedBy(label string) []string {
+// idsStartedBy lists the runs the calls of caller started.
+func (ms *memService) idsStartedBy(caller string) []string {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	var ids []string
 	for id, l := range ms.startedBy {
-		if l == label {
+		if l == caller {
 			ids = append(ids, id)
 		}
 	}

@@ -263,22 +263,27 @@ func (r *runRegistry) heldOf(ids []string, except string) string {
 
 // recordedFor returns the expected id of a trigger of the flow whose
 // outcome this client returned unknown and whose run may be runID (one of
-// the documented forms of its trigger time in the server's zone loc), or
+// the documented forms of its trigger time in the server's zone loc, and,
+// when the run's trigger time runAt is known, a form of that time), or
 // "(unknown id)" for such a trigger recorded without an id; "" when there
 // is none. except is the caller's own claim.
-func (r *runRegistry) recordedFor(flowID int64, runID string, loc *time.Location, except string) string {
+func (r *runRegistry) recordedFor(flowID int64, runID string, runAt time.Time, loc *time.Location, except string) string {
 	if loc == nil {
 		return ""
+	}
+	mayHaveStarted := func(h handedOut) bool {
+		return h.flowID == flowID && slices.Contains(documentedIDs(flowID, h.triggerTime, loc), runID) &&
+			(runAt.IsZero() || mayBeTriggerOf(runAt, h.triggerTime))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, h := range r.ids {
-		if h.expected && id != except && h.flowID == flowID && slices.Contains(documentedIDs(flowID, h.triggerTime, loc), runID) {
+		if h.expected && id != except && mayHaveStarted(h) {
 			return id
 		}
 	}
 	for _, u := range r.unsettled {
-		if u.flowID == flowID && slices.Contains(documentedIDs(flowID, u.triggerTime, loc), runID) {
+		if mayHaveStarted(u) {
 			return "(unknown id)"
 		}
 	}

@@ -269,17 +269,15 @@ func (m *startMachine) verify(ctx context.Context, id string) step {
 	}
 	m.claimed = id
 	loc, _ := m.r.svc.serverZone(ctx) // known when there is a snapshot: it needed it
-	if m.r.slots.firstAnswer(id) && m.snapshot.lacks(id) && m.onlyTriggerOfItsHour(loc) {
+	if m.r.slots.firstAnswer(id) && m.snapshot.lacks(id) && m.onlyTriggerOfItsHour(loc) &&
+		m.r.slots.recordedFor(m.req.FlowID, id, time.Time{}, loc, id) == "" {
 		// The run was not in its hour before the send, no earlier send of
-		// this client was answered with it, and no other send of this
-		// client in its hour can have started it (answered to this one
-		// first), so it is this send's under every duplicate behaviour
-		// (DESIGN.md, API budget): no read-back. A trigger of this client
-		// recorded for the same instant may still have started it.
-		if other := m.r.slots.recordedFor(m.req.FlowID, id, loc, id); other != "" {
-			m.r.slots.release(id)
-			return leave(slotTaken{evidence: evidenceRecordedUnknown, runID: id, answered: true, other: other})
-		}
+		// this client was answered with it, no other send of this client
+		// in its hour can have started it (answered to this one first),
+		// and no trigger of this client recorded with an unknown outcome
+		// may have, so it is this send's under every duplicate behaviour
+		// (DESIGN.md, API budget): no read-back. Where a recorded trigger
+		// may have, the read-back's trigger time tells the two apart.
 		m.r.slots.keep(id)
 		return m.finish(id, false)
 	}
@@ -380,7 +378,7 @@ func (m *startMachine) takenBefore(inst *FlowInstance, loc *time.Location) slotT
 	if slices.Contains(m.req.HeldIDs, inst.InstanceID) {
 		return taken(evidenceHeldByCaller)
 	}
-	if other := m.r.slots.recordedFor(inst.FlowID, inst.InstanceID, loc, m.claimed); loc != nil && other != "" {
+	if other := m.r.slots.recordedFor(inst.FlowID, inst.InstanceID, inst.TriggerTime, loc, m.claimed); other != "" {
 		// Another of this client's triggers, of unknown outcome, may have
 		// started it (its expected id perhaps in another form, or unknown).
 		t := taken(evidenceRecordedUnknown)

@@ -171,8 +171,8 @@ func TestDroppedRequestBeforeTheServerActedIsSentOnceMore(t *testing.T) {
 func TestResendAnsweredDuplicateAdoptsTheFirstAttemptsRun(t *testing.T) {
 	ms, r := newStartTest()
 	ms.failFirst(opTrigger, 1, faultLostBefore)
-	ms.before = func(op string, n int) {
-		if op == opTrigger && n == 2 {
+	ms.before = func(c memCall) {
+		if c.op == opTrigger && c.n == 2 {
 			ms.addRun(FlowInstance{InstanceID: "1001-20240101100000", FlowID: 1001, TriggerTime: runNow}) // the first send's, recorded late
 		}
 	}
@@ -373,8 +373,8 @@ func TestServerTimeReadLongAfterTheSendKeepsTheSendsRun(t *testing.T) {
 	ms, r := newStartTest()
 	ms.localLag = 3 * time.Minute
 	ms.failCall(opTrigger, 1, faultLostAfter)
-	ms.before = func(op string, _ int) {
-		if op == opServerTime {
+	ms.before = func(c memCall) {
+		if c.op == opServerTime {
 			ms.mu.Lock()
 			ms.now = ms.now.Add(time.Minute)
 			ms.mu.Unlock()
@@ -699,7 +699,7 @@ func TestLostAnswerWithCancelledContextIsLookedUp(t *testing.T) {
 		t.Run(map[bool]string{false: "found", true: "look-up fails"}[lookUpFails], func(t *testing.T) {
 			ms, r := newStartTest()
 			ctx, cancel := context.WithCancel(context.Background())
-			ms.cancel = cancel
+			ms.cancels[""] = cancel
 			ms.failFirst(opTrigger, 1, faultCancel)
 			if lookUpFails {
 				ms.failAlways(opSearch, fault5xx)
@@ -768,6 +768,32 @@ func TestRunAtTheTopOfTheHourIsNotALaterTriggersHourForm(t *testing.T) {
 	}
 }
 
+// A trigger of an hour-id flow recorded with an unknown outcome (sent for
+// 10:00, nothing found) expects the hour's id; a later trigger of the
+// hour, for 10:01, answered with that id and reading back a run triggered
+// at 10:01, keeps it: the run's trigger time is its own send's, so the
+// recorded trigger cannot have started it. Found by the exploration's
+// concurrent triggers; moving on would start a second run and leave the
+// first held by nothing.
+func TestRunTriggeredAtTheOwnInstantIsNotARecordedTriggersOfItsHour(t *testing.T) {
+	ms, r := newStartTest()
+	ms.hourIDs[1001] = true
+	top := time.Date(2024, 1, 1, 10, 0, 0, 0, gmt8)
+	ms.failFirst(opTrigger, 2, faultLostBefore)
+	ms.failFirst(opSearch, 3, fault5xx)
+	ms.failFirst(opGet, 3, fault5xx)
+	_, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: top})
+	var unknown *TriggerOutcomeUnknownError
+	if !errors.As(err, &unknown) || ms.runCount() != 0 {
+		t.Fatalf("first trigger: %v, %d runs; want an unknown outcome that started nothing", err, ms.runCount())
+	}
+	ms.fault = nil
+	run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: top.Add(time.Minute)})
+	if err != nil || run.InstanceID != "1001-2024010110" || run.Moved != nil || ms.runCount() != 1 {
+		t.Fatalf("second trigger: run %+v, err %v, %d runs; want its own run 1001-2024010110 kept, not moved", run, err, ms.runCount())
+	}
+}
+
 // A trigger whose outcome stays unknown in a slot whose run this client
 // holds under another of the documented id forms (an hour id, the slot
 // size not yet learnt) started nothing there: it moves on rather than
@@ -801,8 +827,8 @@ func TestAnswerWithARunAnotherSendOfTheHourStartedIsReadBack(t *testing.T) {
 	ms, r := newStartTest()
 	ms.hourIDs[1007], ms.answerExisting = true, true
 	firstActed, releaseFirst := make(chan struct{}), make(chan struct{})
-	ms.acted = func(n int) {
-		if n == 1 {
+	ms.acted = func(c memCall) {
+		if c.n == 1 {
 			close(firstActed)
 			<-releaseFirst
 		}
