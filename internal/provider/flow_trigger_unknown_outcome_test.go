@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +199,59 @@ resource "dataflow_flow_trigger" "test" {
 			}
 			expectStateRun(t, dir, unknownOutcomeID, unfinished, again.Output())
 		})
+	}
+}
+
+// A trigger whose answer is lost after the service acted, in an apply that
+// can read no server time and whose look-ups fail: the outcome is recorded
+// without the server's time around the send. The next apply's refresh
+// finds the run of that time and adopts it (no second trigger), but
+// nothing shows that it is not an older run of the same time, so it warns,
+// naming the run; the plan after it is empty.
+func TestUnknownOutcome_adoptedWithoutServerTimeWarns(t *testing.T) {
+	t.Parallel()
+	srv := acctest.StartEmulator(t, emulator.Options{})
+	srv.InjectFault(emulator.Fault{Operation: "time/getCurrentTime", Kind: emulator.FaultInternal})
+	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
+	liftLookUps := failLookUps(srv)
+	dir := t.TempDir()
+	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1001
+  trigger_time        = %q
+  wait_for_completion = false
+}
+`, unknownOutcomeTime)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cliConfig := acctest.CLIConfig(t)
+	apply := acctest.StartApply(t, cliConfig, dir)
+	if err := apply.Wait(t); err != nil {
+		t.Fatalf("apply: %v\n%s", err, apply.Output())
+	}
+	expectStateRun(t, dir, unknownOutcomeID, "", apply.Output())
+
+	liftLookUps()
+	// -json: the warning's detail in one line.
+	again := acctest.Start(t, cliConfig, dir, "apply", "-auto-approve", "-no-color", "-json")
+	if err := again.Wait(t); err != nil {
+		t.Fatalf("the apply after the unknown outcome failed: %v\n%s", err, again.Output())
+	}
+	warned := slices.ContainsFunc(strings.Split(again.Output(), "\n"), func(line string) bool {
+		return strings.Contains(line, `"severity":"warning"`) && strings.Contains(line, "Run adopted without proof that this trigger started it") &&
+			strings.Contains(line, "started run "+unknownOutcomeID+",")
+	})
+	if !warned {
+		t.Errorf("the refresh adopts the run without warning that it may be an older one:\n%s", again.Output())
+	}
+	if runs := srv.Instances(); len(runs) != 1 || runs[0].ID != unknownOutcomeID {
+		t.Fatalf("runs %+v, want exactly %s", runs, unknownOutcomeID)
+	}
+	expectStateRun(t, dir, unknownOutcomeID, unfinished, again.Output())
+	plan := acctest.Start(t, cliConfig, dir, "plan", "-no-color", "-detailed-exitcode")
+	if err := plan.Wait(t); err != nil {
+		t.Fatalf("the plan after the adoption is not empty (%v):\n%s", err, plan.Output())
 	}
 }
 
