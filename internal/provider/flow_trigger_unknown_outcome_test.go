@@ -95,6 +95,73 @@ resource "dataflow_flow_trigger" "test" {
 	}
 }
 
+// A trigger whose sends are all lost before the service acts, recorded
+// with an unknown outcome and the server's time after its last send; then
+// another process starts the run of the same slot ten minutes later. The
+// next refresh does not adopt that run (it was created well after the
+// trigger could have been acted on): the record is dropped, the plan
+// creates the resource again, and the new trigger, finding the slot
+// taken, starts a run of its own in another slot of the day. The other
+// process's run is never held.
+func TestAccFlowTriggerUnknownOutcome_laterRunOfTheSlotIsNotAdopted(t *testing.T) {
+	clock := emulator.NewManualClock(rerunStart)
+	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
+	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropBeforeAct, Count: 2})
+	liftLookUps := failLookUps(srv)
+	config := acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1001
+  trigger_time        = %q
+  wait_for_completion = false
+}
+`, unknownOutcomeTime)
+	otherProcess := acctest.EmulatorCheck(func() error {
+		liftLookUps()
+		clock.Advance(10 * time.Minute)
+		at, _ := time.Parse(time.RFC3339, unknownOutcomeTime)
+		id, err := srv.StartRun(1001, at, nil)
+		if err == nil && id != unknownOutcomeID {
+			err = fmt.Errorf("the other process's run is %s, want the slot's %s", id, unknownOutcomeID)
+		}
+		return err
+	})
+	acctest.ParallelUnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactoriesWithClock(clock.Now),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringExact(unknownOutcomeID)),
+					expectTriggerCount(srv, 2),
+					otherProcess,
+				},
+				// The refresh after the apply drops the record.
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(testTrigger, plancheck.ResourceActionCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testTrigger, tfjsonpath.New("id"), knownvalue.StringFunc(func(id string) error {
+						if id == unknownOutcomeID {
+							return fmt.Errorf("the resource holds %s, the other process's run", id)
+						}
+						return nil
+					})),
+					acctest.EmulatorCheck(func() error {
+						if runs := instancesOf(srv, 1001); len(runs) != 2 {
+							return fmt.Errorf("runs %+v, want the other process's and one of this resource", runs)
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
 // The answer cut off by timeouts.create while its body is read (the
 // service started the run) with the look-ups failing: the apply records
 // the run, not tainted, with a warning, and the next apply's refresh finds
