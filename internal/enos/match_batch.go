@@ -32,7 +32,10 @@ type statusSearch struct {
 	poll    bool             // a search for polls, which covers every run waited on in its hour
 	joined  []RunRef         // the runs of the calls that wait for this queued poll search
 	done    chan struct{}
-	found   map[string]FlowInstance // set when done; nil after a failure
+	// found is set when done, nil after a failure. Pointers: a map keeps
+	// its values inline in groups of eight, and most searches of a refresh
+	// find one run, kept for the process.
+	found map[string]*FlowInstance
 }
 
 func (s *statusSearch) covers(ref RunRef) bool {
@@ -181,7 +184,8 @@ func (r *runMatcher) readBack(ctx context.Context, ref RunRef, since time.Time) 
 // flow and hour serves it. A client lives for one Terraform command (the
 // provider configures a new one in each process), so a refresh sees what
 // the service held during that command, and one search serves every
-// resource of the plan in that flow and hour.
+// resource of the plan in that flow and hour. A refresh takes its run out
+// of the search (see take).
 //
 // A non-zero notBefore is a poll of a run being waited on: only a search
 // started at or after notBefore serves it. Such a search covers every run
@@ -208,9 +212,12 @@ func (r *runMatcher) runStatus(ctx context.Context, ref RunRef, notBefore time.T
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	inst, ok := s.found[ref.InstanceID]
+	var inst FlowInstance
+	found, ok := r.statuses.take(hour, s, ref.InstanceID, !polling)
 	var err error
-	if !ok {
+	if ok {
+		inst = *found // a copy: the search serves other callers
+	} else {
 		// A failed search is in the client's log already.
 		var read *FlowInstance
 		if read, err = r.svc.get(ctx, ref.InstanceID); err == nil {
@@ -251,6 +258,25 @@ func (s *statusBatcher) searchFor(now time.Time, hour int64, ref RunRef, notBefo
 	}
 	search := &statusSearch{poll: true, done: make(chan struct{})}
 	return search, b.startPoll(now, search), true
+}
+
+// take returns run id from search, which has ended. A refresh takes it
+// out: Terraform refreshes a resource once per process, and the runs a
+// refresh search found are then held only until their resources read
+// them, not for the process (a plan of 5000 runs, each of its own flow,
+// would keep 5000 runs for nothing). A refresh search left empty serves
+// no one and is dropped; a run read again is read alone.
+func (s *statusBatcher) take(hour int64, search *statusSearch, id string, refresh bool) (*FlowInstance, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := search.found[id]
+	if ok && refresh {
+		delete(search.found, id)
+		if len(search.found) == 0 && !search.poll {
+			s.hour(hour).forget(search)
+		}
+	}
+	return inst, ok
 }
 
 func (s *statusBatcher) stopWaiting(hour int64, ref RunRef) {
@@ -313,10 +339,10 @@ func (r *runMatcher) searchStatuses(ctx context.Context, hour int64, search *sta
 		r.statuses.forget(hour, search)
 		return // every caller then reads its run alone
 	}
-	search.found = make(map[string]FlowInstance, len(found))
+	search.found = make(map[string]*FlowInstance, len(found))
 	for _, inst := range found {
 		if search.covers(RunRef{InstanceID: inst.InstanceID, FlowID: inst.FlowID}) {
-			search.found[inst.InstanceID] = inst
+			search.found[inst.InstanceID] = &inst
 		}
 	}
 }

@@ -60,6 +60,51 @@ func TestRunStatusOneSearchServesARefreshOfAFlowAndHour(t *testing.T) {
 	}
 }
 
+// A refresh holds the runs its searches found only until they are read:
+// once every run of a flow and hour has been refreshed, nothing of that
+// search is left in the process (a plan of thousands of runs, each of its
+// own flow, would otherwise keep them all), and another refresh of a run
+// read already reads it alone.
+func TestRunStatusRefreshLetsGoOfTheRunsItRead(t *testing.T) {
+	ms := newMemService()
+	r := newMemMatcher(ms)
+	ctx := context.Background()
+	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	refs := statusTestRuns(ms, base, 3, 1001, 1002)
+	for _, ref := range refs[:4] {
+		if _, err := r.runStatus(ctx, ref, time.Time{}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hour := base.Unix() / 3600
+	held := func() (searches, runs int) {
+		r.statuses.mu.Lock()
+		defer r.statuses.mu.Unlock()
+		for _, s := range r.statuses.hour(hour).searches {
+			searches, runs = searches+1, runs+len(s.found)
+		}
+		return searches, runs
+	}
+	if searches, runs := held(); searches != 1 || runs != 2 {
+		t.Errorf("after 4 of 6 refreshes: %d searches holding %d runs, want flow 1002's search holding its 2 runs not read yet", searches, runs)
+	}
+	for _, ref := range refs[4:] {
+		if _, err := r.runStatus(ctx, ref, time.Time{}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if searches, runs := held(); searches != 0 || runs != 0 {
+		t.Errorf("after every refresh: %d searches holding %d runs, want none", searches, runs)
+	}
+	if n := ms.count(opSearch); n != 2 {
+		t.Errorf("%d searches, want one per flow and hour", n)
+	}
+	inst, err := r.runStatus(ctx, refs[0], time.Time{}, true)
+	if err != nil || inst.InstanceID != refs[0].InstanceID || ms.count(opSearch)+ms.count(opGet) != 3 {
+		t.Errorf("a second refresh of %s: %+v, %v, %d searches and %d gets; want the run, read with one request", refs[0].InstanceID, inst, err, ms.count(opSearch), ms.count(opGet))
+	}
+}
+
 // TestRunStatusPollNeverGetsAnOlderSearch blocks each search in the fake
 // until the test releases it, and answers the n-th search with status n, so
 // that each caller's answer names the search it came from.
