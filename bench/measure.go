@@ -197,16 +197,21 @@ func (b *bench) measureRefresh(run *triggerRun, n int, plainDir string) (refresh
 	return f, nil
 }
 
+// applyProfileN is the size of the profiled applies: the one where the
+// apply's own cost is furthest from issue 24's target.
+const applyProfileN = 200
+
 // measureProfiles profiles the provider process of a plan of dir (whose
-// runs have finished and been recorded) with this build, the like-for-like
-// floor (which reads the same state, doing nothing) and, when set, the
-// baseline revision's build.
-func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
+// runs have finished and been recorded), and the provider processes of an
+// apply of applyProfileN triggers, with this build, the like-for-like
+// floor (which plans the same state and applies calling nothing) and, when
+// set, the baseline revision's build.
+func (b *bench) measureProfiles(dir string) (plans, applies []cpuProfile, err error) {
 	var builds []profiledBuild
 	if b.baseline != "" {
 		baseline, err := b.ws.buildBaseline(b.repo, b.baseline)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		builds = append(builds, baseline)
 	}
@@ -216,21 +221,58 @@ func (b *bench) measureProfiles(dir string) ([]cpuProfile, error) {
 	}{{"current", false}, {"floor", true}} {
 		pb, err := b.ws.buildProfiled(b.repo, build.name, build.floor)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		builds = append(builds, pb)
 	}
+	if plans, err = b.profileEach(builds, func(pb profiledBuild) (cpuProfile, error) { return b.ws.profilePlan(dir, pb) }); err != nil {
+		return nil, nil, err
+	}
+	applies, err = b.profileEach(builds, b.profileApply)
+	return plans, applies, err
+}
+
+// profileApply profiles an apply of applyProfileN triggers at 0 ms with
+// pb: against a fresh emulator, or, for the floor, nothing.
+func (b *bench) profileApply(pb profiledBuild) (cpuProfile, error) {
+	row := rowName{"CPU-profiled apply (" + pb.Name + ")", applyProfileN}
+	if pb.floor {
+		dir, err := b.ws.newDir(row, providerFiles(applyProfileN, true)("http://127.0.0.1:9"))
+		if err != nil {
+			return cpuProfile{}, err
+		}
+		return b.ws.profileApply(dir, row, pb)
+	}
+	srv, err := startService(0, applyProfileN, quickTask)
+	if err != nil {
+		return cpuProfile{}, err
+	}
+	defer func() { _ = srv.Close() }()
+	dir, err := b.ws.newDir(row, providerFiles(applyProfileN, true)(srv.URL))
+	if err != nil {
+		return cpuProfile{}, err
+	}
+	p, err := b.ws.profileApply(dir, row, pb)
+	if started := len(srv.Instances()); err == nil && started != applyProfileN {
+		err = fmt.Errorf("the profiled apply started %d runs, expected %d", started, applyProfileN)
+	}
+	return p, err
+}
+
+// profileEach profiles one command per build, leaving out a build whose
+// processes ended too soon to profile.
+func (b *bench) profileEach(builds []profiledBuild, profile func(profiledBuild) (cpuProfile, error)) ([]cpuProfile, error) {
 	var profiles []cpuProfile
 	for _, pb := range builds {
-		p, err := b.ws.profilePlan(dir, pb)
+		p, err := profile(pb)
 		if errors.Is(err, errProfileTooShort) {
-			logf("profile of the plan, %s: left out, %v", pb.Name, err)
+			logf("profile, %s: left out, %v", pb.Name, err)
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		logf("profile of the plan, %s: %s CPU, %s of it in the provider's own code", p.Build, sec(p.CPU), sec(p.Own))
+		logf("profile, %s: %s CPU, %s of it in the provider's own code", p.Build, sec(p.CPU), sec(p.Own))
 		profiles = append(profiles, p)
 	}
 	return profiles, nil
@@ -306,7 +348,7 @@ func (b *bench) measure(sizes, floorSizes []int, spreadRuns int) (figures, error
 		if kept != nil {
 			f.Refresh, err = b.measureRefresh(kept, n, plainDir)
 			if err == nil {
-				f.Profiles, err = b.measureProfiles(kept.dir)
+				f.Profiles, f.ApplyProfiles, err = b.measureProfiles(kept.dir)
 			}
 			_ = kept.srv.Close()
 			if err != nil {

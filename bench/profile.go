@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +22,8 @@ const profileDirVar = "DATAFLOW_BENCH_CPUPROFILE"
 // profiledBuild is a build of the provider that writes a CPU profile when
 // profileDirVar is set, installed through its own CLI configuration.
 type profiledBuild struct {
-	Name      string // "current", or the baseline's revision
+	Name      string // "current", "floor", or the baseline's revision
+	floor     bool   // the like-for-like floor, which calls nothing
 	cliConfig string
 }
 
@@ -30,7 +32,7 @@ type profiledBuild struct {
 func (w *workspace) buildProfiled(repo, name string, floor bool) (profiledBuild, error) {
 	dir := filepath.Join(w.root, "profiled-"+name)
 	binary := filepath.Join(dir, "terraform-provider-dataflow")
-	b := profiledBuild{Name: name, cliConfig: filepath.Join(w.root, "profiled-"+name+".tfrc")}
+	b := profiledBuild{Name: name, floor: floor, cliConfig: filepath.Join(w.root, "profiled-"+name+".tfrc")}
 	sources := map[string][]byte{"benchprofile": profileSource}
 	var editMain func([]byte) ([]byte, error)
 	if floor {
@@ -57,11 +59,12 @@ func (w *workspace) buildBaseline(repo, rev string) (profiledBuild, error) {
 	return w.buildProfiled(src, rev, false)
 }
 
-// cpuProfile sums up the CPU profile of the provider process of one plan.
+// cpuProfile sums up the CPU profile of the provider processes of one
+// terraform command.
 type cpuProfile struct {
 	Build  string
-	Wall   time.Duration // of the plan
-	CPU    time.Duration // sampled CPU time of the provider process
+	Wall   time.Duration // of the command
+	CPU    time.Duration // sampled CPU time of its provider processes
 	Areas  []share       // flat CPU time by where the function is from
 	Own    time.Duration // samples with this provider's code anywhere on the stack
 	TopOwn []share       // this provider's functions by cumulative time
@@ -75,13 +78,22 @@ type share struct {
 // profilePlan runs terraform plan in dir with the profiled build and sums
 // up its provider process's profile.
 func (w *workspace) profilePlan(dir string, b profiledBuild) (cpuProfile, error) {
+	return w.profileCommand(dir, rowName{"CPU-profiled plan (" + b.Name + ")", w.rows[dir].N}, b, planArgs()...)
+}
+
+// profileApply runs terraform apply in dir, made for row, with the
+// profiled build and sums up the profiles of its provider processes.
+func (w *workspace) profileApply(dir string, row rowName, b profiledBuild) (cpuProfile, error) {
+	return w.profileCommand(dir, row, b, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(parallelism))
+}
+
+func (w *workspace) profileCommand(dir string, row rowName, b profiledBuild, args ...string) (cpuProfile, error) {
 	chunks := filepath.Join(w.root, fmt.Sprintf("profile-%s-%d", b.Name, w.runs))
 	if err := os.MkdirAll(chunks, 0o755); err != nil {
 		return cpuProfile{}, err
 	}
 	w.runs++
-	row := rowName{"CPU-profiled plan (" + b.Name + ")", w.rows[dir].N}
-	wall, _, err := w.run(dir, row, b.cliConfig, []string{profileDirVar + "=" + chunks}, planArgs()...)
+	wall, _, err := w.run(dir, row, b.cliConfig, []string{profileDirVar + "=" + chunks}, args...)
 	if err != nil {
 		return cpuProfile{}, err
 	}
@@ -139,11 +151,12 @@ func areaOf(function string) string {
 	return "Go standard library and other"
 }
 
-// errProfileTooShort says that the process ended before its first chunk
-// was complete: a plan of a few triggers, too short to profile.
-var errProfileTooShort = errors.New("the process ended within its first chunk of one second")
+// errProfileTooShort says that the processes ended before their first
+// chunk was complete: a plan of a few triggers, too short to profile.
+var errProfileTooShort = errors.New("the processes ended within their first chunk")
 
-// summarizeProfile merges the chunks in dir (one process) and sums them up.
+// summarizeProfile merges the chunks in dir (of one or more processes) and
+// sums them up.
 func summarizeProfile(dir string) (cpuProfile, error) {
 	var f cpuProfile
 	files, err := filepath.Glob(filepath.Join(dir, "*.pprof"))

@@ -2,8 +2,9 @@
 
 // This file is not part of the harness: the harness compiles it into the
 // provider's own main package (go build -overlay, see buildOverlay) for the
-// profile row. Terraform ends the provider process without letting it
-// flush, so the profile is written in chunks of one second, which pprof
+// profile rows. Terraform ends the provider process without letting it
+// flush, so the profile is written in chunks of a tenth of a second (an
+// apply's provider processes live about one second each), which pprof
 // merges.
 
 package main
@@ -37,7 +38,7 @@ func profileInChunks(dir string) {
 			_ = f.Close()
 			return
 		}
-		time.Sleep(time.Second)
+		time.Sleep(100 * time.Millisecond)
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}

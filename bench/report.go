@@ -165,13 +165,14 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   Status requests are flowInstances get and search; the busiest poll interval is the most of them in any sliding
   window of one poll_interval.
 - Rate limit: requests in any sliding one-second (and ten-second) window of the apply.
-- CPU profile: the plan of the refresh row once more, with the provider built with bench/profile_provider.go in its
-  main package (an overlay), which writes its CPU profile in one-second chunks (Terraform ends the process without
-  letting it flush); they are merged with github.com/google/pprof/profile. A build whose plan ends within its first
-  chunk (a run of a few triggers) is left out of the table. CPU time is charged to the package of the
+- CPU profile: the plan of the refresh row once more, and an apply of %d new triggers at 0 ms, with the provider
+  built with bench/profile_provider.go in its main package (an overlay), which writes its CPU profile in chunks of a
+  tenth of a second (Terraform ends the process without letting it flush); the chunks of every provider process of
+  the command are merged with github.com/google/pprof/profile. A build whose processes all end within their first
+  chunk is left out of the table. CPU time is charged to the package of the
   innermost function on the stack outside the Go runtime (allocation, maps and hashing count for their caller); the provider's own share counts the samples with its code on the stack below the protocol
   wrapper (protocol_server.go, which only passes calls to the framework). The floor column is the like-for-like
-  floor, built the same way, planning the same state. With BENCH_BASELINE=<git revision>, the provider of that
+  floor, built the same way, planning the same state, and applying without calling anything. With BENCH_BASELINE=<git revision>, the provider of that
   revision (its `+"`git archive`"+`) is profiled on the same state in the same run.
 - Start-up: the provider launched as terraform launches it (go-plugin, protocol 6, automatic mTLS), timed from
   exec to the answer of GetProviderSchema.
@@ -186,6 +187,7 @@ Machine: %d CPUs (%s), %s memory; %s; Terraform %s. Load average (1, 5, 15 min) 
   provider's applies at 0 ms, the refresh-only apply and the plans).
 `, r.Command, r.Started.UTC().Format(time.RFC3339), r.Took.Round(time.Second), failed, len(rows),
 		m.CPUs, m.CPUModel, m.Memory, m.Go, m.Terraform, r.LoadStart, r.LoadEnd,
-		markdownTable(rows), f.figureTable(), f.requestsTable(), memoryTable(f.Process.Memory), profileTable(f.Profiles, f.Refresh.N), "\n"+runNotes, parallelism, f.Validation.N, parallelism, parallelism, spreadStart, finishedTask, unfinishedTask, f.Wait.Runs, memoryTargetN)
+		markdownTable(rows), f.figureTable(), f.requestsTable(), memoryTable(f.Process.Memory), profileTable(f.Profiles, fmt.Sprintf("the provider process in a plan (refresh) of %d finished triggers", f.Refresh.N))+
+			profileTable(f.ApplyProfiles, fmt.Sprintf("the provider processes of an apply of %d triggers at 0 ms", applyProfileN)), "\n"+runNotes, parallelism, f.Validation.N, parallelism, parallelism, spreadStart, finishedTask, unfinishedTask, f.Wait.Runs, applyProfileN, memoryTargetN)
 	return b.String()
 }

@@ -105,8 +105,10 @@ type figures struct {
 	Wait       waitFigures
 	Refresh    refreshFigures
 	Profiles   []cpuProfile // of the plan of Refresh.N finished runs
-	Rate       rateFigures
-	Process    processFigures
+	// ApplyProfiles are of an apply of applyProfileN triggers at 0 ms.
+	ApplyProfiles []cpuProfile
+	Rate          rateFigures
+	Process       processFigures
 }
 
 type verdict string
@@ -512,12 +514,13 @@ func (f figures) floorRows() []row {
 }
 
 // profileTable sums up the CPU profiles of the plan of n finished runs.
-func profileTable(profiles []cpuProfile, n int) string {
+// profileTable is the profiles of one kind of command, under title.
+func profileTable(profiles []cpuProfile, title string) string {
 	if len(profiles) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n## CPU profile: the provider process in a plan (refresh) of %d finished triggers\n\n", n)
+	fmt.Fprintf(&b, "\n## CPU profile: %s\n\n", title)
 	b.WriteString("| | " + strings.Join(profileColumns(profiles), " | ") + " |\n|---|" + strings.Repeat("---:|", len(profiles)) + "\n")
 	line := func(name string, cell func(cpuProfile) string) {
 		cells := make([]string, len(profiles))
@@ -526,7 +529,7 @@ func profileTable(profiles []cpuProfile, n int) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", name, strings.Join(cells, " | "))
 	}
-	line("plan wall time", func(p cpuProfile) string { return sec(p.Wall) })
+	line("wall time", func(p cpuProfile) string { return sec(p.Wall) })
 	line("provider CPU (sampled)", func(p cpuProfile) string { return sec(p.CPU) })
 	line("of it in this provider's own code (cumulative)", func(p cpuProfile) string { return percentOf(p.Own, p.CPU) })
 	var areas []string

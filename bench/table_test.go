@@ -203,15 +203,15 @@ func TestProfileTable(t *testing.T) {
 			Areas:  []share{{"terraform-plugin-framework", time.Second}},
 			TopOwn: []share{{"internal/provider.(*flowTriggerResource).Read", own}}}
 	}
-	got := profileTable([]cpuProfile{p("v1", 400*time.Millisecond), p("current", 200*time.Millisecond)}, 1000)
-	for _, part := range []string{"plan (refresh) of 1000 finished triggers", "| | v1 | current |",
+	got := profileTable([]cpuProfile{p("v1", 400*time.Millisecond), p("current", 200*time.Millisecond)}, "a plan of 1000 finished triggers")
+	for _, part := range []string{"## CPU profile: a plan of 1000 finished triggers", "| | v1 | current |", "| wall time | 7.00 s | 7.00 s |",
 		"| of it in this provider's own code (cumulative) | 10.0% | 5.0% |", "| charged to terraform-plugin-framework | 25.0% | 25.0% |",
 		"current: `internal/provider.(*flowTriggerResource).Read` 5.0%;"} {
 		if !strings.Contains(got, part) {
 			t.Errorf("profile table lacks %q:\n%s", part, got)
 		}
 	}
-	if profileTable(nil, 1000) != "" {
+	if profileTable(nil, "a plan") != "" {
 		t.Error("a table without profiles")
 	}
 }
