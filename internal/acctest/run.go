@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,17 @@ type Running struct {
 	cmd    *exec.Cmd
 	out    lockedBuffer
 	exited chan error
+}
+
+// ConfigDir writes config as main.tf of a new directory, for a test that
+// runs the CLI itself, and returns the directory.
+func ConfigDir(t *testing.T, config string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // StartApply starts `apply -auto-approve -no-color` in dir.

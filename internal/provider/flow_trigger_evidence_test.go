@@ -165,7 +165,6 @@ func TestAccFlowTriggerEvidence_unverifiableAnswers(t *testing.T) {
 	for _, op := range []string{"flowInstances/get", "flowInstances/search"} {
 		srv.InjectFault(emulator.Fault{Operation: op, Kind: emulator.FaultHTTP502})
 	}
-	dir := t.TempDir()
 	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, `request_timeout = "2s"`) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   for_each            = toset(["a", "b"])
@@ -175,9 +174,7 @@ resource "dataflow_flow_trigger" "test" {
   wait_for_completion = false
 }
 `, dailyLoadFlow)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := acctest.ConfigDir(t, config)
 	// -json: the human view merges warnings of one summary into one.
 	apply := acctest.Start(t, acctest.CLIConfig(t), dir, "apply", "-auto-approve", "-no-color", "-json")
 	if err := apply.Wait(t); err != nil {

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -29,6 +27,18 @@ const (
 	faultHeldBody      = 10 * time.Minute
 )
 
+// unknownOutcomeConfig is one trigger of flow 1001 for unknownOutcomeTime,
+// not waited on, with the provider block's settings.
+func unknownOutcomeConfig(srv *emulator.Server, settings ...string) string {
+	return acctest.ProviderBlock(srv, settings...) + fmt.Sprintf(`
+resource "dataflow_flow_trigger" "test" {
+  flow_id             = 1001
+  trigger_time        = %q
+  wait_for_completion = false
+}
+`, unknownOutcomeTime)
+}
+
 // failLookUps makes every search and read of runs fail, so that a trigger
 // whose answer is lost cannot be settled in its apply; the returned
 // function lifts it.
@@ -48,13 +58,7 @@ func TestAccFlowTriggerUnknownOutcome_notStartedIsTriggeredAgain(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			srv := acctest.StartEmulator(t, emulator.Options{})
 			srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: kind, Count: 2})
-			config := acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
-resource "dataflow_flow_trigger" "test" {
-  flow_id             = 1001
-  trigger_time        = %q
-  wait_for_completion = false
-}
-`, unknownOutcomeTime)
+			config := unknownOutcomeConfig(srv, "max_retries = 0")
 			acctest.ParallelUnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{
@@ -108,13 +112,7 @@ func TestAccFlowTriggerUnknownOutcome_laterRunOfTheSlotIsNotAdopted(t *testing.T
 	srv := acctest.StartEmulator(t, emulator.Options{Clock: clock})
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropBeforeAct, Count: 2})
 	liftLookUps := failLookUps(srv)
-	config := acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
-resource "dataflow_flow_trigger" "test" {
-  flow_id             = 1001
-  trigger_time        = %q
-  wait_for_completion = false
-}
-`, unknownOutcomeTime)
+	config := unknownOutcomeConfig(srv, "max_retries = 0")
 	otherProcess := acctest.EmulatorCheck(func() error {
 		liftLookUps()
 		clock.Advance(10 * time.Minute)
@@ -231,17 +229,8 @@ func TestUnknownOutcome_interruptWhileTheAnswerIsRead(t *testing.T) {
 			if lookUpsFail {
 				liftLookUps = failLookUps(srv)
 			}
-			dir := t.TempDir()
-			config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
-resource "dataflow_flow_trigger" "test" {
-  flow_id             = 1001
-  trigger_time        = %q
-  wait_for_completion = false
-}
-`, unknownOutcomeTime)
-			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			config := acctest.RequiredProvidersBlock + unknownOutcomeConfig(srv, "max_retries = 0", `request_timeout = "10m"`)
+			dir := acctest.ConfigDir(t, config)
 			cliConfig := acctest.CLIConfig(t)
 			apply := acctest.StartApply(t, cliConfig, dir)
 			apply.WaitFor(t, "the run", func() bool { return len(srv.Instances()) == 1 })
@@ -281,17 +270,8 @@ func TestUnknownOutcome_adoptedWithoutServerTimeWarns(t *testing.T) {
 	srv.InjectFault(emulator.Fault{Operation: "time/getCurrentTime", Kind: emulator.FaultInternal})
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultDropAfterAct, Count: 1})
 	liftLookUps := failLookUps(srv)
-	dir := t.TempDir()
-	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, "max_retries = 0") + fmt.Sprintf(`
-resource "dataflow_flow_trigger" "test" {
-  flow_id             = 1001
-  trigger_time        = %q
-  wait_for_completion = false
-}
-`, unknownOutcomeTime)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	config := acctest.RequiredProvidersBlock + unknownOutcomeConfig(srv, "max_retries = 0")
+	dir := acctest.ConfigDir(t, config)
 	cliConfig := acctest.CLIConfig(t)
 	apply := acctest.StartApply(t, cliConfig, dir)
 	if err := apply.Wait(t); err != nil {
@@ -342,7 +322,6 @@ func TestUnknownOutcome_destroyWithoutRefreshCancelsNoOtherRun(t *testing.T) {
 	clock.Advance(time.Minute)
 	srv.InjectFault(emulator.Fault{Operation: triggerOperation, Kind: emulator.FaultSlowBody, Delay: faultHeldBody, Count: 1})
 	liftLookUps := failLookUps(srv)
-	dir := t.TempDir()
 	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv, "max_retries = 0", `request_timeout = "10m"`) + fmt.Sprintf(`
 resource "dataflow_flow_trigger" "test" {
   flow_id             = %d
@@ -351,9 +330,7 @@ resource "dataflow_flow_trigger" "test" {
   on_destroy          = "cancel"
 }
 `, longFlow)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := acctest.ConfigDir(t, config)
 	cliConfig := acctest.CLIConfig(t)
 	apply := acctest.StartApply(t, cliConfig, dir)
 	apply.WaitFor(t, "the trigger", func() bool { return srv.Count(triggerOperation) == 1 })

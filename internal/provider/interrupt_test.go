@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,16 +89,13 @@ func longRunSetup(t *testing.T, outcome emulator.Outcome) (srv *emulator.Server,
 	if err := srv.SetTask(1004, "backfill", 240*time.Second, outcome); err != nil {
 		t.Fatal(err)
 	}
-	dir = t.TempDir()
 	config := acctest.RequiredProvidersBlock + acctest.ProviderBlock(srv) + `
 resource "dataflow_flow_trigger" "test" {
   flow_id       = 1004
   poll_interval = "1s"
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir = acctest.ConfigDir(t, config)
 	return srv, clock, dir, acctest.CLIConfig(t)
 }
 

@@ -83,7 +83,6 @@ func TestSecretsStayOutOfLogsStateAndPlan(t *testing.T) {
 	t.Cleanup(proxy.Close)
 
 	const writeOnlyValue = "wo-value-7f3a9c"
-	dir := t.TempDir()
 	config := acctest.RequiredProvidersBlock + `
 provider "dataflow" {
   endpoint   = "` + proxy.URL + `"
@@ -107,9 +106,7 @@ resource "dataflow_flow_trigger" "test" {
   on_destroy            = "cancel"
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := acctest.ConfigDir(t, config)
 	logPath := filepath.Join(dir, "terraform.log")
 	env := []string{
 		"TF_LOG=trace", "TF_LOG_PATH=" + logPath,
@@ -201,15 +198,12 @@ func TestSecretsStayOutOfAFailingTokenExchange(t *testing.T) {
 	server := httptest.NewServer(proxy)
 	t.Cleanup(server.Close)
 
-	dir := t.TempDir()
 	config := acctest.RequiredProvidersBlock + strings.Replace(acctest.ProviderBlock(srv, "max_retries = 0"), srv.URL, server.URL, 1) + `
 data "dataflow_flow" "daily" {
   flow_id = 1001
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := acctest.ConfigDir(t, config)
 	logPath := filepath.Join(dir, "terraform.log")
 	out, err := acctest.Command(t, acctest.CLIConfig(t), dir, []string{"TF_LOG=trace", "TF_LOG_PATH=" + logPath}, "plan", "-no-color").CombinedOutput()
 	if err == nil || !acctest.ErrorText("token/get", "malformed response").Match(out) {

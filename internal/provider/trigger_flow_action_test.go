@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -339,10 +337,7 @@ func TestAccNewTriggerFlowAction_invoke(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := acctest.StartEmulator(t, emulator.Options{})
-			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(acctest.RequiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra)), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			dir := acctest.ConfigDir(t, acctest.RequiredProvidersBlock+triggerFlowActionConfig(srv, tc.flowID, tc.extra))
 			for i := 1; i <= tc.invocations; i++ {
 				out, err := acctest.Command(t, cliConfig, dir, nil, "apply", "-auto-approve", "-no-color", "-invoke=action.dataflow_trigger_flow.run").CombinedOutput()
 				if err != nil {
