@@ -115,7 +115,7 @@ func TestStartRunNeverTwiceUnderEveryFaultSequence(t *testing.T) {
 				}
 			}
 			if failures > 3 {
-				t.Errorf("%s, %+v: %d more fault sequences fail", sc.name, env, failures-3)
+				t.Errorf("%s, %+v: %d more plays (fault sequences, orders) fail", sc.name, env, failures-3)
 			}
 		}
 	}
