@@ -53,6 +53,7 @@ var exploreScenarios = []exploreScenario{
 	{name: "two triggers of one slot, two processes", second: "other process"},
 	{name: "two triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true},
 	{name: "two concurrent triggers of one slot, one process", second: "same process", concurrent: true},
+	{name: "two concurrent triggers, defaulted times, one process", second: "same process", defaulted: true, concurrent: true},
 	{name: "two concurrent triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true, concurrent: true},
 }
 
