@@ -200,10 +200,14 @@ func (il *interleaving) String() string {
 type turnstile struct {
 	mu   sync.Mutex
 	open bool // the triggers have ended: calls go through at once
-	held []memCall
-	// release, by call held; last is the caller of the call released last.
-	release map[string]chan struct{}
-	last    string
+	held []heldCall
+	last string // the caller of the call released last
+}
+
+// heldCall is a call waiting at the turnstile until release is closed.
+type heldCall struct {
+	memCall
+	release chan struct{}
 }
 
 func (ts *turnstile) hold(c memCall) {
@@ -212,14 +216,10 @@ func (ts *turnstile) hold(c memCall) {
 		ts.mu.Unlock()
 		return
 	}
-	release := make(chan struct{})
-	ts.held = append(ts.held, c)
-	if ts.release == nil {
-		ts.release = map[string]chan struct{}{}
-	}
-	ts.release[c.String()] = release
+	h := heldCall{memCall: c, release: make(chan struct{})}
+	ts.held = append(ts.held, h)
 	ts.mu.Unlock()
-	<-release
+	<-h.release
 }
 
 // releaseOne lets the call order picks go on, among those held ordered
@@ -231,7 +231,7 @@ func (ts *turnstile) releaseOne(order *interleaving) bool {
 	if len(ts.held) == 0 {
 		return false
 	}
-	slices.SortStableFunc(ts.held, func(a, b memCall) int {
+	slices.SortStableFunc(ts.held, func(a, b heldCall) int {
 		if (a.caller == ts.last) != (b.caller == ts.last) {
 			if a.caller == ts.last {
 				return -1
@@ -245,8 +245,7 @@ func (ts *turnstile) releaseOne(order *interleaving) bool {
 		i = order.choose(len(ts.held), ts.held[0].caller == ts.last)
 	}
 	c := ts.held[i]
-	close(ts.release[c.String()])
-	delete(ts.release, c.String())
+	close(c.release)
 	ts.held = slices.Delete(ts.held, i, i+1)
 	ts.last = c.caller
 	return true
@@ -257,10 +256,10 @@ func (ts *turnstile) openUp() {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.open = true
-	for _, release := range ts.release {
-		close(release)
+	for _, c := range ts.held {
+		close(c.release)
 	}
-	ts.held, ts.release = nil, nil
+	ts.held = nil
 }
 
 // faultSequences lists every sequence of n faults of exploredFaults
