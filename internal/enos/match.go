@@ -2,6 +2,7 @@ package enos
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -45,9 +46,9 @@ type runMatcher struct {
 
 	slots    runRegistry
 	statuses statusBatcher
-	// since is a server time and this machine's clock when it was read:
-	// one read serves the whole process (see startMachine.ensureSince).
-	since cached[serverReading]
+	// clock is the server's clock as this process last read it (see
+	// serverReadingAt).
+	clock serverClock
 	// snapshots are the runs of each trigger hour before the first send
 	// into it (see snapshotBefore), by the hour's start.
 	snapshots cachedByKey[int64, *hourSnapshot]
@@ -55,7 +56,7 @@ type runMatcher struct {
 
 // serverReading is a server time and this machine's clock just after it
 // was read: durations agree across the two clocks where instants need not,
-// so the pair tells the server's time at any later moment of this process.
+// so the pair tells the server's time at another moment of this process.
 type serverReading struct {
 	server, local time.Time
 }
@@ -66,14 +67,65 @@ func (s serverReading) serverAt(local time.Time) time.Time {
 	return s.server.Add(local.Sub(s.local))
 }
 
-// serverSince returns the process's server-time reading, reading it on
-// first use; zero when it cannot be read (runs are then judged without it).
-func (r *runMatcher) serverSince(ctx context.Context) serverReading {
-	reading, err := r.since.get(ctx, r.fetchBound, r.readServerTime)
-	if err != nil {
+// notAfter is the reading moved back to local when it was taken after it,
+// and otherwise the reading as it is: so its server time is never later
+// than the server's clock at local, whether that clock keeps pace with
+// this machine's or lags it, even stands still (the emulator's manual
+// clock). Moved forward, a reading would put the send after runs it
+// started, and a trigger would take its own run for an older one.
+func (s serverReading) notAfter(local time.Time) serverReading {
+	if local.Before(s.local) {
+		return serverReading{server: s.serverAt(local), local: local}
+	}
+	return s
+}
+
+// readingReuse is how long before a moment a reading of the server's clock
+// still serves to tell the server's time then, as it is (notAfter): the
+// server's time it shows is then at most this much early, on top of
+// clockMargin. An older reading is replaced by a new one.
+const readingReuse = clockMargin
+
+// serverClock is the newest reading of the server's clock in this process,
+// and the read in flight.
+type serverClock struct {
+	mu     sync.Mutex
+	newest serverReading
+	flight flight[serverReading]
+}
+
+func (c *serverClock) latest() serverReading {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.newest
+}
+
+func (c *serverClock) keep(r serverReading) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.local.After(c.newest.local) {
+		c.newest = r
+	}
+}
+
+// serverReadingAt returns a reading whose server time is the server's at
+// most at the moment local (see notAfter): the newest reading when it was
+// taken after local or at most readingReuse before it, else a new one
+// (taken after local), else, when the clock cannot be read, the newest as
+// it is. Zero when no reading can be had (runs are then judged without
+// it). Most triggers never need one.
+func (r *runMatcher) serverReadingAt(ctx context.Context, local time.Time) serverReading {
+	reading := r.clock.latest()
+	if reading.server.IsZero() || local.Sub(reading.local) > readingReuse {
+		if fresh, err := r.clock.flight.do(ctx, r.fetchBound, r.readServerTime); err == nil {
+			r.clock.keep(fresh)
+			reading = r.clock.latest()
+		}
+	}
+	if reading.server.IsZero() {
 		return serverReading{}
 	}
-	return reading
+	return reading.notAfter(local)
 }
 
 // readServerTime reads the server's clock.

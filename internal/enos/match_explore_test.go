@@ -57,20 +57,28 @@ var exploreScenarios = []exploreScenario{
 	{name: "two concurrent triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true, concurrent: true},
 }
 
-// exploreEnv is how the service stores what it is sent.
+// exploreEnv is how the service stores what it is sent, and how its clock
+// goes.
 type exploreEnv struct {
 	answerExisting bool
 	rewrite        bool // parameter values stored trimmed
 	hourly         bool // instance ids name the trigger hour
+	// stoppedClock stands the service's clock still while this machine's
+	// moves on with each call (the emulator's manual clock).
+	stoppedClock bool
 }
 
-// exploreEnvs are every combination of the service's behaviours.
+// exploreEnvs are every combination of the service's behaviours; the
+// stopped clock with values stored as sent only (the two are unrelated).
 func exploreEnvs() []exploreEnv {
 	var envs []exploreEnv
 	for _, answerExisting := range []bool{false, true} {
 		for _, rewrite := range []bool{false, true} {
 			for _, hourly := range []bool{false, true} {
 				envs = append(envs, exploreEnv{answerExisting: answerExisting, rewrite: rewrite, hourly: hourly})
+				if !rewrite {
+					envs = append(envs, exploreEnv{answerExisting: answerExisting, hourly: hourly, stoppedClock: true})
+				}
 			}
 		}
 	}
@@ -296,6 +304,9 @@ func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault, order *inte
 	ms := newMemService()
 	ms.tick = 1500 * time.Millisecond // beyond clockMargin between a process's last call and the next one's first
 	ms.localLag = 3 * time.Minute
+	if env.stoppedClock {
+		ms.tick, ms.localTick = 0, ms.tick
+	}
 	ms.answerExisting = env.answerExisting
 	if env.rewrite {
 		ms.rewrite = strings.TrimSpace

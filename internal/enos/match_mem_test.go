@@ -45,7 +45,11 @@ type memService struct {
 	// localLag is how far this machine's clock (newMemMatcher) is behind
 	// the service's.
 	localLag time.Duration
-	slept    int // backoff sleeps of the matchers over ms
+	// localTick moves this machine's clock on after each call, beyond the
+	// service's: a service clock that lags this machine's, or stands
+	// still (tick 0), as the emulator's manual clock does.
+	localTick, localAhead time.Duration
+	slept                 int // backoff sleeps of the matchers over ms
 
 	runs []FlowInstance
 	// startedBy records which caller (withCaller) started each run,
@@ -140,12 +144,13 @@ func newMemService() *memService {
 
 // newMemMatcher is run matching over ms, with backoff sleeps that return
 // at once (counted in ms.slept) and this machine's clock moving with the
-// service's, ms.localLag behind it: durations agree, instants need not.
+// service's, ms.localLag behind it (durations agree, instants need not),
+// and ms.localTick further ahead with each call.
 func newMemMatcher(ms *memService) *runMatcher {
 	local := func() time.Time {
 		ms.mu.Lock()
 		defer ms.mu.Unlock()
-		return ms.now.Add(-ms.localLag)
+		return ms.now.Add(ms.localAhead - ms.localLag)
 	}
 	sleep := func(ctx context.Context, _ time.Duration) error {
 		ms.mu.Lock()
@@ -199,6 +204,7 @@ func (ms *memService) begin(ctx context.Context, op, detail string) (memCall, me
 	}
 	ms.mu.Lock()
 	ms.now = ms.now.Add(ms.tick)
+	ms.localAhead += ms.localTick
 	ms.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return call, faultNone, &transportError{op: op, err: err}

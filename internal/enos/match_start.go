@@ -150,7 +150,7 @@ type startMachine struct {
 
 	sentAt   time.Time     // when the last send of the current slot left
 	firstAt  time.Time     // when the first send of the current slot left
-	since    serverReading // the server's time at the first send (see ensureSince); zero when unknown
+	since    serverReading // the server's time at the first send, no later (see ensureSince); zero when unknown
 	snapshot *hourSnapshot // the runs of the slot's hour before the first send there; nil when unknown
 	until    time.Time     // settling a recorded outcome: the server's time after its last send; else zero
 	sent     bool          // a request may have reached the service
@@ -454,19 +454,15 @@ func zoneShift(d time.Duration) bool {
 	return off.Abs() <= clockMargin
 }
 
-// ensureSince learns the server's time at the first send of the slot: a
-// server time read at any moment of the process (one read serves it all),
-// moved by the time this machine saw pass between the two (durations agree
-// across clocks where instants need not). A run created before it was in
+// ensureSince learns the server's time at the first send of the slot, no
+// later than it was (see serverReadingAt): a run created before it was in
 // the slot before the send. It is read when first needed, not before the
 // send: most triggers never need it.
 func (m *startMachine) ensureSince(ctx context.Context) {
 	if !m.since.server.IsZero() || m.firstAt.IsZero() {
 		return
 	}
-	if reading := m.r.serverSince(ctx); !reading.server.IsZero() {
-		m.since = serverReading{server: reading.serverAt(m.firstAt), local: m.firstAt}
-	}
+	m.since = m.r.serverReadingAt(ctx, m.firstAt)
 }
 
 // lookUp looks for the run this StartRun sent for the current slot. After a

@@ -3,6 +3,7 @@ package enos
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -851,5 +852,33 @@ func TestAnswerWithARunAnotherSendOfTheHourStartedIsReadBack(t *testing.T) {
 	}
 	if err != nil || second.InstanceID == a.run.InstanceID || ms.runCount() != 2 {
 		t.Fatalf("second trigger: %+v, %v, %d runs; want a run of its own", second, err, ms.runCount())
+	}
+}
+
+// A service clock that stands still while this machine's moves on (the
+// emulator's manual clock, a lagging server): a reading of it taken for
+// one trigger, moved forward to a later trigger's send, would put that
+// send after the run it started, and the trigger would take its own run
+// for an older one and move on, starting a run in each slot it tries.
+// Every trigger of the flow in the hour here is read back (more than one
+// send in the hour), under both duplicate behaviours, and each keeps the
+// run its send started, answered or found after a lost answer.
+func TestServiceClockStandingStillNeverMakesAnOwnRunOlder(t *testing.T) {
+	for _, answerExisting := range []bool{false, true} {
+		for _, lost := range []memFault{faultNone, faultLostAfter} {
+			t.Run(fmt.Sprintf("answerExisting=%v/third answer %s", answerExisting, lost), func(t *testing.T) {
+				ms, r := newStartTest()
+				ms.answerExisting, ms.localTick = answerExisting, 3*time.Second
+				ms.failCall(opTrigger, 3, lost)
+				for i := range 3 {
+					at := anHourAgo.Add(time.Duration(i) * time.Minute)
+					run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1001, TriggerTime: at})
+					want := fmt.Sprintf("1001-2024010109%02d00", i)
+					if err != nil || run.InstanceID != want || run.Moved != nil || ms.runCount() != i+1 {
+						t.Fatalf("trigger %d: run %+v, err %v, %d runs; want its own run %s, not moved", i+1, run, err, ms.runCount(), want)
+					}
+				}
+			})
+		}
 	}
 }
