@@ -45,6 +45,7 @@ type runMatcher struct {
 	fetchBound time.Duration
 
 	slots    runRegistry
+	turns    slotTurns
 	statuses statusBatcher
 	// clock is the server's clock as this process last read it (see
 	// serverReadingAt).

@@ -1,6 +1,7 @@
 package enos
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -332,4 +333,54 @@ func (r *runRegistry) firstAnswer(id string) bool {
 	first := !r.answered[id]
 	r.answered[id] = true
 	return first
+}
+
+// slotTurns lets one StartRun of a Client at a time send into a trigger
+// minute of a flow. Two triggers of one minute (two resources with the
+// same flow and trigger_time) would otherwise race for the slot's one run:
+// the service may act on one send and answer the other first, or lose the
+// first's answer while the other's look-up finds its run, and either could
+// take that run for its own, leaving the trigger that started it to start
+// another elsewhere with its parameters. Taking turns, the second sends
+// once the first's outcome in the minute is settled (its run held, its
+// expected id recorded, or the slot left) and meets the slot taken.
+type slotTurns struct {
+	mu   sync.Mutex
+	busy map[slotTurnKey]chan struct{} // closed when the turn is given back
+}
+
+type slotTurnKey struct {
+	flowID int64
+	minute time.Time
+}
+
+// take waits for the turn of t's minute of the flow and returns the
+// function that gives it back; an error when ctx ends first (nothing has
+// been sent then).
+func (s *slotTurns) take(ctx context.Context, flowID int64, t time.Time) (func(), error) {
+	key := slotTurnKey{flowID: flowID, minute: t.UTC().Truncate(time.Minute)}
+	for {
+		s.mu.Lock()
+		held, busy := s.busy[key]
+		if !busy {
+			done := make(chan struct{})
+			if s.busy == nil {
+				s.busy = map[slotTurnKey]chan struct{}{}
+			}
+			s.busy[key] = done
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.busy, key)
+				s.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }

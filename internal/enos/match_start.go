@@ -106,6 +106,7 @@ const lookUpGrace = 8 * time.Second
 // A zero TriggerRequest.TriggerTime lets StartRun pick the time.
 func (r *runMatcher) startRun(ctx context.Context, req TriggerRequest) (RunStart, error) {
 	m := &startMachine{r: r, req: req, timeDefaulted: req.TriggerTime.IsZero(), configured: req.TriggerTime}
+	defer m.giveTurnBack()
 	for s := next(stateChooseTime); s.state != stateDone && s.state != stateFailed; {
 		s = m.step(ctx, s)
 	}
@@ -161,6 +162,7 @@ type startMachine struct {
 	cause    error         // the failures of the current slot's sends and look-ups
 	moved    *TriggerMove
 	warnings []string
+	turn     func() // gives back the current slot's turn (see slotTurns); nil when none is held
 
 	result RunStart
 	err    error
@@ -188,6 +190,15 @@ func (m *startMachine) step(ctx context.Context, s step) step {
 func (m *startMachine) fail(err error) step {
 	m.err = err
 	return next(stateFailed)
+}
+
+// giveTurnBack ends the current slot's turn, once the StartRun has left
+// the slot or settled its outcome there.
+func (m *startMachine) giveTurnBack() {
+	if m.turn != nil {
+		m.turn()
+		m.turn = nil
+	}
 }
 
 // leave moves on to another slot: the current one was taken before its
@@ -220,6 +231,12 @@ func (m *startMachine) send(ctx context.Context, resend bool) step {
 		m.resent, m.lookedUp, m.cause = false, false, nil
 	}
 	if !resend {
+		m.giveTurnBack()
+		turn, err := m.r.turns.take(ctx, m.req.FlowID, m.req.TriggerTime)
+		if err != nil {
+			return m.fail(fmt.Errorf("flow %d: waiting for another trigger of the same minute: %w", m.req.FlowID, err))
+		}
+		m.turn = turn
 		// Before the first send in the slot: the runs of its hour then,
 		// which tell an answered run new without reading it back.
 		m.snapshot = m.r.snapshotBefore(ctx, m.req.TriggerTime)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -878,6 +879,67 @@ func TestServiceClockStandingStillNeverMakesAnOwnRunOlder(t *testing.T) {
 						t.Fatalf("trigger %d: run %+v, err %v, %d runs; want its own run %s, not moved", i+1, run, err, ms.runCount(), want)
 					}
 				}
+			})
+		}
+	}
+}
+
+// Two triggers of one minute at once (two resources with the same flow and
+// trigger_time), under both duplicate behaviours: the first's send starts
+// the slot's run and its answer is held back; the second must not take
+// that run for its own (answered with it, or finding it after a lost
+// answer), or the first would meet the slot held and start a second run
+// with its parameters elsewhere, the second's never started. The second
+// sends once the first holds its run, and moves on.
+func TestSecondTriggerOfAMinuteNeverTakesTheFirstsRun(t *testing.T) {
+	for _, answerExisting := range []bool{false, true} {
+		for _, second := range []memFault{faultNone, fault5xx} {
+			t.Run(fmt.Sprintf("answerExisting=%v/second send %s", answerExisting, second), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ms, r := newStartTest()
+					ms.answerExisting = answerExisting
+					firstActed, releaseFirst := make(chan struct{}), make(chan struct{})
+					ms.acted = func(c memCall) {
+						if c.caller == "A" && c.n == 1 {
+							close(firstActed)
+							<-releaseFirst
+						}
+					}
+					ms.fault = func(op string, n int) memFault {
+						if op == opTrigger && n == 2 {
+							return second
+						}
+						return faultNone
+					}
+					runs := map[string]RunStart{}
+					var mu sync.Mutex
+					var wg sync.WaitGroup
+					start := func(caller string) {
+						wg.Go(func() {
+							run, err := r.startRun(withCaller(context.Background(), caller), TriggerRequest{FlowID: 1001, TriggerTime: runNow})
+							if err != nil {
+								t.Errorf("%s: %v", caller, err)
+							}
+							mu.Lock()
+							runs[caller] = run
+							mu.Unlock()
+						})
+					}
+					start("A")
+					<-firstActed
+					start("B")
+					synctest.Wait() // B has sent and ended, or waits its turn
+					close(releaseFirst)
+					wg.Wait()
+					for caller, run := range runs {
+						if got := ms.startedBy[run.InstanceID]; got != caller {
+							t.Errorf("%s holds %s, which %q started", caller, run.InstanceID, got)
+						}
+					}
+					if ms.runCount() != 2 {
+						t.Errorf("%d runs, want one per trigger", ms.runCount())
+					}
+				})
 			})
 		}
 	}
