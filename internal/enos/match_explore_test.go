@@ -43,6 +43,11 @@ type exploreScenario struct {
 	// first (as for_each does), and plays every order in which the
 	// service could take and answer their calls.
 	concurrent bool
+	// minuteIDsSeen puts a run of another minute of the hour in the
+	// service, so that the hour's snapshot shows the flow's ids name
+	// minutes and sends of different minutes need not take turns (minute
+	// ids only).
+	minuteIDsSeen bool
 }
 
 var exploreScenarios = []exploreScenario{
@@ -55,6 +60,8 @@ var exploreScenarios = []exploreScenario{
 	{name: "two concurrent triggers of one slot, one process", second: "same process", concurrent: true},
 	{name: "two concurrent triggers, defaulted times, one process", second: "same process", defaulted: true, concurrent: true},
 	{name: "two concurrent triggers of one hour, the second at its top, one process", second: "same process", topOfHour: true, concurrent: true},
+	{name: "two concurrent triggers, defaulted times, one process, minute ids seen", second: "same process", defaulted: true, concurrent: true, minuteIDsSeen: true},
+	{name: "two concurrent triggers of one hour, the second at its top, one process, minute ids seen", second: "same process", topOfHour: true, concurrent: true, minuteIDsSeen: true},
 }
 
 // exploreEnv is how the service stores what it is sent, and how its clock
@@ -320,6 +327,13 @@ func exploreOnce(sc exploreScenario, env exploreEnv, seq []memFault, order *inte
 		faulted++
 		return seq[faulted-1]
 	}
+	if sc.minuteIDsSeen {
+		if env.hourly {
+			return "" // an hour id's slot is the hour: its sends always take turns
+		}
+		ms.addRun(FlowInstance{InstanceID: "1001-20240101104500", FlowID: 1001, TriggerTime: runNow.Truncate(time.Hour).Add(45 * time.Minute),
+			CreatedAt: runNow.Add(-47 * time.Minute), Status: StatusSuccess})
+	}
 	if sc.olderRun {
 		// Created 47 minutes before: a whole number of half hours would
 		// read as the service writing the time in another zone.
@@ -472,6 +486,15 @@ func checkNeverTwice(ms *memService, triggers []*exploreTrigger) string {
 		}
 		if wasStarted := slices.Contains(started, id); proven > 1 || !wasStarted && proven > 0 {
 			return fmt.Sprintf("run %s (started here: %t) is held by %v without a warning naming it", id, wasStarted, hs)
+		}
+		// A trigger that ends holding a run without a warning holds the run
+		// its own request started: another trigger's carries that
+		// trigger's parameters. (A record settled later may not: when two
+		// triggers may have started one run, one of them takes it.)
+		for _, h := range hs {
+			if by := ms.startedBy[id]; by != "" && !unproven[h+" "+id] && !strings.HasSuffix(h, " (settled)") && h != by {
+				return fmt.Sprintf("trigger %s holds run %s without a warning, but %s started it", h, id, by)
+			}
 		}
 	}
 	return ""

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,8 +50,9 @@ type runRegistry struct {
 }
 
 type flowSlots struct {
-	size     time.Duration // minuteSlot until hour slots are learned
-	reserved []time.Time   // trigger times chosen or sent for the flow
+	size      time.Duration // minuteSlot until hour slots are learned
+	sizeKnown bool          // an instance id of the flow has shown its slot size
+	reserved  []time.Time   // trigger times chosen or sent for the flow
 }
 
 // handedOut is a run StartRun has returned, or is verifying, or the
@@ -90,7 +93,38 @@ func (r *runRegistry) slotSize(flowID int64) time.Duration {
 func (r *runRegistry) learnHourSlots(flowID int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.flowLocked(flowID).size = hourSlot
+	f := r.flowLocked(flowID)
+	f.size, f.sizeKnown = hourSlot, true
+}
+
+// learnFromID learns the flow's slot size from one of its instance ids in
+// a documented form (see documentedIDs): 12 or 14 digits name a minute, 10
+// an hour. Other ids teach nothing.
+func (r *runRegistry) learnFromID(flowID int64, id string) {
+	digits, ok := strings.CutPrefix(id, strconv.FormatInt(flowID, 10)+"-")
+	if !ok || strings.Trim(digits, "0123456789") != "" {
+		return
+	}
+	switch len(digits) {
+	case 10:
+		r.learnHourSlots(flowID)
+	case 12, 14:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.flowLocked(flowID).sizeKnown = true
+	}
+}
+
+// turnSpan is the span of trigger times whose sends take turns (see
+// slotTurns): the flow's slot once an id has shown its size, else an hour,
+// the largest slot.
+func (r *runRegistry) turnSpan(flowID int64) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.flowLocked(flowID); f.sizeKnown {
+		return f.size
+	}
+	return hourSlot
 }
 
 func (f *flowSlots) freeLocked(start time.Time) bool {
@@ -335,15 +369,17 @@ func (r *runRegistry) firstAnswer(id string) bool {
 	return first
 }
 
-// slotTurns lets one StartRun of a Client at a time send into a trigger
-// minute of a flow. Two triggers of one minute (two resources with the
-// same flow and trigger_time) would otherwise race for the slot's one run:
-// the service may act on one send and answer the other first, or lose the
-// first's answer while the other's look-up finds its run, and either could
-// take that run for its own, leaving the trigger that started it to start
-// another elsewhere with its parameters. Taking turns, the second sends
-// once the first's outcome in the minute is settled (its run held, its
-// expected id recorded, or the slot left) and meets the slot taken.
+// slotTurns lets one StartRun of a Client at a time send into a slot of a
+// flow. Two triggers of one slot (two resources with the same flow and
+// trigger_time, or two minutes of an hour-id flow's hour) would otherwise
+// race for the slot's one run: the service may act on one send and answer
+// the other first, or lose the first's answer while the other's look-up
+// finds its run, and either could take that run for its own, leaving the
+// trigger that started it to start another elsewhere with its parameters.
+// Taking turns, the second sends once the first's outcome in the slot is
+// settled (its run held, its expected id recorded, or the slot left) and
+// meets the slot taken. Until an id of the flow shows its slot size, the
+// turn spans the hour.
 type slotTurns struct {
 	mu   sync.Mutex
 	busy map[slotTurnKey]chan struct{} // closed when the turn is given back
@@ -351,27 +387,36 @@ type slotTurns struct {
 
 type slotTurnKey struct {
 	flowID int64
-	minute time.Time
+	start  time.Time // the span's start
+	span   time.Duration
 }
 
-// take waits for the turn of t's minute of the flow and returns the
-// function that gives it back; an error when ctx ends first (nothing has
-// been sent then).
-func (s *slotTurns) take(ctx context.Context, flowID int64, t time.Time) (func(), error) {
-	key := slotTurnKey{flowID: flowID, minute: t.UTC().Truncate(time.Minute)}
+// take waits for the turn of the span that key names for t (key is asked
+// again after each wait: the span may have been learnt meanwhile) and
+// returns the function that gives it back; an error when ctx ends first
+// (nothing has been sent then). Spans of one flow overlap when one is an
+// hour: a turn waits for every busy turn of the flow that overlaps it.
+func (s *slotTurns) take(ctx context.Context, key func() slotTurnKey) (func(), error) {
 	for {
+		k := key()
 		s.mu.Lock()
-		held, busy := s.busy[key]
-		if !busy {
+		var held chan struct{}
+		for other, done := range s.busy {
+			if other.flowID == k.flowID && other.start.Before(k.start.Add(k.span)) && k.start.Before(other.start.Add(other.span)) {
+				held = done
+				break
+			}
+		}
+		if held == nil {
 			done := make(chan struct{})
 			if s.busy == nil {
 				s.busy = map[slotTurnKey]chan struct{}{}
 			}
-			s.busy[key] = done
+			s.busy[k] = done
 			s.mu.Unlock()
 			return func() {
 				s.mu.Lock()
-				delete(s.busy, key)
+				delete(s.busy, k)
 				s.mu.Unlock()
 				close(done)
 			}, nil

@@ -41,6 +41,7 @@ func (r *runMatcher) snapshotBefore(ctx context.Context, t time.Time) *hourSnaps
 		s := &hourSnapshot{ids: make(map[string]bool, len(runs)), complete: len(runs) < defaultPageSize}
 		for _, run := range runs {
 			s.ids[run.InstanceID] = true
+			r.slots.learnFromID(run.FlowID, run.InstanceID)
 		}
 		return s, nil
 	})

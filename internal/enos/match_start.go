@@ -192,6 +192,18 @@ func (m *startMachine) fail(err error) step {
 	return next(stateFailed)
 }
 
+// turnKey names the turn the current trigger time's sends take.
+func (m *startMachine) turnKey(ctx context.Context) func() slotTurnKey {
+	return func() slotTurnKey {
+		loc, err := m.r.svc.serverZone(ctx)
+		if err != nil {
+			loc = m.req.TriggerTime.Location()
+		}
+		span := m.r.slots.turnSpan(m.req.FlowID)
+		return slotTurnKey{flowID: m.req.FlowID, start: slotStart(m.req.TriggerTime, span, loc), span: span}
+	}
+}
+
 // giveTurnBack ends the current slot's turn, once the StartRun has left
 // the slot or settled its outcome there.
 func (m *startMachine) giveTurnBack() {
@@ -231,15 +243,16 @@ func (m *startMachine) send(ctx context.Context, resend bool) step {
 		m.resent, m.lookedUp, m.cause = false, false, nil
 	}
 	if !resend {
+		// Before the first send in the slot: the runs of its hour then,
+		// which tell an answered run new without reading it back (and may
+		// show the flow's slot size, which the turn spans).
+		m.snapshot = m.r.snapshotBefore(ctx, m.req.TriggerTime)
 		m.giveTurnBack()
-		turn, err := m.r.turns.take(ctx, m.req.FlowID, m.req.TriggerTime)
+		turn, err := m.r.turns.take(ctx, m.turnKey(ctx))
 		if err != nil {
-			return m.fail(fmt.Errorf("flow %d: waiting for another trigger of the same minute: %w", m.req.FlowID, err))
+			return m.fail(fmt.Errorf("flow %d: waiting for another trigger of the same slot: %w", m.req.FlowID, err))
 		}
 		m.turn = turn
-		// Before the first send in the slot: the runs of its hour then,
-		// which tell an answered run new without reading it back.
-		m.snapshot = m.r.snapshotBefore(ctx, m.req.TriggerTime)
 	}
 	m.sentAt = m.r.now()
 	if !resend {
@@ -268,6 +281,7 @@ func (m *startMachine) send(ctx context.Context, resend bool) step {
 }
 
 func (m *startMachine) verify(ctx context.Context, id string) step {
+	m.r.slots.learnFromID(m.req.FlowID, id)
 	if slices.Contains(m.req.HeldIDs, id) {
 		return leave(slotTaken{evidence: evidenceHeldByCaller, runID: id, answered: true})
 	}

@@ -435,10 +435,10 @@ func TestDefaultedTriggersOfAnHourlyIDFlowGetDistinctHours(t *testing.T) {
 			if strings.Join(ids, " ") != strings.Join(want, " ") || ms.runCount() != 3 {
 				t.Errorf("ids %v, runs %d; want %v", ids, ms.runCount(), want)
 			}
-			// The second trigger learns the hour slot (two sends); the third
-			// goes to a free hour at once.
-			if ms.sentCount() != 4 {
-				t.Errorf("sends = %d, want 4", ms.sentCount())
+			// The first answer's id names an hour: the later triggers go to
+			// a free hour at once.
+			if ms.sentCount() != 3 {
+				t.Errorf("sends = %d, want 3", ms.sentCount())
 			}
 		})
 	}
@@ -487,8 +487,10 @@ func TestChosenTimeOfAnHourlyIDFlowMovesToAnotherHour(t *testing.T) {
 	if run.InstanceID != "1007-2024010109" || run.Moved == nil || run.Moved.SlotSize != time.Hour {
 		t.Errorf("run = %+v (moved %+v), want the 09:00 hour", run, run.Moved)
 	}
-	if r.slots.slotSize(1007) != time.Hour || ms.sentCount() != 3 {
-		t.Errorf("slot %v after %d sends", r.slots.slotSize(1007), ms.sentCount())
+	// The hour's snapshot shows the flow's hour ids: the move goes to
+	// another hour at once.
+	if r.slots.slotSize(1007) != time.Hour || ms.sentCount() != 2 {
+		t.Errorf("slot %v after %d sends, want an hour after 2", r.slots.slotSize(1007), ms.sentCount())
 	}
 }
 
@@ -820,40 +822,49 @@ func TestUnknownOutcomeInASlotHeldUnderAnotherIDFormMovesOn(t *testing.T) {
 }
 
 // Two triggers of an hour-id flow in one process, the slot size not yet
-// learnt: the second, sent for another minute of the hour, is answered
-// with the run the first's send started before the first's own answer
-// arrives. That run was not in the hour's snapshot, but it is not the
-// second's: with another send of the flow in its hour, the answer is read
-// back, so the second moves on and the first keeps its run.
+// learnt: the second, for another minute of the hour, comes while the
+// service has acted on the first's send and its answer is still on the
+// way. Until an id shows the slot size, sends of one flow take turns per
+// hour (slotTurns), so the second waits for the first to keep its run,
+// then meets the slot taken and moves on: it never takes the first's run.
 func TestAnswerWithARunAnotherSendOfTheHourStartedIsReadBack(t *testing.T) {
-	ms, r := newStartTest()
-	ms.hourIDs[1007], ms.answerExisting = true, true
-	firstActed, releaseFirst := make(chan struct{}), make(chan struct{})
-	ms.acted = func(c memCall) {
-		if c.n == 1 {
-			close(firstActed)
-			<-releaseFirst
+	synctest.Test(t, func(t *testing.T) {
+		ms, r := newStartTest()
+		ms.hourIDs[1007], ms.answerExisting = true, true
+		firstActed, releaseFirst := make(chan struct{}), make(chan struct{})
+		ms.acted = func(c memCall) {
+			if c.n == 1 {
+				close(firstActed)
+				<-releaseFirst
+			}
 		}
-	}
-	type result struct {
-		run RunStart
-		err error
-	}
-	first := make(chan result, 1)
-	go func() {
-		run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow})
-		first <- result{run, err}
-	}()
-	<-firstActed
-	second, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow.Add(time.Minute)})
-	close(releaseFirst)
-	a := <-first
-	if a.err != nil || a.run.InstanceID != "1007-2024010110" {
-		t.Fatalf("first trigger: %+v, %v; want the run its send started, 1007-2024010110", a.run, a.err)
-	}
-	if err != nil || second.InstanceID == a.run.InstanceID || ms.runCount() != 2 {
-		t.Fatalf("second trigger: %+v, %v, %d runs; want a run of its own", second, err, ms.runCount())
-	}
+		type result struct {
+			run RunStart
+			err error
+		}
+		first, second := make(chan result, 1), make(chan result, 1)
+		go func() {
+			run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow})
+			first <- result{run, err}
+		}()
+		<-firstActed
+		go func() {
+			run, err := r.startRun(context.Background(), TriggerRequest{FlowID: 1007, TriggerTime: runNow.Add(time.Minute)})
+			second <- result{run, err}
+		}()
+		synctest.Wait()
+		if ms.sentCount() != 1 {
+			t.Errorf("%d sends while the first answer is on its way, want the first alone", ms.sentCount())
+		}
+		close(releaseFirst)
+		a, b := <-first, <-second
+		if a.err != nil || a.run.InstanceID != "1007-2024010110" {
+			t.Fatalf("first trigger: %+v, %v; want the run its send started, 1007-2024010110", a.run, a.err)
+		}
+		if b.err != nil || b.run.InstanceID == a.run.InstanceID || ms.runCount() != 2 {
+			t.Fatalf("second trigger: %+v, %v, %d runs; want a run of its own", b.run, b.err, ms.runCount())
+		}
+	})
 }
 
 // A service clock that stands still while this machine's moves on (the
