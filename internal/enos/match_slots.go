@@ -391,11 +391,11 @@ type slotTurnKey struct {
 	span   time.Duration
 }
 
-// take waits for the turn of the span that key names for t (key is asked
-// again after each wait: the span may have been learnt meanwhile) and
-// returns the function that gives it back; an error when ctx ends first
-// (nothing has been sent then). Spans of one flow overlap when one is an
-// hour: a turn waits for every busy turn of the flow that overlaps it.
+// take waits for the turn of the span key names (asked again after each
+// wait: the span may have been learnt meanwhile) and returns the function
+// that gives it back; an error when ctx ends first (nothing has been sent
+// then). Spans of one flow overlap when one is an hour: a turn waits for
+// every busy turn of the flow that overlaps it.
 func (s *slotTurns) take(ctx context.Context, key func() slotTurnKey) (func(), error) {
 	for {
 		k := key()

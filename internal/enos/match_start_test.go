@@ -827,7 +827,7 @@ func TestUnknownOutcomeInASlotHeldUnderAnotherIDFormMovesOn(t *testing.T) {
 // way. Until an id shows the slot size, sends of one flow take turns per
 // hour (slotTurns), so the second waits for the first to keep its run,
 // then meets the slot taken and moves on: it never takes the first's run.
-func TestAnswerWithARunAnotherSendOfTheHourStartedIsReadBack(t *testing.T) {
+func TestSecondTriggerOfAnHourWaitsForTheFirstsRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms, r := newStartTest()
 		ms.hourIDs[1007], ms.answerExisting = true, true
